@@ -1,0 +1,33 @@
+# pullsim — the two set-up commands are `make run` and `make test` (see README.md).
+CARGO ?= cargo
+SHELL := /bin/bash
+
+.PHONY: run test check fmt lint deps build
+
+## The main job: start the fake Azure on loopback for the Azure CLI (Ctrl-C stops it).
+run: build
+	./target/debug/pullsim serve --bind 127.0.0.1:8443
+
+build:
+	$(CARGO) build -p pullsim
+
+## Installs the real clients the tests drive (dig, the Azure CLI in a cache), then runs every test.
+test: deps build
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+deps:
+	./scripts/install-test-deps.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## What CI holds every commit to.
+check: lint test

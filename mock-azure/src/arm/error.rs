@@ -1,0 +1,276 @@
+//! Every error ARM answers, built in one place from the facts in ../shared/RULES.md
+//! (part F for the envelope and codes, parts A and D for the rules ARM enforces).
+//!
+//! The envelope is `{"error":{"code","message","target"?,"details"?}}`.
+
+use serde_json::{Value, json};
+
+/// An ARM error answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmError {
+    /// HTTP status.
+    pub status: u16,
+    /// ARM error code, the part clients branch on.
+    pub code: String,
+    /// Human-readable message, as Azure words it.
+    pub message: String,
+    /// Optional target (the offending property).
+    pub target: Option<String>,
+}
+
+impl std::fmt::Display for ArmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({}) {} [{}]", self.code, self.message, self.status)
+    }
+}
+
+impl std::error::Error for ArmError {}
+
+impl From<crate::model::StoreError> for ArmError {
+    fn from(e: crate::model::StoreError) -> ArmError {
+        // The one case where ARM answers 5xx: our own disk failed, not the client.
+        ArmError::new(500, "InternalServerError", format!("The state journal could not be written: {e}"))
+    }
+}
+
+impl ArmError {
+    /// An error with this status, code and message.
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
+        ArmError { status, code: code.into(), message: message.into(), target: None }
+    }
+
+    /// Sets the target.
+    pub fn with_target(mut self, target: impl Into<String>) -> ArmError {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// The JSON envelope.
+    pub fn body(&self) -> Value {
+        let mut e = json!({"code": self.code, "message": self.message});
+        if let Some(t) = &self.target {
+            e["target"] = json!(t);
+        }
+        json!({ "error": e })
+    }
+
+    /// 400 `MissingApiVersionParameter`.
+    pub fn missing_api_version() -> ArmError {
+        Self::new(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+    }
+
+    /// 400 `InvalidApiVersionParameter`.
+    pub fn invalid_api_version(v: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidApiVersionParameter",
+            format!(
+                "The api-version '{v}' is invalid. The supported versions are in the form 'yyyy-mm-dd' optionally followed by '-preview' or another suffix."
+            ),
+        )
+    }
+
+    /// 401 `AuthenticationFailed` (no Authorization header).
+    pub fn auth_missing() -> ArmError {
+        Self::new(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+    }
+
+    /// 401 `AuthenticationFailed` (the header is not a bearer token).
+    pub fn auth_bad_scheme() -> ArmError {
+        Self::new(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        )
+    }
+
+    /// 401 `InvalidAuthenticationToken`.
+    pub fn invalid_token() -> ArmError {
+        Self::new(401, "InvalidAuthenticationToken", "The access token is invalid.")
+    }
+
+    /// 401 `InvalidAuthenticationTokenAudience`.
+    pub fn invalid_audience(aud: &str) -> ArmError {
+        Self::new(
+            401,
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'."
+            ),
+        )
+    }
+
+    /// 401 `ExpiredAuthenticationToken`.
+    pub fn expired_token() -> ArmError {
+        Self::new(
+            401,
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time is earlier than current UTC time.",
+        )
+    }
+
+    /// 400 `InvalidRequestContent` (body not JSON, or wrong shape).
+    pub fn invalid_content(detail: impl std::fmt::Display) -> ArmError {
+        Self::new(
+            400,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{detail}'."),
+        )
+    }
+
+    /// 413 for a body larger than ARM accepts.
+    pub fn too_large(limit: usize) -> ArmError {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("The request content size exceeds the maximum size of {} MB.", limit / (1024 * 1024)),
+        )
+    }
+
+    /// 404 `SubscriptionNotFound`.
+    pub fn subscription_not_found(sub: &str) -> ArmError {
+        Self::new(404, "SubscriptionNotFound", format!("The subscription '{sub}' could not be found."))
+    }
+
+    /// 404 `ResourceGroupNotFound`.
+    pub fn group_not_found(rg: &str) -> ArmError {
+        Self::new(404, "ResourceGroupNotFound", format!("Resource group '{rg}' could not be found."))
+    }
+
+    /// 404 `ResourceNotFound`; `ty` is the type with nested names, as ARM prints it.
+    pub fn not_found(ty_and_name: &str, rg: &str) -> ArmError {
+        Self::new(
+            404,
+            "ResourceNotFound",
+            format!(
+                "The Resource '{ty_and_name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
+        )
+    }
+
+    /// 400 `InvalidResourceNamespace`.
+    pub fn unknown_namespace(ns: &str) -> ArmError {
+        Self::new(400, "InvalidResourceNamespace", format!("The resource namespace '{ns}' is invalid."))
+    }
+
+    /// 400 `InvalidResourceType`.
+    pub fn unknown_type(ty: &str, ns: &str, api: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidResourceType",
+            format!("The resource type '{ty}' could not be found in the namespace '{ns}' for api version '{api}'."),
+        )
+    }
+
+    /// 405 for a method the resource does not support.
+    pub fn method_not_allowed(method: &str) -> ArmError {
+        Self::new(405, "MethodNotAllowed", format!("The requested resource does not support http method '{method}'."))
+    }
+
+    /// 404 for a path that is not an ARM route at all.
+    pub fn no_route(path: &str) -> ArmError {
+        Self::new(
+            404,
+            "InvalidRequestUri",
+            format!("The request URI '{path}' is not a valid Azure Resource Manager URI."),
+        )
+    }
+
+    /// 400 `LocationRequired`.
+    pub fn location_required() -> ArmError {
+        Self::new(400, "LocationRequired", "The location property is required for this definition.")
+    }
+
+    /// 400 `InvalidLocation`-style error for an unknown region.
+    pub fn bad_location(loc: &str) -> ArmError {
+        Self::new(
+            400,
+            "LocationNotAvailableForResourceType",
+            format!(
+                "The provided location '{loc}' is not available for resource type. List of available regions is 'australiaeast,brazilsouth,canadacentral,centralindia,centralus,eastasia,eastus,eastus2,francecentral,germanywestcentral,japaneast,koreacentral,northeurope,norwayeast,southafricanorth,southcentralus,southeastasia,swedencentral,switzerlandnorth,uaenorth,uksouth,westeurope,westus,westus2,westus3'."
+            ),
+        )
+    }
+
+    /// 400 `InvalidResourceName`.
+    pub fn bad_name(name: &str, rule: &str) -> ArmError {
+        Self::new(400, "InvalidResourceName", format!("Resource name '{name}' is invalid. {rule}"))
+    }
+
+    /// 400 `BadRequest` with a message.
+    pub fn bad_request(message: impl Into<String>) -> ArmError {
+        Self::new(400, "BadRequest", message)
+    }
+
+    /// 409 `Conflict`.
+    pub fn conflict(message: impl Into<String>) -> ArmError {
+        Self::new(409, "Conflict", message)
+    }
+
+    /// 409 `CannotDeleteResource` for a private DNS zone with virtual network links
+    /// (RULES.md A9, exact wording).
+    pub fn zone_has_links(zone: &str, link: &str) -> ArmError {
+        Self::new(
+            409,
+            "CannotDeleteResource",
+            format!(
+                "Cannot delete resource while nested resources exist. Some existing nested resource IDs include: 'Microsoft.Network/privateDnsZones/{zone}/virtualNetworkLinks/{link}'. Please delete all nested resources before deleting this resource."
+            ),
+        )
+    }
+
+    /// 400 `DisablingPublicNetworkAccessNotSupported` (RULES.md D, exact wording).
+    pub fn acr_public_access_sku(sku: &str) -> ArmError {
+        Self::new(
+            400,
+            "DisablingPublicNetworkAccessNotSupported",
+            format!(
+                "Disabling public network access is not supported for the SKU {sku}. For more information, please visit https://aka.ms/acr/private-link."
+            ),
+        )
+    }
+
+    /// 400 for network rules on a registry that is not Premium.
+    pub fn acr_network_rules_sku(sku: &str) -> ArmError {
+        Self::new(
+            400,
+            "NetworkRuleNotSupported",
+            format!(
+                "Network rules are not supported for the SKU {sku}. Network rules are only supported for Premium registries. For more information, please visit https://aka.ms/acr/firewall."
+            ),
+        )
+    }
+
+    /// 400 for a private endpoint to a registry that is not Premium. The code is
+    /// unconfirmed ([U] in RULES.md D).
+    pub fn acr_private_endpoint_sku(sku: &str) -> ArmError {
+        Self::new(
+            400,
+            "PrivateEndpointNotSupportedForSku",
+            format!(
+                "Private endpoints are not supported for the SKU {sku}. Private endpoints are only supported for Premium registries. For more information, please visit https://aka.ms/acr/private-link."
+            ),
+        )
+    }
+
+    /// 400 `InUseSubnetCannotBeDeleted`.
+    pub fn subnet_in_use(subnet_id: &str, user: &str) -> ArmError {
+        Self::new(
+            400,
+            "InUseSubnetCannotBeDeleted",
+            format!(
+                "Subnet {} is in use by {user} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.",
+                subnet_id.rsplit('/').next().unwrap_or(subnet_id)
+            ),
+        )
+    }
+
+    /// 409 `RoleAssignmentExists`.
+    pub fn role_assignment_exists() -> ArmError {
+        Self::new(409, "RoleAssignmentExists", "The role assignment already exists.")
+    }
+}

@@ -1,0 +1,235 @@
+//! Identities and access: user-assigned managed identities, built-in role definitions
+//! and role assignments (AcrPull on a registry is what a managed-identity pull needs).
+
+use serde_json::{Value, json};
+
+use super::error::ArmError;
+use super::resources::{Ctx, Kind, Loc, no_action, no_delete_hook, plain_render, str_at};
+use super::version::ApiVersion;
+use super::{Arm, ArmRequest, ArmResponse};
+use crate::model::{ResourceId, Tx, net};
+
+pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
+    match type_key {
+        "microsoft.managedidentity/userassignedidentities" => Some(&IDENTITY),
+        "microsoft.authorization/roleassignments" => Some(&ASSIGNMENT),
+        "microsoft.authorization/roledefinitions" => Some(&DEFINITION),
+        _ => None,
+    }
+}
+
+/// Built-in roles pullsim knows: `(name, GUID, grants image pull)`.
+pub const ROLES: &[(&str, &str, bool)] = &[
+    ("AcrPull", "7f951dda-4ed3-4680-a7ca-43fe172d538d", true),
+    ("AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec", true),
+    ("AcrDelete", "c2f4ef07-c644-48eb-af81-4b1b4947fb11", false),
+    ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", false),
+    ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", true),
+    ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", true),
+];
+
+static IDENTITY: Kind = Kind {
+    canonical: "Microsoft.ManagedIdentity/userAssignedIdentities",
+    tracked: true,
+    loc: Loc::Region,
+    put: |ctx, _, id, _, _| {
+        let key = id.to_ascii_lowercase();
+        Ok(json!({"properties": {
+            "tenantId": ctx.arm.cfg.tenant_id,
+            "principalId": net::guid(&["uami-principal", &key]),
+            "clientId": net::guid(&["uami-client", &key]),
+        }}))
+    },
+    delete: no_delete_hook,
+    render: plain_render,
+    action: no_action,
+};
+
+static ASSIGNMENT: Kind = Kind {
+    canonical: "Microsoft.Authorization/roleAssignments",
+    tracked: false,
+    loc: Loc::None,
+    put: put_assignment,
+    delete: no_delete_hook,
+    render: plain_render,
+    action: no_action,
+};
+
+static DEFINITION: Kind = Kind {
+    canonical: "Microsoft.Authorization/roleDefinitions",
+    tracked: false,
+    loc: Loc::None,
+    put: |_, _, _, _, _| {
+        Err(ArmError::new(
+            403,
+            "AuthorizationFailed",
+            "Custom role definitions are not modeled by pullsim; use a built-in role.",
+        ))
+    },
+    delete: |_, _, _, _| Err(ArmError::new(403, "AuthorizationFailed", "Built-in role definitions cannot be deleted.")),
+    render: plain_render,
+    action: no_action,
+};
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn role_json(sub: &str, scope: &str, (name, guid, _): (&str, &str, bool)) -> Value {
+    let _ = scope;
+    json!({
+        "id": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "name": guid,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {"roleName": name, "type": "BuiltInRole", "description": format!("{name} (built-in role)"), "assignableScopes": ["/"], "permissions": []},
+    })
+}
+
+/// The role a definition ID names, if built in.
+pub fn role_by_definition_id(def: &str) -> Option<(&'static str, &'static str, bool)> {
+    let guid = def.rsplit('/').next().unwrap_or(def);
+    ROLES.iter().copied().find(|(_, g, _)| g.eq_ignore_ascii_case(guid))
+}
+
+/// Whether `principal_id` is a principal of this tenant: the service principal, a
+/// site's system-assigned identity, or a user-assigned identity.
+fn principal_exists(arm: &Arm, tx: &Tx, principal_id: &str) -> bool {
+    if principal_id.eq_ignore_ascii_case(&net::guid(&["sp-object", &arm.cfg.client_id])) {
+        return true;
+    }
+    !tx.filter(|v| {
+        v["identity"]["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
+            || (v["type"] == IDENTITY.canonical
+                && v["properties"]["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(principal_id)))
+    })
+    .is_empty()
+}
+
+fn put_assignment(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
+    if existing.is_some() {
+        return Err(ArmError::new(
+            400,
+            "RoleAssignmentUpdateNotPermitted",
+            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+        ));
+    }
+    let name = ctx.id.name();
+    if !is_guid(name) {
+        return Err(ArmError::new(
+            400,
+            "InvalidRoleAssignmentId",
+            format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."),
+        ));
+    }
+    let def = str_at(&body, "/properties/roleDefinitionId")?
+        .ok_or_else(|| ArmError::invalid_content("properties.roleDefinitionId is required"))?;
+    let role = role_by_definition_id(def).ok_or_else(|| {
+        ArmError::new(
+            400,
+            "RoleDefinitionDoesNotExist",
+            format!(
+                "The specified role definition with ID '{}' does not exist.",
+                def.rsplit('/').next().unwrap_or(def)
+            ),
+        )
+    })?;
+    let principal = str_at(&body, "/properties/principalId")?
+        .ok_or_else(|| ArmError::invalid_content("properties.principalId is required"))?;
+    if !principal_exists(ctx.arm, tx, principal) {
+        return Err(ArmError::new(
+            400,
+            "PrincipalNotFound",
+            format!(
+                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay.",
+                principal.replace('-', ""),
+                ctx.arm.cfg.tenant_id
+            ),
+        ));
+    }
+    let scope = match &ctx.id.scope {
+        Some(s) => s.as_str().to_string(),
+        None => format!("/subscriptions/{}", ctx.id.subscription),
+    };
+    let scope_key = scope.to_ascii_lowercase();
+    let dup = tx.filter(|v| {
+        v["type"] == ASSIGNMENT.canonical
+            && v["properties"]["scope"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&scope_key))
+            && v["properties"]["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(principal))
+            && v["properties"]["roleDefinitionId"].as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(role.1))
+    });
+    if !dup.is_empty() {
+        return Err(ArmError::role_assignment_exists());
+    }
+    let _ = id;
+    Ok(json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", ctx.id.subscription, role.1),
+        "principalId": principal,
+        "principalType": body["properties"]["principalType"].as_str().unwrap_or("ServicePrincipal"),
+        "scope": scope,
+        "condition": null,
+        "createdOn": "2021-07-03T00:00:00Z",
+    }}))
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions}`.
+pub(super) fn list_at_scope(
+    arm: &Arm,
+    req: &ArmRequest,
+    _api: ApiVersion,
+    scope: &ResourceId,
+    ty: &str,
+) -> Result<ArmResponse, ArmError> {
+    if !scope.segments.is_empty() && arm.store.get(scope).is_none() {
+        return Err(super::resources::not_found(scope));
+    }
+    let filter = req.query_param("$filter").unwrap_or_default();
+    let sub = &arm.cfg.subscription_id;
+    match ty.to_ascii_lowercase().as_str() {
+        "roledefinitions" => {
+            let wanted = filter_value(&filter, "roleName");
+            let roles: Vec<Value> = ROLES
+                .iter()
+                .filter(|(n, _, _)| wanted.as_ref().is_none_or(|w| w.eq_ignore_ascii_case(n)))
+                .map(|r| role_json(sub, scope.as_str(), *r))
+                .collect();
+            Ok(ArmResponse::json(200, &json!({ "value": roles })))
+        }
+        "roleassignments" => {
+            let principal = filter_value(&filter, "principalId");
+            let at_scope = filter.to_ascii_lowercase().contains("atscope()");
+            let skey = scope.key();
+            let values: Vec<Value> = arm.store.filter(|_, v| {
+                if v["type"] != ASSIGNMENT.canonical {
+                    return false;
+                }
+                let s = v["properties"]["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
+                // Assignments at the scope, above it (inherited), or (without atScope) below it.
+                let related = skey.starts_with(&s) || (!at_scope && s.starts_with(&skey));
+                related
+                    && principal.as_ref().is_none_or(|p| {
+                        v["properties"]["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(p))
+                    })
+            });
+            Ok(ArmResponse::json(200, &json!({ "value": values })))
+        }
+        _ => Err(ArmError::unknown_type(
+            ty,
+            "Microsoft.Authorization",
+            &req.query_param("api-version").unwrap_or_default(),
+        )),
+    }
+}
+
+/// `roleName eq 'AcrPull'` → `AcrPull`.
+fn filter_value(filter: &str, field: &str) -> Option<String> {
+    let lower = filter.to_ascii_lowercase();
+    let at = lower.find(&format!("{} eq '", field.to_ascii_lowercase()))?;
+    let rest = &filter[at + field.len() + 5..];
+    rest.split_once('\'').map(|(v, _)| v.to_string())
+}
+
+/// Built-in role definitions addressed by ID (`GET .../roleDefinitions/{guid}`).
+pub(super) fn definition(arm: &Arm, id: &ResourceId) -> Option<Value> {
+    role_by_definition_id(id.name()).map(|r| role_json(&arm.cfg.subscription_id, "", r))
+}

@@ -1,0 +1,125 @@
+//! Signed JWT access tokens (ES256), as the fake Entra ID issues them and ARM and the
+//! ACR verify them: signature, audience, expiry.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use serde_json::{Value, json};
+
+/// Why a token was refused. ARM maps every variant to `InvalidAuthenticationToken`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not three base64url parts of JSON.
+    #[error("the access token is malformed")]
+    Malformed,
+    /// The signature does not verify with pullsim's key.
+    #[error("the access token signature is invalid")]
+    BadSignature,
+    /// `exp` is in the past.
+    #[error("the access token has expired")]
+    Expired,
+    /// `aud` is not one this service accepts.
+    #[error("the access token has an invalid audience '{0}'")]
+    Audience(String),
+}
+
+/// Issues and verifies tokens with one P-256 key.
+pub struct TokenSigner {
+    key: EcdsaKeyPair,
+    pkcs8: Vec<u8>,
+    kid: String,
+}
+
+impl TokenSigner {
+    /// A signer with a fresh key; fails only if the OS has no randomness.
+    pub fn generate() -> Result<TokenSigner, ring::error::Unspecified> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)?;
+        Self::from_pkcs8(pkcs8.as_ref()).ok_or(ring::error::Unspecified)
+    }
+
+    /// A signer from a stored PKCS#8 key, or `None` if the bytes are not one.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Option<TokenSigner> {
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new()).ok()?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key().as_ref());
+        let kid = B64.encode(&digest.as_ref()[..12]);
+        Some(TokenSigner { key, pkcs8: pkcs8.to_vec(), kid })
+    }
+
+    /// The PKCS#8 key, for persisting in a state directory.
+    pub fn pkcs8(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    /// Signs these claims into a compact JWT.
+    pub fn sign(&self, claims: &Value) -> String {
+        let header = json!({"typ": "JWT", "alg": "ES256", "kid": self.kid});
+        let mut out = B64.encode(header.to_string());
+        out.push('.');
+        out.push_str(&B64.encode(claims.to_string()));
+        // Signing with a valid key pair cannot fail except on RNG failure.
+        let sig = self.key.sign(&SystemRandom::new(), out.as_bytes()).map(|s| s.as_ref().to_vec()).unwrap_or_default();
+        out.push('.');
+        out.push_str(&B64.encode(sig));
+        out
+    }
+
+    /// Verifies signature and expiry (against `now`, seconds since the epoch) and that the
+    /// audience is one of `audiences` (compared ignoring a trailing `/` and case);
+    /// returns the claims.
+    pub fn verify(&self, token: &str, audiences: &[&str], now: u64) -> Result<Value, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(TokenError::Malformed);
+        };
+        let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
+        let claims: Value =
+            B64.decode(c).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(TokenError::Malformed)?;
+        let public = ring::signature::UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, self.key.public_key().as_ref());
+        let signed = &token[..h.len() + 1 + c.len()];
+        public.verify(signed.as_bytes(), &sig).map_err(|_| TokenError::BadSignature)?;
+        if claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
+            return Err(TokenError::Expired);
+        }
+        let aud = claims["aud"].as_str().unwrap_or_default();
+        let norm = |a: &str| a.trim_end_matches('/').to_ascii_lowercase();
+        if !audiences.iter().any(|a| norm(a) == norm(aud)) {
+            return Err(TokenError::Audience(aud.to_string()));
+        }
+        Ok(claims)
+    }
+
+    /// The public key as a JWKS document (what `/discovery/v2.0/keys` serves).
+    pub fn jwks(&self) -> Value {
+        let public = self.key.public_key().as_ref();
+        // Uncompressed point: 0x04 || X || Y.
+        let (x, y) = public[1..].split_at(32);
+        json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256",
+            "kid": self.kid, "x": B64.encode(x), "y": B64.encode(y),
+        }]})
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_round_trips_and_rejects_tampering() {
+        let s = TokenSigner::generate().unwrap();
+        let t = s.sign(&json!({"aud": "https://management.core.windows.net/", "exp": 2000}));
+        assert!(s.verify(&t, &["https://management.core.windows.net"], 1000).is_ok());
+        assert_eq!(s.verify(&t, &["https://management.core.windows.net/"], 3000), Err(TokenError::Expired));
+        assert!(matches!(s.verify(&t, &["https://other/"], 1000), Err(TokenError::Audience(_))));
+        let other = TokenSigner::generate().unwrap();
+        assert_eq!(other.verify(&t, &["https://management.core.windows.net/"], 1000), Err(TokenError::BadSignature));
+        assert_eq!(s.verify("a.b", &[], 0), Err(TokenError::Malformed));
+    }
+}

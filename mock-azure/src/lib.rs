@@ -1,0 +1,14 @@
+//! # mock-azure
+//!
+//! Everything in pullsim that pretends to be Azure, over real sockets.
+//!
+//! # Layout
+//! - [`model`]: the resource store (one source of truth) and resource IDs.
+//! - [`arm`]: the fake Azure Resource Manager (HTTPS + JSON) that writes the store.
+//! - [`identity`]: the fake Entra ID token endpoint and the token signer.
+//! - [`tls`]: pullsim's certificate authority and TLS configurations.
+
+pub mod arm;
+pub mod identity;
+pub mod model;
+pub mod tls;

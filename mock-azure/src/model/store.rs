@@ -1,0 +1,403 @@
+//! The resource store: the one source of truth every fake Azure service reads.
+//!
+//! Resources are kept as their ARM JSON (at the newest shape pullsim knows), keyed by
+//! lower-cased resource ID in an ordered map, so listings are deterministic and a
+//! resource group's contents are one range scan. Writes happen in transactions: a
+//! request that touches several resources (a private endpoint creating its network
+//! interface and the registry's connection) commits all or nothing, and with a state
+//! directory the commit is one fsynced journal record, so a `kill -9` after the answer
+//! loses nothing and a torn record from before it is ignored.
+//!
+//! Fields that Azure keeps but never returns (admin passwords, ownership of records
+//! created by a zone group) live under the top-level key [`PRIVATE`] of a resource and are
+//! stripped by ARM before anything is answered.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::id::ResourceId;
+
+/// Top-level key of a resource's JSON holding fields ARM never shows.
+pub const PRIVATE: &str = "_pullsim";
+
+/// A committed change, announced to watchers (the App Service worker restarts an app
+/// when its configuration changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Store sequence number of the commit.
+    pub seq: u64,
+    /// IDs (as written) of resources put or deleted by the commit.
+    pub ids: Vec<String>,
+}
+
+/// Errors of the store itself (not of the Azure rules layered on it).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The journal could not be read or written.
+    #[error("state journal {path}: {source}")]
+    Journal {
+        /// Journal file.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    resources: BTreeMap<String, Value>,
+    seq: u64,
+}
+
+/// The shared resource store. Cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    // A std RwLock: critical sections are short map operations and never cross an await.
+    state: RwLock<State>,
+    journal: Option<Mutex<Journal>>,
+    changes: broadcast::Sender<Change>,
+}
+
+struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+/// One write in a transaction.
+#[derive(Debug, Clone)]
+enum Op {
+    Put(Value),
+    Delete(String),
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::in_memory()
+    }
+}
+
+impl Store {
+    /// An empty store that lives in memory only.
+    pub fn in_memory() -> Store {
+        Store::with(State::default(), None)
+    }
+
+    fn with(state: State, journal: Option<Journal>) -> Store {
+        let (changes, _) = broadcast::channel(1024);
+        Store { inner: Arc::new(Inner { state: RwLock::new(state), journal: journal.map(Mutex::new), changes }) }
+    }
+
+    /// Opens (or creates) a store persisted in `dir/journal.jsonl`, replaying every
+    /// complete record. A torn last record (a write interrupted before it was
+    /// acknowledged) is cut off.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join("journal.jsonl");
+        let io = |source| StoreError::Journal { path: path.clone(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut file =
+            OpenOptions::new().create(true).truncate(false).read(true).append(true).open(&path).map_err(io)?;
+        let mut state = State::default();
+        let mut good_len: u64 = 0;
+        {
+            let mut reader = BufReader::new(&file);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = reader.read_line(&mut line).map_err(io)?;
+                if n == 0 || !line.ends_with('\n') {
+                    break;
+                }
+                let Ok(record) = serde_json::from_str::<Value>(&line) else {
+                    break;
+                };
+                apply_record(&mut state, &record);
+                good_len += n as u64;
+            }
+        }
+        if file.metadata().map_err(io)?.len() != good_len {
+            tracing::warn!(path = %path.display(), "cutting a torn record off the journal");
+            file.set_len(good_len).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        Ok(Store::with(state, Some(Journal { path, file })))
+    }
+
+    /// Subscribes to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// The current sequence number (number of commits so far).
+    pub fn seq(&self) -> u64 {
+        self.read().seq
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave the map half-written (writes are
+        // single map operations), so a poisoned lock is still consistent.
+        self.inner.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.inner.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The resource with this ID, if any.
+    pub fn get(&self, id: &ResourceId) -> Option<Value> {
+        self.read().resources.get(&id.key()).cloned()
+    }
+
+    /// The resource with this lower-cased key, if any.
+    pub fn get_key(&self, key: &str) -> Option<Value> {
+        self.read().resources.get(key).cloned()
+    }
+
+    /// Every resource whose key starts with `prefix` (lower-cased), in key order.
+    pub fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
+        let st = self.read();
+        range_prefix(&st.resources, prefix).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Every resource for which `f` holds, in key order.
+    pub fn filter(&self, mut f: impl FnMut(&str, &Value) -> bool) -> Vec<Value> {
+        self.read().resources.iter().filter(|(k, v)| f(k, v)).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Number of resources stored.
+    pub fn len(&self) -> usize {
+        self.read().resources.len()
+    }
+
+    /// Whether the store holds no resource.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `f` as a transaction: its writes are applied together if it returns `Ok`,
+    /// and not at all if it returns `Err`. Transactions are serialized.
+    pub fn transact<T, E>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut st = self.write();
+        let mut tx = Tx { base: &st.resources, overlay: BTreeMap::new(), ops: Vec::new() };
+        let out = f(&mut tx)?;
+        let ops = std::mem::take(&mut tx.ops);
+        if ops.is_empty() {
+            return Ok(out);
+        }
+        let seq = st.seq + 1;
+        let record = json!({
+            "seq": seq,
+            "ops": ops.iter().map(|op| match op {
+                Op::Put(v) => json!({"put": v}),
+                Op::Delete(id) => json!({"delete": id}),
+            }).collect::<Vec<_>>(),
+        });
+        if let Some(j) = &self.inner.journal {
+            let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
+            j.append(&record)?;
+        }
+        let ids = ops
+            .iter()
+            .map(|op| match op {
+                Op::Put(v) => v["id"].as_str().unwrap_or_default().to_string(),
+                Op::Delete(id) => id.clone(),
+            })
+            .collect();
+        apply_record(&mut st, &record);
+        drop(st);
+        // Nobody listening is fine.
+        let _ = self.inner.changes.send(Change { seq, ids });
+        Ok(out)
+    }
+}
+
+impl Journal {
+    fn append(&mut self, record: &Value) -> Result<(), StoreError> {
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        let path = self.path.clone();
+        let io = |source| StoreError::Journal { path, source };
+        self.file.write_all(&line).map_err(io.clone())?;
+        self.file.sync_data().map_err(io)
+    }
+}
+
+fn range_prefix<'a>(map: &'a BTreeMap<String, Value>, prefix: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    let prefix = prefix.to_string();
+    map.range::<String, _>((Bound::Included(prefix.clone()), Bound::Unbounded))
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+}
+
+fn apply_record(st: &mut State, record: &Value) {
+    if let Some(seq) = record["seq"].as_u64() {
+        st.seq = seq;
+    }
+    for op in record["ops"].as_array().into_iter().flatten() {
+        if let Some(v) = op.get("put") {
+            let key = v["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+            st.resources.insert(key, v.clone());
+        } else if let Some(id) = op.get("delete").and_then(Value::as_str) {
+            st.resources.remove(&id.to_ascii_lowercase());
+        }
+    }
+}
+
+/// A transaction in progress: reads see its own writes.
+pub struct Tx<'a> {
+    base: &'a BTreeMap<String, Value>,
+    overlay: BTreeMap<String, Option<Value>>,
+    ops: Vec<Op>,
+}
+
+impl Tx<'_> {
+    /// The resource with this ID as the transaction sees it.
+    pub fn get(&self, id: &ResourceId) -> Option<Value> {
+        self.get_key(&id.key())
+    }
+
+    /// The resource with this lower-cased key as the transaction sees it.
+    pub fn get_key(&self, key: &str) -> Option<Value> {
+        match self.overlay.get(key) {
+            Some(v) => v.clone(),
+            None => self.base.get(key).cloned(),
+        }
+    }
+
+    /// Puts a resource; its `id` field names it.
+    pub fn put(&mut self, value: Value) {
+        let key = value["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+        self.overlay.insert(key, Some(value.clone()));
+        self.ops.push(Op::Put(value));
+    }
+
+    /// Deletes a resource (a no-op if absent).
+    pub fn delete(&mut self, id: &ResourceId) {
+        self.overlay.insert(id.key(), None);
+        self.ops.push(Op::Delete(id.as_str().to_string()));
+    }
+
+    /// Resources whose key starts with `prefix`, as the transaction sees them.
+    pub fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
+        let mut merged: BTreeMap<String, Value> =
+            range_prefix(self.base, prefix).map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (k, v) in self.overlay.iter().filter(|(k, _)| k.starts_with(prefix)) {
+            match v {
+                Some(v) => merged.insert(k.clone(), v.clone()),
+                None => merged.remove(k),
+            };
+        }
+        merged.into_values().collect()
+    }
+
+    /// Every resource (as the transaction sees it) for which `f` holds.
+    pub fn filter(&self, mut f: impl FnMut(&Value) -> bool) -> Vec<Value> {
+        let mut out: Vec<Value> = self
+            .base
+            .iter()
+            .filter(|(k, _)| !self.overlay.contains_key(*k))
+            .map(|(_, v)| v)
+            .filter(|v| f(v))
+            .cloned()
+            .collect();
+        out.extend(self.overlay.values().flatten().filter(|v| f(v)).cloned());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(id: &str) -> Value {
+        json!({"id": id, "name": "x"})
+    }
+
+    #[test]
+    fn failed_transaction_changes_nothing() {
+        let s = Store::in_memory();
+        let r: Result<(), StoreError> = s.transact(|tx| {
+            tx.put(res("/subscriptions/s/resourceGroups/a"));
+            Ok(())
+        });
+        r.unwrap();
+        let r: Result<(), String> = s.transact(|tx| {
+            tx.put(res("/subscriptions/s/resourceGroups/b"));
+            Err("no".into())
+        });
+        assert!(r.is_err());
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.seq(), 1);
+    }
+
+    impl From<StoreError> for String {
+        fn from(e: StoreError) -> String {
+            e.to_string()
+        }
+    }
+
+    #[test]
+    fn journal_replays_and_cuts_a_torn_record() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            for name in ["a", "b"] {
+                s.transact(|tx| {
+                    tx.put(res(&format!("/subscriptions/s/resourceGroups/{name}")));
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            }
+            s.transact(|tx| {
+                tx.delete(&ResourceId::parse("/subscriptions/s/resourceGroups/A").unwrap());
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        }
+        // A record torn by a crash mid-write.
+        let path = dir.path().join("journal.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"seq":4,"ops":[{"put":{"id":"/subscriptions/s/resourceGroups/c""#).unwrap();
+        drop(f);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.seq(), 3);
+        assert!(s.get_key("/subscriptions/s/resourcegroups/b").is_some());
+        // The torn tail is gone, so the next record lands on a clean line.
+        s.transact(|tx| {
+            tx.put(res("/subscriptions/s/resourceGroups/d"));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        drop(s);
+        assert_eq!(Store::open(dir.path()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn transaction_reads_its_own_writes() {
+        let s = Store::in_memory();
+        s.transact(|tx| {
+            tx.put(res("/subscriptions/s/resourceGroups/a"));
+            assert!(tx.get_key("/subscriptions/s/resourcegroups/a").is_some());
+            assert_eq!(tx.scan_prefix("/subscriptions/s/").len(), 1);
+            tx.delete(&ResourceId::parse("/subscriptions/s/resourceGroups/a").unwrap());
+            assert!(tx.scan_prefix("/subscriptions/s/").is_empty());
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        assert!(s.is_empty());
+    }
+}

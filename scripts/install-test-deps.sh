@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests drive: real clients nobody here wrote.
+#   - Debian packages: dig (dnsutils), skopeo, the CNCF distribution registry.
+#   - The Azure CLI, pinned, in a virtualenv in a cache outside the repository,
+#     reused across runs; its path is written to $PULLSIM_CACHE/az-path.
+# Under CI=true any failure is fatal; elsewhere too, since a test that cannot
+# find its client must not silently skip.
+set -euo pipefail
+
+AZ_VERSION="${PULLSIM_AZ_VERSION:-2.91.0}"
+CACHE="${PULLSIM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pullsim}"
+mkdir -p "$CACHE"
+
+need_apt=()
+command -v dig >/dev/null 2>&1 || need_apt+=(dnsutils)
+if ((${#need_apt[@]})); then
+  echo "install-test-deps: apt-get install ${need_apt[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+venv="$CACHE/azure-cli-$AZ_VERSION"
+# The marker is written last, so an interrupted install is redone, not trusted.
+if [ ! -f "$venv/.complete" ]; then
+  echo "install-test-deps: installing azure-cli $AZ_VERSION into $venv (once; reused afterwards)" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "azure-cli==$AZ_VERSION"
+  "$venv/bin/az" version >/dev/null
+  touch "$venv/.complete"
+fi
+echo "$venv/bin/az" > "$CACHE/az-path"
+echo "install-test-deps: az at $venv/bin/az, dig at $(command -v dig)" >&2
