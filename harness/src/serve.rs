@@ -92,14 +92,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let endpoints = endpoints(&cfg, &dir.join("ca.pem"));
     let arm = Arc::new(Arm::new(store, Arc::new(signer), cfg));
 
+    // The ready file first, then stdout: whoever sees either may use the other.
+    if let Some(path) = &args.ready_file {
+        let json = serde_json::to_vec_pretty(&endpoints)?;
+        write_atomic(path, &json).with_context(|| format!("writing the ready file {}", path.display()))?;
+    }
     if args.quiet {
         println!("{}", serde_json::to_string_pretty(&endpoints)?);
     } else {
         print_banner(&endpoints);
-    }
-    if let Some(path) = &args.ready_file {
-        let json = serde_json::to_vec_pretty(&endpoints)?;
-        write_atomic(path, &json).with_context(|| format!("writing the ready file {}", path.display()))?;
     }
     mock_azure::arm::serve(listener, tls, arm, shutdown_signal()).await;
     if let Some(path) = &args.ready_file {

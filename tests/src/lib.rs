@@ -1,1 +1,366 @@
-//! Shared support for the end-to-end tests.
+//! Shared support for the end-to-end tests: start `pullsim serve` as a real process,
+//! talk to it over HTTPS, and drive it with the real Azure CLI.
+//!
+//! Every process and temporary directory made here is owned by a guard that removes it
+//! on drop, so a failing test leaves nothing behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// The `pullsim` binary, built if it is not there yet.
+pub fn pullsim_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("PULLSIM_BIN") {
+        return PathBuf::from(p);
+    }
+    // Test binaries live in target/<profile>/deps; the binary in target/<profile>.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = profile_dir.join("pullsim");
+    // A binary older than this test executable may predate a change: let cargo decide.
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&bin).is_none_or(|b| modified(&exe).is_some_and(|e| b < e)) {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "pullsim", "--bin", "pullsim"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "cargo build -p pullsim failed");
+    }
+    bin
+}
+
+/// A running `pullsim serve`, killed (and its temporary state removed) on drop.
+pub struct Serve {
+    child: Child,
+    /// The ready file's content.
+    pub endpoints: Value,
+    /// The state directory (a temporary one unless given).
+    pub state_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Serve {
+    /// Starts `pullsim serve` on a free loopback port with a fresh state directory.
+    pub fn start() -> anyhow::Result<Serve> {
+        let temp = tempfile::Builder::new().prefix("pullsim-test-").tempdir()?;
+        let dir = temp.path().join("state");
+        let mut s = Serve::start_in(&dir)?;
+        s._temp = Some(temp);
+        Ok(s)
+    }
+
+    /// Starts `pullsim serve` keeping its state in `dir` (which the caller owns).
+    pub fn start_in(dir: &Path) -> anyhow::Result<Serve> {
+        let mut child = Command::new(pullsim_bin())
+            .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--state-dir"])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("spawning pullsim serve")?;
+        // With --quiet, serve prints its endpoints as one JSON document once it listens:
+        // readiness is that document, not a sleep.
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                text.push_str(&line);
+                text.push('\n');
+                if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                    let _ = tx.send(v);
+                    text.clear();
+                }
+            }
+        });
+        let endpoints = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(v) => v,
+            Err(_) => {
+                let _ = child.kill();
+                bail!("pullsim serve did not become ready within 30 s");
+            }
+        };
+        Ok(Serve { child, endpoints, state_dir: dir.to_path_buf(), _temp: None })
+    }
+
+    /// `https://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.endpoints["arm_url"].as_str().unwrap_or_default().trim_end_matches('/').to_string()
+    }
+
+    /// Path of the CA certificate to trust.
+    pub fn ca_path(&self) -> PathBuf {
+        PathBuf::from(self.endpoints["ca_cert"].as_str().unwrap_or_default())
+    }
+
+    /// A field of the ready file as a string.
+    pub fn field(&self, name: &str) -> String {
+        self.endpoints[name].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Kills the server with SIGKILL (no chance to flush anything) and waits for it.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// An HTTPS client trusting this server's CA.
+    pub fn client(&self) -> anyhow::Result<Https> {
+        Https::new(&self.ca_path(), &self.base_url())
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTPS client (one connection per request) trusting pullsim's CA.
+pub struct Https {
+    tls: tokio_rustls::TlsConnector,
+    base: String,
+    addr: String,
+    rt: tokio::runtime::Runtime,
+}
+
+/// A response: status and body text.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON (`Null` if not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl Https {
+    /// A client for `base` (`https://127.0.0.1:PORT`) trusting the CA at `ca`.
+    pub fn new(ca: &Path, base: &str) -> anyhow::Result<Https> {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        for der in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(der?)?;
+        }
+        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let addr = base.trim_start_matches("https://").trim_end_matches('/').to_string();
+        Ok(Https {
+            tls: tokio_rustls::TlsConnector::from(Arc::new(cfg)),
+            base: base.trim_end_matches('/').to_string(),
+            addr,
+            rt: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        })
+    }
+
+    /// Sends one request; `path_and_query` starts with `/`.
+    pub fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<Reply> {
+        self.rt.block_on(async {
+            let tcp =
+                tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(&self.addr)).await??;
+            let name = rustls::pki_types::ServerName::try_from("127.0.0.1")?.to_owned();
+            let tls = tokio::time::timeout(Duration::from_secs(10), self.tls.connect(name, tcp)).await??;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+            tokio::spawn(conn);
+            let mut req = Request::builder().method(method).uri(path_and_query).header("host", &self.addr);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            let req = req.body(Full::new(Bytes::copy_from_slice(body)))?;
+            let resp = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req)).await??;
+            let status = resp.status().as_u16();
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned() })
+        })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+/// An ARM session: an HTTPS client plus a token from the fake Entra ID's
+/// client-credentials flow (the same flow the Azure CLI uses).
+pub struct ArmClient {
+    /// The HTTPS client.
+    pub http: Https,
+    token: String,
+    /// Subscription ID.
+    pub subscription: String,
+}
+
+impl ArmClient {
+    /// Logs in to `serve` as its service principal.
+    pub fn login(serve: &Serve) -> anyhow::Result<ArmClient> {
+        let http = serve.client()?;
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.core.windows.net%2F%2F.default",
+            serve.field("client_id"),
+            serve.field("client_secret")
+        );
+        let r = http.send(
+            "POST",
+            &format!("/{}/oauth2/v2.0/token", serve.field("tenant_id")),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        )?;
+        let token = r.json()["access_token"].as_str().context(format!("no token in {}", r.body))?.to_string();
+        Ok(ArmClient { http, token, subscription: serve.field("subscription_id") })
+    }
+
+    /// Sends an ARM request; `path` may contain `{sub}`, `api-version` is added if absent.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Reply> {
+        let mut path = path.replace("{sub}", &self.subscription);
+        if !path.contains("api-version=") {
+            path.push(if path.contains('?') { '&' } else { '?' });
+            path.push_str("api-version=2024-11-01");
+        }
+        let auth = format!("Bearer {}", self.token);
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        self.http.send(method, &path, &[("authorization", &auth), ("content-type", "application/json")], &bytes)
+    }
+}
+
+/// The Azure CLI, installed by `scripts/install-test-deps.sh` into a cache outside the
+/// repository, run with its own configuration directory against one `pullsim serve`.
+pub struct AzCli {
+    az: PathBuf,
+    config_dir: tempfile::TempDir,
+    ca: PathBuf,
+}
+
+/// Where the install script put `az`. Missing is a failure, never a skip: the test
+/// command installs it.
+pub fn az_path() -> PathBuf {
+    let cache = std::env::var_os("PULLSIM_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+        base.join("pullsim")
+    });
+    let record = cache.join("az-path");
+    let path = std::fs::read_to_string(&record).unwrap_or_default();
+    let path = PathBuf::from(path.trim());
+    assert!(
+        path.is_file(),
+        "the Azure CLI is not installed ({} missing or stale): run `make deps` (scripts/install-test-deps.sh)",
+        record.display()
+    );
+    path
+}
+
+impl AzCli {
+    /// Registers `serve` as a cloud and logs in with its service principal.
+    pub fn login(serve: &Serve) -> anyhow::Result<AzCli> {
+        let config_dir = tempfile::Builder::new().prefix("pullsim-az-").tempdir()?;
+        // Pre-seeding the version check keeps the CLI from looking for updates online.
+        let now = time_now_for_az();
+        std::fs::write(
+            config_dir.path().join("versionCheck.json"),
+            format!(r#"{{"versions": {{"core": {{"local": "2.91.0"}}}}, "update_time": "{now}"}}"#),
+        )?;
+        let az = AzCli { az: az_path(), config_dir, ca: serve.ca_path() };
+        az.ok(&[
+            "cloud",
+            "register",
+            "-n",
+            "pullsim",
+            "--endpoint-resource-manager",
+            &format!("{}/", serve.base_url()),
+            "--suffix-acr-login-server-endpoint",
+            ".azurecr.io",
+        ])?;
+        az.ok(&["cloud", "set", "-n", "pullsim"])?;
+        az.ok(&[
+            "login",
+            "--service-principal",
+            "-u",
+            &serve.field("client_id"),
+            "-p",
+            &serve.field("client_secret"),
+            "--tenant",
+            &serve.field("tenant_id"),
+        ])?;
+        Ok(az)
+    }
+
+    /// Runs `az ARGS -o json` and returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> anyhow::Result<(i32, String, String)> {
+        let out = Command::new(&self.az)
+            .args(args)
+            .args(["-o", "json"])
+            .env("AZURE_CONFIG_DIR", self.config_dir.path())
+            .env("REQUESTS_CA_BUNDLE", &self.ca)
+            .env("AZURE_CORE_INSTANCE_DISCOVERY", "false")
+            .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
+            .env("AZURE_CORE_SURVEY_MESSAGE", "false")
+            .env("AZURE_CORE_NO_COLOR", "true")
+            .env("AZURE_EXTENSION_USE_DYNAMIC_INSTALL", "no")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env_remove("REGION_NAME")
+            .env_remove("MSAL_FORCE_REGION")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running az {}", args.join(" ")))?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// Runs `az ARGS`, requires success, returns stdout parsed as JSON (`Null` if empty).
+    pub fn ok(&self, args: &[&str]) -> anyhow::Result<Value> {
+        let (code, out, err) = self.run(args)?;
+        if code != 0 {
+            bail!("az {} failed ({code}):\n{err}", args.join(" "));
+        }
+        Ok(serde_json::from_str(&out).unwrap_or(Value::Null))
+    }
+
+    /// Runs `az ARGS`, requires failure, returns stderr.
+    pub fn fails(&self, args: &[&str]) -> anyhow::Result<String> {
+        let (code, out, err) = self.run(args)?;
+        if code == 0 {
+            bail!("az {} succeeded but should have failed:\n{out}", args.join(" "));
+        }
+        Ok(err)
+    }
+}
+
+fn time_now_for_az() -> String {
+    // `%Y-%m-%d %H:%M:%S.%f`, as the CLI writes it.
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]");
+    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}

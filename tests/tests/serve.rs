@@ -1,0 +1,93 @@
+//! `pullsim serve` as a process: persistence across `kill -9`, the ready file, and
+//! the loopback-only default.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use std::process::Command;
+
+use pullsim_tests::{ArmClient, Serve, pullsim_bin};
+use serde_json::json;
+
+#[test]
+fn state_survives_kill_9_after_a_committed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let serve = Serve::start_in(&state).unwrap();
+    let ca_before = std::fs::read_to_string(serve.ca_path()).unwrap();
+    let arm = ArmClient::login(&serve).unwrap();
+    let r =
+        arm.call("PUT", "/subscriptions/{sub}/resourcegroups/rg", Some(&json!({"location": "westeurope"}))).unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let reg = "/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/persistacr";
+    let r = arm
+        .call("PUT", reg, Some(&json!({"location": "westeurope", "sku": {"name": "Premium"}, "properties": {"adminUserEnabled": true}})))
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let creds = arm.call("POST", &format!("{reg}/listCredentials"), None).unwrap().json();
+    // The answer came back, so the write is committed: a SIGKILL now must not lose it.
+    serve.kill9();
+
+    let serve = Serve::start_in(&state).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(serve.ca_path()).unwrap(),
+        ca_before,
+        "the CA survives, so clients keep trusting it"
+    );
+    let arm = ArmClient::login(&serve).unwrap();
+    let r = arm.call("GET", reg, None).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["properties"]["loginServer"], "persistacr.azurecr.io");
+    let again = arm.call("POST", &format!("{reg}/listCredentials"), None).unwrap().json();
+    assert_eq!(creds, again, "the admin passwords are the same after the restart");
+}
+
+#[test]
+fn ready_file_holds_the_endpoints_and_the_az_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = Command::new(pullsim_bin())
+        .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--ready-file"])
+        .arg(&ready)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdout's JSON comes after the ready file is written: read one to await the other.
+    let mut out = child.stdout.take().unwrap();
+    let mut text = String::new();
+    let endpoints = loop {
+        let mut buf = [0u8; 4096];
+        let n = std::io::Read::read(&mut out, &mut buf).unwrap();
+        assert!(n > 0, "serve exited before it was ready");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            break v;
+        }
+    };
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    assert_eq!(file, endpoints);
+    let arm = file["arm_url"].as_str().unwrap();
+    assert!(arm.starts_with("https://127.0.0.1:"), "{arm}");
+    let lines: Vec<&str> = file["az_setup"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("az cloud register -n pullsim --endpoint-resource-manager https://127.0.0.1:"))
+    );
+    assert!(lines.iter().any(|l| l.starts_with("az login --service-principal")));
+    assert!(std::path::Path::new(file["ca_cert"].as_str().unwrap()).is_file());
+    // SIGTERM: serve stops and removes its ready file and temporary CA directory.
+    let ca_dir = std::path::Path::new(file["ca_cert"].as_str().unwrap()).parent().unwrap().to_path_buf();
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!ready.exists(), "ready file removed on shutdown");
+    assert!(!ca_dir.exists(), "temporary CA directory removed on shutdown");
+}
+
+#[test]
+fn serve_refuses_a_non_loopback_address_unless_told() {
+    let out = Command::new(pullsim_bin()).args(["serve", "--bind", "0.0.0.0:0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to listen on 0.0.0.0:0 (not loopback); pass --allow-remote"), "{err}");
+}
