@@ -6,9 +6,13 @@
 //! - [`model`]: the resource store (one source of truth) and resource IDs.
 //! - [`arm`]: the fake Azure Resource Manager (HTTPS + JSON) that writes the store.
 //! - [`identity`]: the fake Entra ID token endpoint and the token signer.
+//! - [`netplan`]: modeled addresses, reachability, and their map to real addresses.
 //! - [`tls`]: pullsim's certificate authority and TLS configurations.
 
+pub mod acr;
 pub mod arm;
+pub mod dns;
 pub mod identity;
 pub mod model;
+pub mod netplan;
 pub mod tls;

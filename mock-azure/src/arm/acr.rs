@@ -146,9 +146,9 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     let private = match existing {
         Some(e) => e[PRIVATE].clone(),
         None => {
-            let taken = super::web::taken_public_ips(tx);
-            let ip = net::public_ip(&format!("{key}#public"), &|ip| taken.contains(&ip.to_string()));
-            json!({"publicIp": ip.to_string(), "passwordGen": [0, 0]})
+            // The login server's and the data endpoint's public addresses.
+            let ips = super::resources::new_public_ips(tx, &key, 2);
+            json!({"publicIps": ips, "passwordGen": [0, 0]})
         }
     };
     let data_hosts: Vec<String> = if data_endpoint {

@@ -221,6 +221,11 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             "provisioningState": "Succeeded",
             "resourceGuid": guid(&["vnet", &key]),
         },
+        // Azure's default outbound address: what the internet sees of traffic leaving the VNET.
+        PRIVATE: {"publicIps": match existing {
+            Some(e) => e[PRIVATE]["publicIps"].clone(),
+            None => json!(super::resources::new_public_ips(tx, &key, 1)),
+        }},
     });
     // Inline subnets: the list is the whole truth when given.
     if let Some(list) = props.get("subnets").filter(|v| !v.is_null()) {

@@ -436,14 +436,7 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             (e["properties"]["outboundIpAddresses"].clone(), e["properties"]["possibleOutboundIpAddresses"].clone())
         }
         None => {
-            let taken = taken_public_ips(tx);
-            let mut ips: Vec<String> = Vec::new();
-            for i in 0..6 {
-                let ip = net::public_ip(&format!("{}#outbound{i}", id.to_ascii_lowercase()), &|ip| {
-                    taken.contains(&ip.to_string()) || ips.contains(&ip.to_string())
-                });
-                ips.push(ip.to_string());
-            }
+            let ips = super::resources::new_public_ips(tx, &id.to_ascii_lowercase(), 6);
             (json!(ips[..4].join(",")), json!(ips.join(",")))
         }
     };
@@ -473,26 +466,6 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
         out["identity"] = i;
     }
     Ok(out)
-}
-
-/// Every modeled public address already given to a site or a registry.
-pub(super) fn taken_public_ips(tx: &Tx) -> std::collections::HashSet<String> {
-    tx.filter(|v| v["type"] == "Microsoft.Web/sites" || v["type"] == "Microsoft.ContainerRegistry/registries")
-        .iter()
-        .flat_map(|v| {
-            let mut ips: Vec<String> = v["properties"]["possibleOutboundIpAddresses"]
-                .as_str()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-            if let Some(ip) = v[PRIVATE]["publicIp"].as_str() {
-                ips.push(ip.to_string());
-            }
-            ips
-        })
-        .collect()
 }
 
 /// The site's managed identity block: system-assigned principal derived from the site,

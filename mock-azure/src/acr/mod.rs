@@ -1,0 +1,1 @@
+//! The fake ACR data plane (issue 4): work in progress.

@@ -1,0 +1,1 @@
+//! The fake Azure DNS (issue 3): work in progress.
