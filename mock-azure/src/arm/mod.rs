@@ -29,7 +29,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+pub use acr::admin_passwords;
 pub use error::ArmError;
+pub use rbac::{ROLES, role_by_definition_id};
 pub use serve::serve;
 
 use crate::identity::TokenSigner;
