@@ -14,6 +14,7 @@
 mod acr;
 pub mod error;
 mod identity_api;
+mod msi;
 mod network;
 mod privatedns;
 mod rbac;
@@ -243,6 +244,7 @@ impl Arm {
                 Ok(r) => r,
                 Err(e) => e.into(),
             },
+            "platform" => msi::handle(self, req, &path).unwrap_or_else(Into::into),
             "" => ArmError::no_route(&req.path).into(),
             _ => identity_api::handle(self, req, &path),
         }
@@ -312,7 +314,7 @@ impl Arm {
         resources::handle(self, req, api, route)
     }
 
-    fn authenticate(&self, req: &ArmRequest) -> Result<Value, ArmError> {
+    pub(crate) fn authenticate(&self, req: &ArmRequest) -> Result<Value, ArmError> {
         let header = req.header_value("authorization").ok_or_else(ArmError::auth_missing)?;
         let token = header
             .strip_prefix("Bearer ")

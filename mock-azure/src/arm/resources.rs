@@ -112,7 +112,20 @@ static GROUP: Kind = Kind {
     canonical: "Microsoft.Resources/resourceGroups",
     tracked: false,
     loc: Loc::Region,
-    put: |_, _, _, body, existing| {
+    put: |ctx, _, _, body, existing| {
+        let name = ctx.id.name();
+        let valid = (1..=90).contains(&name.len())
+            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
+            && !name.ends_with('.');
+        if !valid {
+            return Err(ArmError::new(
+                400,
+                "InvalidResourceGroupName",
+                format!(
+                    "Resource group name '{name}' is invalid. It can include alphanumeric, underscore, parentheses, hyphen, period (except at end), and Unicode characters that match the allowed characters, and be 1-90 characters long."
+                ),
+            ));
+        }
         let mut v = json!({
             "properties": {"provisioningState": "Succeeded"},
         });

@@ -273,6 +273,12 @@ fn config_id(site_id: &str, name: &str) -> String {
 }
 
 fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
+    if existing.is_none() && !valid_site_name(ctx.id.name()) {
+        return Err(ArmError::bad_name(
+            ctx.id.name(),
+            "Site names can contain only letters, numbers and hyphens, cannot start or end with a hyphen, and must be 2-60 characters.",
+        ));
+    }
     let mut props = existing.map(|e| e["properties"].clone()).unwrap_or_else(|| json!({}));
     let given = &body["properties"];
     if !(given.is_null() || given.is_object()) {
@@ -648,11 +654,7 @@ pub(super) fn check_name(arm: &Arm, body: &Value) -> Result<ArmResponse, ArmErro
             v["type"] == "Microsoft.Web/sites" && v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
         })
         .is_empty();
-    let valid = !name.is_empty()
-        && name.len() <= 60
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
+    let valid = valid_site_name(name);
     let body = if !valid {
         json!({"nameAvailable": false, "reason": "Invalid", "message": format!("The name '{name}' is not valid. It can contain only letters, numbers and hyphens, and must be 2-60 characters.")})
     } else if taken {
@@ -661,4 +663,12 @@ pub(super) fn check_name(arm: &Arm, body: &Value) -> Result<ArmResponse, ArmErro
         json!({"nameAvailable": true, "reason": "", "message": ""})
     };
     Ok(ArmResponse::json(200, &body))
+}
+
+/// App Service's rule for site names (they become host names).
+fn valid_site_name(name: &str) -> bool {
+    (2..=60).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }

@@ -79,7 +79,8 @@ impl TokenSigner {
         let public = ring::signature::UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, self.key.public_key().as_ref());
         let signed = &token[..h.len() + 1 + c.len()];
         public.verify(signed.as_bytes(), &sig).map_err(|_| TokenError::BadSignature)?;
-        if claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
+        let exp = claims["exp"].as_u64().ok_or(TokenError::Malformed)?;
+        if exp <= now {
             return Err(TokenError::Expired);
         }
         let aud = claims["aud"].as_str().unwrap_or_default();

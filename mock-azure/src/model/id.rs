@@ -37,6 +37,9 @@ pub struct InvalidId {
     pub reason: &'static str,
 }
 
+/// The longest ID pullsim accepts, in segments (Azure's deepest nested types use about 14).
+const MAX_SEGMENTS: usize = 64;
+
 /// Collapses repeated slashes and drops a trailing slash, as ARM does.
 pub fn normalize_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 1);
@@ -63,23 +66,30 @@ impl ResourceId {
         if segs.len() < 2 || !segs[0].eq_ignore_ascii_case("subscriptions") {
             return Err(bad("it must start with /subscriptions/{subscriptionId}"));
         }
-        // An extension resource: split at the last `/providers/` whose left side is itself an ID
-        // with at least one typed segment.
+        if segs.len() > MAX_SEGMENTS {
+            return Err(bad("it has too many segments"));
+        }
+        // An extension resource: `{scope}/providers/{ns}/{type}/{name}`. One level only
+        // (Azure has no extension of an extension), so the parse never recurses further.
         let provider_positions: Vec<usize> = segs
             .iter()
             .enumerate()
             .filter(|(i, s)| *i >= 2 && s.eq_ignore_ascii_case("providers"))
             .map(|(i, _)| i)
             .collect();
-        if provider_positions.len() > 1 {
-            let last = *provider_positions.last().unwrap_or(&0);
-            let scope_raw = format!("/{}", segs[..last].join("/"));
-            let scope = Self::from_segments(&scope_raw, &segs[..last])?;
-            let mut ext = Self::from_segments(raw, &[&segs[..2], &segs[last..]].concat())?;
-            ext.resource_group = scope.resource_group.clone();
-            ext.raw = raw.to_string();
-            ext.scope = Some(Box::new(scope));
-            return Ok(ext);
+        match provider_positions.as_slice() {
+            [] | [_] => {}
+            [first, last] => {
+                let scope_raw = format!("/{}", segs[..*last].join("/"));
+                let scope = Self::from_segments(&scope_raw, &segs[..*last])?;
+                let mut ext = Self::from_segments(raw, &[&segs[..2], &segs[*last..]].concat())?;
+                debug_assert!(*first < *last);
+                ext.resource_group = scope.resource_group.clone();
+                ext.raw = raw.to_string();
+                ext.scope = Some(Box::new(scope));
+                return Ok(ext);
+            }
+            _ => return Err(bad("extension resources nest at most one level")),
         }
         let subscription = segs[1].to_string();
         let mut i = 2;
@@ -252,6 +262,14 @@ mod tests {
         assert_eq!(id.full_type(), "Microsoft.Authorization/roleAssignments");
         assert_eq!(id.scope.as_ref().unwrap().full_type(), "Microsoft.ContainerRegistry/registries");
         assert_eq!(id.resource_group.as_deref(), Some("rg"));
+    }
+
+    #[test]
+    fn deeply_nested_providers_are_refused_without_recursing() {
+        let deep = format!("/subscriptions/s{}", "/providers".repeat(1000));
+        assert!(ResourceId::parse(&deep).is_err());
+        let three = "/subscriptions/s/resourceGroups/rg/providers/A.B/t/n/providers/C.D/u/m/providers/E.F/v/o";
+        assert!(ResourceId::parse(three).is_err());
     }
 
     #[test]
