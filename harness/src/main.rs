@@ -1,11 +1,9 @@
 //! The `pullsim` command line.
 //!
-//! # Layout
-//! - `serve`: the fake Azure (ARM + identity) on loopback for real clients.
-
-mod serve;
+//! The modules live in the library (`src/lib.rs`); this file only parses arguments.
 
 use clap::{Parser, Subcommand};
+use pullsim::serve;
 
 /// Reproduce offline whether an Azure App Service can pull its image from a
 /// Private-Endpoint Azure Container Registry, and explain why not.

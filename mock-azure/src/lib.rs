@@ -7,11 +7,15 @@
 //! - [`arm`]: the fake Azure Resource Manager (HTTPS + JSON) that writes the store.
 //! - [`identity`]: the fake Entra ID token endpoint and the token signer.
 //! - [`netplan`]: modeled addresses, reachability, and their map to real addresses.
+//! - [`appservice`]: the App Service worker that pulls, its rules and traces.
+//! - [`httpc`]: the HTTPS client pullsim's own components use.
 //! - [`tls`]: pullsim's certificate authority and TLS configurations.
 
 pub mod acr;
+pub mod appservice;
 pub mod arm;
 pub mod dns;
+pub mod httpc;
 pub mod identity;
 pub mod model;
 pub mod netplan;

@@ -1,0 +1,533 @@
+//! The oracle: the same rules as a pure decision procedure over the configuration,
+//! written apart from the mechanism (it never calls the worker, the DNS server or the
+//! ACR). Property tests hold the two to the same verdicts; a disagreement is a bug in
+//! one of them. It also answers `pullsim rules` and, later, the minimal-fix search.
+//!
+//! Input: the store (what ARM wrote) and an [`ImageCatalog`] (what the registries hold,
+//! which lives in the ACR's storage, not in ARM).
+
+use std::net::Ipv4Addr;
+
+use serde_json::Value;
+
+use super::rules::Epoch;
+use super::trace::{Code, RouteKind, Stage};
+use crate::model::net::Cidr;
+use crate::model::{PRIVATE, Store};
+
+/// What a registry holds for one reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFacts {
+    /// No such repository or tag.
+    Missing,
+    /// A schema 2 / OCI manifest (or an index with linux/amd64).
+    Pullable,
+    /// A Docker schema 1 manifest.
+    Schema1,
+    /// An index without linux/amd64.
+    NoAmd64,
+}
+
+/// What the registries hold (the ACR's storage).
+pub trait ImageCatalog {
+    /// Facts about `repo:reference` in the registry named `registry`.
+    fn facts(&self, registry: &str, repo: &str, reference: &str) -> ImageFacts;
+}
+
+/// The oracle's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Prediction {
+    /// Whether the pull succeeds.
+    pub success: bool,
+    /// The route, once decided (`None` only for a configuration failure).
+    pub route: Option<RouteKind>,
+    /// Failure stage.
+    pub stage: Option<Stage>,
+    /// Failure code.
+    pub code: Option<Code>,
+    /// The rules that decided it, in order.
+    pub rules: Vec<&'static str>,
+}
+
+/// Where a name resolution is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum View {
+    Public,
+    Vnet(String),
+}
+
+enum Resolved {
+    Ip(Ipv4Addr),
+    Fail(Code),
+}
+
+struct Ctx<'a> {
+    store: &'a Store,
+    rules: Vec<&'static str>,
+}
+
+fn lower(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+fn truthy(v: &Value) -> bool {
+    v.as_bool().unwrap_or(false) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+}
+
+/// Predicts the pull of `site_id` under `epoch`.
+pub fn predict(store: &Store, catalog: &dyn ImageCatalog, site_id: &str, epoch: Epoch) -> Prediction {
+    let mut cx = Ctx { store, rules: Vec::new() };
+    let out = cx.run(catalog, site_id, epoch);
+    let (route, result) = out;
+    match result {
+        Ok(()) => Prediction { success: true, route, stage: None, code: None, rules: cx.rules },
+        Err((stage, code)) => {
+            Prediction { success: false, route, stage: Some(stage), code: Some(code), rules: cx.rules }
+        }
+    }
+}
+
+type Verdict = Result<(), (Stage, Code)>;
+
+impl Ctx<'_> {
+    fn get(&self, key: &str) -> Value {
+        self.store.get_key(&key.to_ascii_lowercase()).unwrap_or(Value::Null)
+    }
+
+    fn of_type(&self, ty: &str) -> Vec<Value> {
+        self.store.filter(|_, v| v["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(ty)))
+    }
+
+    fn run(&mut self, catalog: &dyn ImageCatalog, site_id: &str, epoch: Epoch) -> (Option<RouteKind>, Verdict) {
+        let site = self.get(site_id);
+        let key = site_id.to_ascii_lowercase();
+        let web = self.get(&format!("{key}/config/web"))["properties"].clone();
+        let settings = self.get(&format!("{key}/config/appsettings"))["properties"].clone();
+        let setting = |name: &str| -> Option<String> {
+            settings
+                .as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str().map(str::to_string))
+        };
+        let setting_on = |name: &str| setting(name).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+
+        // Image.
+        let fx = web["linuxFxVersion"].as_str().unwrap_or_default();
+        let Some(img) = fx.strip_prefix("DOCKER|").or_else(|| fx.strip_prefix("docker|")) else {
+            return (None, Err((Stage::Config, Code::ImageNotConfigured)));
+        };
+        let (name, reference) = match img.split_once('@') {
+            Some((n, d)) => (n, d.to_string()),
+            None => match img.rsplit_once(':') {
+                Some((n, t)) if !t.contains('/') => (n, t.to_string()),
+                _ => (img, "latest".to_string()),
+            },
+        };
+        let (host, repo) = match name.split_once('/') {
+            Some((h, r)) if h.contains('.') => (h.to_ascii_lowercase(), r.to_string()),
+            _ => ("index.docker.io".to_string(), name.to_string()),
+        };
+
+        // Route.
+        let p = &site["properties"];
+        let route_all = truthy(&web["vnetRouteAllEnabled"]);
+        let image_pull = truthy(&p["outboundVnetRouting"]["imagePullTraffic"]);
+        let all_traffic = truthy(&p["outboundVnetRouting"]["allTraffic"]);
+        let pull_setting = setting_on("WEBSITE_PULL_IMAGE_OVER_VNET");
+        let subnet = p["virtualNetworkSubnetId"].as_str().filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
+        let over_vnet = subnet.is_some()
+            && match epoch {
+                Epoch::E2021_07 => pull_setting && (route_all || setting_on("WEBSITE_VNET_ROUTE_ALL")),
+                Epoch::E2021_11 => pull_setting,
+                Epoch::E2022_03 => pull_setting || image_pull,
+                Epoch::E2024_11 => pull_setting || image_pull || all_traffic,
+            };
+        self.rules.push(if subnet.is_none() { "route.integration" } else { super::rules::route_rule(epoch).id });
+        let route = if over_vnet { RouteKind::Vnet } else { RouteKind::Public };
+        let src_vnet = if over_vnet {
+            subnet.as_deref().and_then(|s| s.rsplit_once("/subnets/")).map(|(v, _)| v.to_string())
+        } else {
+            None
+        };
+        let outbound: Option<Ipv4Addr> =
+            p["outboundIpAddresses"].as_str().and_then(|s| s.split(',').next()).and_then(|s| s.trim().parse().ok());
+        let client_public = match &src_vnet {
+            Some(v) => self.get(v)[PRIVATE]["publicIps"][0].as_str().and_then(|s| s.parse().ok()),
+            None => outbound,
+        };
+
+        // The registry the image names.
+        let registry = self
+            .of_type("Microsoft.ContainerRegistry/registries")
+            .into_iter()
+            .find(|r| lower(&r["properties"]["loginServer"]) == host);
+
+        // Resolver → view.
+        let view = self.resolver_view(&site, &settings, src_vnet.as_deref());
+        self.rules.push("dns.resolver");
+        let view = match view {
+            Ok(v) => v,
+            Err(code) => return (Some(route), Err((Stage::Dns, code))),
+        };
+
+        // Login server: DNS, connect, firewall.
+        if let Err((stage, code)) = self.endpoint(
+            &view,
+            src_vnet.as_deref(),
+            client_public,
+            &host,
+            registry.as_ref(),
+            false,
+            (Stage::Dns, Stage::Connect, Stage::Firewall),
+        ) {
+            return (Some(route), Err((stage, code)));
+        }
+        let Some(registry) = registry else {
+            return (Some(route), Err((Stage::Dns, Code::DnsNxdomain)));
+        };
+        let reg_name = lower(&registry["name"]);
+
+        // Auth.
+        let use_mi = truthy(&web["acrUseManagedIdentityCreds"]);
+        if use_mi {
+            self.rules.push("auth.mi");
+            if epoch == Epoch::E2021_07 && over_vnet {
+                self.rules.push("auth.mi-2021-07");
+                return (Some(route), Err((Stage::Auth, Code::MiNotSupportedOverVnet)));
+            }
+            let principal = match web["acrUserManagedIdentityID"].as_str().filter(|s| !s.is_empty()) {
+                Some(client) => site["identity"]["userAssignedIdentities"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .find(|(_, v)| v["clientId"].as_str().is_some_and(|c| c.eq_ignore_ascii_case(client)))
+                    .and_then(|(_, v)| v["principalId"].as_str().map(str::to_string)),
+                None => site["identity"]["principalId"].as_str().map(str::to_string),
+            };
+            let Some(principal) = principal else {
+                return (Some(route), Err((Stage::Auth, Code::MiIdentityNotFound)));
+            };
+            let reg_id = lower(&registry["id"]);
+            let granted = self.of_type("Microsoft.Authorization/roleAssignments").iter().any(|a| {
+                let pr = &a["properties"];
+                pr["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&principal))
+                    && reg_id.starts_with(&lower(&pr["scope"]))
+                    && crate::arm::role_by_definition_id(pr["roleDefinitionId"].as_str().unwrap_or_default())
+                        .is_some_and(|r| r.2)
+            });
+            if !granted {
+                return (Some(route), Err((Stage::Auth, Code::MiNoPullRole)));
+            }
+        } else {
+            let url_ok = setting("DOCKER_REGISTRY_SERVER_URL").is_some_and(|u| {
+                u.trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(&host)
+            });
+            let user = setting("DOCKER_REGISTRY_SERVER_USERNAME");
+            let pass = setting("DOCKER_REGISTRY_SERVER_PASSWORD");
+            match (url_ok, user, pass) {
+                (true, Some(u), Some(pw)) => {
+                    self.rules.push("auth.admin");
+                    let ok = u.eq_ignore_ascii_case(&reg_name)
+                        && crate::arm::admin_passwords(&registry).is_some_and(|ps| ps.contains(&pw));
+                    if !ok {
+                        return (Some(route), Err((Stage::Auth, Code::AcrUnauthorized)));
+                    }
+                }
+                _ => {
+                    self.rules.push("image.dockerhub");
+                    if !truthy(&registry["properties"]["anonymousPullEnabled"]) {
+                        return (Some(route), Err((Stage::Auth, Code::AcrUnauthorized)));
+                    }
+                }
+            }
+        }
+
+        // Manifest.
+        self.rules.push("image.manifest");
+        match catalog.facts(&reg_name, &repo, &reference) {
+            ImageFacts::Missing => return (Some(route), Err((Stage::Manifest, Code::ManifestUnknown))),
+            ImageFacts::Schema1 => return (Some(route), Err((Stage::Manifest, Code::ManifestSchema1Unsupported))),
+            ImageFacts::NoAmd64 => return (Some(route), Err((Stage::Manifest, Code::NoMatchingPlatform))),
+            ImageFacts::Pullable => {}
+        }
+
+        // Blobs through the data endpoint.
+        self.rules.push("acr.data-endpoint");
+        let data_host = format!("{reg_name}.{}.data.azurecr.io", lower(&registry["location"]));
+        if let Err(e) = self.endpoint(
+            &view,
+            src_vnet.as_deref(),
+            client_public,
+            &data_host,
+            Some(&registry),
+            true,
+            (Stage::Blob, Stage::Blob, Stage::Blob),
+        ) {
+            return (Some(route), Err(e));
+        }
+        (Some(route), Ok(()))
+    }
+
+    /// Resolve, connect, firewall for one endpoint of the registry.
+    #[allow(clippy::too_many_arguments)]
+    fn endpoint(
+        &mut self,
+        view: &View,
+        src_vnet: Option<&str>,
+        client_public: Option<Ipv4Addr>,
+        host: &str,
+        registry: Option<&Value>,
+        data: bool,
+        stages: (Stage, Stage, Stage),
+    ) -> Verdict {
+        let ip = match self.resolve(view, host, 0) {
+            Resolved::Ip(ip) => ip,
+            Resolved::Fail(code) => return Err((stages.0, code)),
+        };
+        self.rules.push("dns.private-zone");
+        if ip.is_private() {
+            self.rules.push("net.private");
+            let Some(src) = src_vnet else {
+                return Err((stages.1, Code::PrivateAddressUnreachable));
+            };
+            let Some(dest_vnet) = self.vnet_holding(src, ip) else {
+                return Err((stages.1, Code::PrivateAddressUnreachable));
+            };
+            // Which endpoint listens there: a NIC of a private endpoint in that VNET.
+            let Some((pe_id, member)) = self.nic_owning(&dest_vnet, ip) else {
+                return Err((stages.1, Code::ConnectionRefused));
+            };
+            self.rules.push("acr.firewall");
+            let Some(reg) = registry else { return Err((stages.2, Code::AcrFirewallDenied)) };
+            let reg_key = lower(&reg["id"]);
+            // The PE must lead to this registry, with an approved connection.
+            let approved = self.store.scan_prefix(&format!("{reg_key}/privateendpointconnections/")).iter().any(|c| {
+                lower(&c["properties"]["privateEndpoint"]["id"]) == pe_id
+                    && c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+            });
+            let member_ok = if data { member.starts_with("registry_data_") } else { member == "registry" };
+            if !approved || !member_ok {
+                return Err((stages.2, Code::AcrFirewallDenied));
+            }
+            return Ok(());
+        }
+        // A public address: which registry endpoint is it?
+        let owner = self.of_type("Microsoft.ContainerRegistry/registries").into_iter().find(|r| {
+            r[PRIVATE]["publicIps"]
+                .as_array()
+                .is_some_and(|ips| ips.iter().any(|x| x.as_str() == Some(&ip.to_string())))
+        });
+        let Some(owner) = owner else { return Err((stages.1, Code::ConnectionRefused)) };
+        self.rules.push("acr.firewall");
+        if registry.is_none_or(|r| lower(&r["id"]) != lower(&owner["id"])) {
+            return Err((stages.2, Code::AcrFirewallDenied));
+        }
+        let p = &owner["properties"];
+        if p["publicNetworkAccess"] == "Disabled" {
+            return Err((stages.2, Code::AcrFirewallDenied));
+        }
+        if p["networkRuleSet"]["defaultAction"] == "Deny" {
+            let allowed = client_public.is_some_and(|c| {
+                p["networkRuleSet"]["ipRules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r["value"].as_str().and_then(Cidr::parse_lenient).is_some_and(|cidr| cidr.contains(c)))
+            });
+            if !allowed {
+                return Err((stages.2, Code::AcrFirewallDenied));
+            }
+        }
+        Ok(())
+    }
+
+    /// Among the source VNET and its connected peers, the one whose space holds `ip`.
+    fn vnet_holding(&self, src: &str, ip: Ipv4Addr) -> Option<String> {
+        let holds = |key: &str| {
+            let v = self.get(key);
+            v["properties"]["addressSpace"]["addressPrefixes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p.as_str().and_then(Cidr::parse).is_some_and(|c| c.contains(ip)))
+        };
+        if holds(src) {
+            return Some(src.to_string());
+        }
+        let peers_of = |key: &str| -> Vec<String> {
+            self.store
+                .scan_prefix(&format!("{key}/virtualnetworkpeerings/"))
+                .iter()
+                .filter(|p| {
+                    p["properties"]["peeringState"] == "Connected"
+                        && p["properties"]["allowVirtualNetworkAccess"] != false
+                })
+                .map(|p| lower(&p["properties"]["remoteVirtualNetwork"]["id"]))
+                .collect()
+        };
+        peers_of(src).into_iter().find(|peer| peers_of(peer).iter().any(|b| b == src) && holds(peer))
+    }
+
+    /// The private endpoint (lower-cased ID) and member whose NIC holds `ip` in `vnet`.
+    fn nic_owning(&self, vnet: &str, ip: Ipv4Addr) -> Option<(String, String)> {
+        let ip = ip.to_string();
+        self.of_type("Microsoft.Network/networkInterfaces").iter().find_map(|nic| {
+            nic["properties"]["ipConfigurations"].as_array()?.iter().find_map(|c| {
+                let pr = &c["properties"];
+                let in_vnet = lower(&pr["subnet"]["id"]).starts_with(&format!("{vnet}/subnets/"));
+                (in_vnet && pr["privateIPAddress"].as_str() == Some(&ip)).then(|| {
+                    (
+                        lower(&nic["properties"]["privateEndpoint"]["id"]),
+                        pr["privateLinkConnectionProperties"]["requiredMemberName"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    )
+                })
+            })
+        })
+    }
+
+    /// Which view answers the pull's queries, following the resolver precedence and
+    /// what each custom server forwards to.
+    fn resolver_view(&mut self, site: &Value, settings: &Value, src_vnet: Option<&str>) -> Result<View, Code> {
+        let Some(vnet) = src_vnet else { return Ok(View::Public) };
+        let p = &site["properties"];
+        let list = |v: &Value| -> Vec<Ipv4Addr> {
+            v.as_array().into_iter().flatten().filter_map(|s| s.as_str()?.parse().ok()).collect()
+        };
+        let app = |name: &str| -> Vec<Ipv4Addr> {
+            settings
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .flat_map(|(_, v)| {
+                    v.as_str().unwrap_or_default().split(',').filter_map(|x| x.trim().parse().ok()).collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let mut servers = list(&p["dnsConfiguration"]["dnsServers"]);
+        if servers.is_empty() {
+            servers = app("WEBSITE_DNS_SERVER");
+        }
+        if servers.is_empty() {
+            servers = list(&self.get(vnet)["properties"]["dhcpOptions"]["dnsServers"]);
+        }
+        if servers.is_empty() {
+            return Ok(View::Vnet(vnet.to_string()));
+        }
+        let alt = p["dnsConfiguration"]["dnsAltServer"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .into_iter()
+            .chain(app("WEBSITE_DNS_ALT_SERVER"));
+        servers.extend(alt.take(1));
+        self.rules.push("dns.custom");
+        let mut last = Code::DnsTimeout;
+        for s in servers {
+            match self.server_view(vnet, s, 0) {
+                Ok(v) => return Ok(v),
+                Err(c) => last = c,
+            }
+        }
+        Err(last)
+    }
+
+    /// The view a DNS server at `ip` (asked from `from_vnet`) answers with.
+    fn server_view(&self, from_vnet: &str, ip: Ipv4Addr, depth: usize) -> Result<View, Code> {
+        if ip == crate::netplan::AZURE_DNS {
+            return Ok(View::Vnet(from_vnet.to_string()));
+        }
+        if depth > 4 {
+            return Err(Code::DnsServfail);
+        }
+        let server = self.of_type("Pullsim.Dns/customServers").into_iter().find(|c| {
+            c["properties"]["address"].as_str() == Some(&ip.to_string())
+                && (!ip.is_private()
+                    || self.vnet_holding(from_vnet, ip).is_some_and(|v| v == lower(&c["properties"]["vnet"])))
+        });
+        let Some(server) = server else { return Err(Code::DnsTimeout) };
+        let server_vnet = lower(&server["properties"]["vnet"]);
+        match server["properties"]["upstream"].as_str().unwrap_or("AzureDns") {
+            "AzureDns" => Ok(View::Vnet(server_vnet)),
+            "Public" => Ok(View::Public),
+            _ => Err(Code::DnsServfail),
+        }
+    }
+
+    /// Resolves `name` in `view`, following CNAMEs (pullsim's public namespace and the
+    /// VNET's linked private zones).
+    fn resolve(&self, view: &View, name: &str, depth: usize) -> Resolved {
+        if depth > 8 {
+            return Resolved::Fail(Code::DnsServfail);
+        }
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if let View::Vnet(v) = view
+            && let Some((zone, link)) = self.linked_zone(v, &name)
+        {
+            let zname = lower(&zone["name"]);
+            let rel = if name == zname { "@".to_string() } else { name[..name.len() - zname.len() - 1].to_string() };
+            let zkey = lower(&zone["id"]);
+            if let Some(a) = self.store.get_key(&format!("{zkey}/a/{rel}")) {
+                if let Some(ip) = a["properties"]["aRecords"][0]["ipv4Address"].as_str().and_then(|s| s.parse().ok()) {
+                    return Resolved::Ip(ip);
+                }
+                return Resolved::Fail(Code::DnsNoAddress);
+            }
+            if let Some(c) = self.store.get_key(&format!("{zkey}/cname/{rel}")) {
+                return self.resolve(
+                    view,
+                    c["properties"]["cnameRecord"]["cname"].as_str().unwrap_or_default(),
+                    depth + 1,
+                );
+            }
+            if link["properties"]["resolutionPolicy"] != "NxDomainRedirect" {
+                return Resolved::Fail(Code::DnsNxdomain);
+            }
+            return self.resolve(&View::Public, &name, depth + 1);
+        }
+        // The public namespace pullsim models.
+        for r in self.of_type("Microsoft.ContainerRegistry/registries") {
+            let reg = lower(&r["name"]);
+            let region = lower(&r["location"]);
+            let login = format!("{reg}.azurecr.io");
+            let data = format!("{reg}.{region}.data.azurecr.io");
+            if name == login || name == data {
+                let pl = name.replace(".azurecr.io", ".privatelink.azurecr.io");
+                return self.resolve(view, &pl, depth + 1);
+            }
+            let ip_at = |i: usize| r[PRIVATE]["publicIps"][i].as_str().and_then(|s| s.parse().ok());
+            if name == format!("{reg}.privatelink.azurecr.io") {
+                return ip_at(0).map(Resolved::Ip).unwrap_or(Resolved::Fail(Code::DnsNxdomain));
+            }
+            if name == format!("{reg}.{region}.data.privatelink.azurecr.io") {
+                return ip_at(1).map(Resolved::Ip).unwrap_or(Resolved::Fail(Code::DnsNxdomain));
+            }
+        }
+        const AZURE_SUFFIXES: [&str; 3] = ["azurecr.io", "azcr.io", "azurewebsites.net"];
+        if AZURE_SUFFIXES.iter().any(|s| name == *s || name.ends_with(&format!(".{s}"))) {
+            Resolved::Fail(Code::DnsNxdomain)
+        } else {
+            Resolved::Fail(Code::DnsRefused)
+        }
+    }
+
+    /// The longest private zone linked to `vnet` that contains `name`, with its link.
+    fn linked_zone(&self, vnet: &str, name: &str) -> Option<(Value, Value)> {
+        self.of_type("Microsoft.Network/privateDnsZones/virtualNetworkLinks")
+            .into_iter()
+            .filter(|l| lower(&l["properties"]["virtualNetwork"]["id"]) == vnet)
+            .filter_map(|l| {
+                let zone_id = lower(&l["id"]).rsplit_once("/virtualnetworklinks/")?.0.to_string();
+                let zone = self.store.get_key(&zone_id)?;
+                let z = lower(&zone["name"]);
+                (name == z || name.ends_with(&format!(".{z}"))).then_some((zone, l))
+            })
+            .max_by_key(|(z, _)| z["name"].as_str().map(str::len).unwrap_or(0))
+    }
+}

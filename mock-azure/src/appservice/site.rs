@@ -1,0 +1,168 @@
+//! The site as the platform reads it through ARM: the image, the settings that route,
+//! resolve and authenticate the pull.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde_json::Value;
+
+/// An image reference from `linuxFxVersion` (`DOCKER|host/repo:tag`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host (`secureacr.azurecr.io`); Docker Hub's when the name has none.
+    pub host: String,
+    /// Repository (`app`, `team/app`).
+    pub repo: String,
+    /// Tag or `sha256:` digest.
+    pub reference: String,
+}
+
+impl ImageRef {
+    /// Parses the part after `DOCKER|`.
+    pub fn parse(s: &str) -> Option<ImageRef> {
+        let s = s.trim();
+        if s.is_empty() || s.contains(char::is_whitespace) {
+            return None;
+        }
+        let (name, reference) = match s.split_once('@') {
+            Some((n, d)) => (n, d.to_string()),
+            None => match s.rsplit_once(':') {
+                Some((n, t)) if !t.contains('/') => (n, t.to_string()),
+                _ => (s, "latest".to_string()),
+            },
+        };
+        let (host, repo) = match name.split_once('/') {
+            Some((h, r)) if h.contains('.') || h.contains(':') || h == "localhost" => {
+                (h.to_ascii_lowercase(), r.to_string())
+            }
+            _ => (
+                "index.docker.io".to_string(),
+                if name.contains('/') { name.to_string() } else { format!("library/{name}") },
+            ),
+        };
+        (!repo.is_empty() && !reference.is_empty()).then_some(ImageRef { host, repo, reference })
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.reference.starts_with("sha256:") {
+            write!(f, "{}/{}@{}", self.host, self.repo, self.reference)
+        } else {
+            write!(f, "{}/{}:{}", self.host, self.repo, self.reference)
+        }
+    }
+}
+
+/// Everything about a site that decides its pull, as read from ARM.
+#[derive(Debug, Clone, Default)]
+pub struct SiteView {
+    /// Site resource ID.
+    pub id: String,
+    /// Site name.
+    pub name: String,
+    /// `siteConfig.linuxFxVersion`.
+    pub linux_fx: String,
+    /// App settings (names as written).
+    pub settings: BTreeMap<String, String>,
+    /// `vnetRouteAllEnabled` (≡ `outboundVnetRouting.applicationTraffic`).
+    pub route_all: bool,
+    /// `vnetImagePullEnabled` (≡ `outboundVnetRouting.imagePullTraffic`).
+    pub image_pull_property: bool,
+    /// `outboundVnetRouting.allTraffic`.
+    pub all_traffic: bool,
+    /// `virtualNetworkSubnetId`.
+    pub subnet_id: Option<String>,
+    /// `acrUseManagedIdentityCreds`.
+    pub use_managed_identity: bool,
+    /// `acrUserManagedIdentityID`.
+    pub user_identity_client_id: Option<String>,
+    /// `dnsConfiguration.dnsServers`.
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// `dnsConfiguration.dnsAltServer`.
+    pub dns_alt_server: Option<Ipv4Addr>,
+    /// The first of `outboundIpAddresses`.
+    pub outbound_ip: Option<Ipv4Addr>,
+}
+
+impl SiteView {
+    /// Builds the view from the ARM site (api-version 2024-11-01 or later), its
+    /// `config/web` and its app settings (`config/appsettings/list`).
+    pub fn from_arm(site: &Value, web: &Value, settings: &Value) -> SiteView {
+        let p = &site["properties"];
+        let w = &web["properties"];
+        let routing = &p["outboundVnetRouting"];
+        let truthy =
+            |v: &Value| v.as_bool().unwrap_or(false) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"));
+        let ips = |v: &Value| -> Vec<Ipv4Addr> {
+            v.as_array().into_iter().flatten().filter_map(|s| s.as_str()?.parse().ok()).collect()
+        };
+        SiteView {
+            id: site["id"].as_str().unwrap_or_default().to_string(),
+            name: site["name"].as_str().unwrap_or_default().to_string(),
+            linux_fx: w["linuxFxVersion"].as_str().unwrap_or_default().to_string(),
+            settings: settings["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+            route_all: truthy(&w["vnetRouteAllEnabled"]) || truthy(&routing["applicationTraffic"]),
+            image_pull_property: truthy(&routing["imagePullTraffic"]) || truthy(&p["vnetImagePullEnabled"]),
+            all_traffic: truthy(&routing["allTraffic"]),
+            subnet_id: p["virtualNetworkSubnetId"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+            use_managed_identity: truthy(&w["acrUseManagedIdentityCreds"]),
+            user_identity_client_id: w["acrUserManagedIdentityID"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            dns_servers: ips(&p["dnsConfiguration"]["dnsServers"]),
+            dns_alt_server: p["dnsConfiguration"]["dnsAltServer"].as_str().and_then(|s| s.parse().ok()),
+            outbound_ip: p["outboundIpAddresses"]
+                .as_str()
+                .and_then(|s| s.split(',').next())
+                .and_then(|s| s.trim().parse().ok()),
+        }
+    }
+
+    /// An app setting, by name (App Service setting names are case-insensitive).
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether an app setting is `true` (or `1`).
+    pub fn setting_true(&self, name: &str) -> bool {
+        self.setting(name).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    }
+
+    /// The image, if `linuxFxVersion` is `DOCKER|…`.
+    pub fn image(&self) -> Option<ImageRef> {
+        let (kind, rest) = self.linux_fx.split_once('|')?;
+        if !kind.eq_ignore_ascii_case("DOCKER") {
+            return None;
+        }
+        ImageRef::parse(rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_parse_like_docker() {
+        let i = ImageRef::parse("secureacr.azurecr.io/team/app:v1").unwrap();
+        assert_eq!(
+            (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
+            ("secureacr.azurecr.io", "team/app", "v1")
+        );
+        let i = ImageRef::parse("nginx").unwrap();
+        assert_eq!(
+            (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
+            ("index.docker.io", "library/nginx", "latest")
+        );
+        let i = ImageRef::parse("reg.azurecr.io/app@sha256:abc").unwrap();
+        assert_eq!(i.reference, "sha256:abc");
+        assert!(ImageRef::parse("").is_none());
+    }
+}

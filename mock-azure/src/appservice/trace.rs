@@ -1,0 +1,191 @@
+//! What a pull did, step by step, and how it ended: the contract traces, scenario
+//! expectations, `explain` and the oracle share.
+
+use serde::Serialize;
+
+/// The stages of a pull, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Reading the site's configuration through ARM.
+    Config,
+    /// Choosing the route (VNET or public).
+    Route,
+    /// Resolving the login server.
+    Dns,
+    /// Opening the connection.
+    Connect,
+    /// The ACR's network rules.
+    Firewall,
+    /// The ACR's authentication.
+    Auth,
+    /// Fetching the manifest.
+    Manifest,
+    /// Downloading the blobs (through the data endpoint).
+    Blob,
+    /// Checking every digest.
+    Verify,
+}
+
+impl Stage {
+    /// The lower-case name used in scenario files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Config => "config",
+            Stage::Route => "route",
+            Stage::Dns => "dns",
+            Stage::Connect => "connect",
+            Stage::Firewall => "firewall",
+            Stage::Auth => "auth",
+            Stage::Manifest => "manifest",
+            Stage::Blob => "blob",
+            Stage::Verify => "verify",
+        }
+    }
+
+    /// Every stage, in order.
+    pub const ALL: [Stage; 9] = [
+        Stage::Config,
+        Stage::Route,
+        Stage::Dns,
+        Stage::Connect,
+        Stage::Firewall,
+        Stage::Auth,
+        Stage::Manifest,
+        Stage::Blob,
+        Stage::Verify,
+    ];
+}
+
+/// How a pull failed: stable codes scenarios match on. The list is documented here and
+/// nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    /// `linuxFxVersion` is not `DOCKER|<image>`.
+    ImageNotConfigured,
+    /// The name does not exist in the view that answered.
+    DnsNxdomain,
+    /// The resolver failed (a custom server that forwards nowhere, a dead forwarder).
+    DnsServfail,
+    /// The resolver refused the name.
+    DnsRefused,
+    /// The resolver did not answer in time (unreachable custom DNS server).
+    DnsTimeout,
+    /// The name exists but has no address.
+    DnsNoAddress,
+    /// A private address outside the source's VNET and its peers.
+    PrivateAddressUnreachable,
+    /// Nothing accepts connections at the resolved address.
+    ConnectionRefused,
+    /// The ACR's network rules refused the client.
+    AcrFirewallDenied,
+    /// The ACR refused the credentials (or there were none).
+    AcrUnauthorized,
+    /// 2021-07: a managed identity cannot pull over the VNET.
+    MiNotSupportedOverVnet,
+    /// The managed identity named by the site does not exist on it.
+    MiIdentityNotFound,
+    /// The identity lacks a role with pull on the registry.
+    MiNoPullRole,
+    /// The repository or tag does not exist.
+    ManifestUnknown,
+    /// A Docker schema 1 manifest.
+    ManifestSchema1Unsupported,
+    /// An index without linux/amd64.
+    NoMatchingPlatform,
+    /// A layer the manifest names is missing.
+    BlobUnknown,
+    /// A downloaded blob does not match its digest.
+    DigestMismatch,
+}
+
+impl Code {
+    /// `DNS_NXDOMAIN` etc.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// The route the pull took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteKind {
+    /// Through the VNET integration subnet.
+    Vnet,
+    /// Through the platform's public outbound addresses.
+    Public,
+}
+
+/// One step of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// The stage it belongs to.
+    pub stage: Stage,
+    /// What happened, with the modeled values (`secureacr.azurecr.io → 10.0.2.4`).
+    pub summary: String,
+    /// The setting that decided it (`WEBSITE_PULL_IMAGE_OVER_VNET=true`), if any.
+    pub decided_by: Option<String>,
+    /// The rule behind it (an ID from the rule table), if any.
+    pub rule: Option<&'static str>,
+    /// Whether the step failed.
+    pub failed: bool,
+}
+
+/// How the pull ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// `true` when the image was pulled and verified.
+    pub success: bool,
+    /// The route taken (known once the route step ran).
+    pub route: Option<RouteKind>,
+    /// For a failure: the stage.
+    pub stage: Option<Stage>,
+    /// For a failure: the code.
+    pub code: Option<Code>,
+    /// What a user would see in Azure (the App Service log line or ACR's message).
+    pub message: Option<String>,
+}
+
+/// A pull's trace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Trace {
+    /// Steps in order.
+    pub steps: Vec<Step>,
+}
+
+impl Trace {
+    /// Records a successful step.
+    pub fn ok(
+        &mut self,
+        stage: Stage,
+        summary: impl Into<String>,
+        decided_by: Option<String>,
+        rule: Option<&'static str>,
+    ) {
+        self.steps.push(Step { stage, summary: summary.into(), decided_by, rule, failed: false });
+    }
+
+    /// Records a failed step.
+    pub fn fail(
+        &mut self,
+        stage: Stage,
+        summary: impl Into<String>,
+        decided_by: Option<String>,
+        rule: Option<&'static str>,
+    ) {
+        self.steps.push(Step { stage, summary: summary.into(), decided_by, rule, failed: true });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_stable_screaming_names() {
+        assert_eq!(Code::DnsNxdomain.as_str(), "DNS_NXDOMAIN");
+        assert_eq!(Code::MiNotSupportedOverVnet.as_str(), "MI_NOT_SUPPORTED_OVER_VNET");
+        assert_eq!(Code::AcrFirewallDenied.as_str(), "ACR_FIREWALL_DENIED");
+    }
+}
