@@ -15,7 +15,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use mock_azure::arm::{Arm, ArmConfig, ArmRequest, ArmResponse};
+use mock_azure::identity::TokenSigner;
+use mock_azure::model::Store;
+use serde_json::{Value, json};
 
 /// The `pullsim` binary, built if it is not there yet.
 pub fn pullsim_bin() -> PathBuf {
@@ -363,4 +366,84 @@ fn time_now_for_az() -> String {
     // `%Y-%m-%d %H:%M:%S.%f`, as the CLI writes it.
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]");
     time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}
+
+/// One fake ARM over an in-memory store, called in process (no sockets), with a valid
+/// token for it: for tests of ARM's rules.
+pub struct ArmFixture {
+    /// The ARM.
+    pub arm: Arm,
+    /// A valid bearer token.
+    pub token: String,
+}
+
+impl Default for ArmFixture {
+    fn default() -> Self {
+        ArmFixture::new()
+    }
+}
+
+impl ArmFixture {
+    /// A fresh ARM with an empty store.
+    pub fn new() -> ArmFixture {
+        let signer = Arc::new(TokenSigner::generate().expect("system randomness"));
+        let cfg = ArmConfig::new("https://127.0.0.1:1");
+        let now = mock_azure::identity::token::now();
+        let token = signer.sign(&json!({
+            "aud": "https://management.core.windows.net/", "tid": cfg.tenant_id, "iat": now, "exp": now + 3600,
+        }));
+        ArmFixture { arm: Arm::new(Store::in_memory(), signer, cfg), token }
+    }
+
+    /// The subscription ID.
+    pub fn sub(&self) -> &str {
+        &self.arm.cfg.subscription_id
+    }
+
+    /// A request with the valid token.
+    pub fn req(&self, method: &str, path_and_query: &str) -> ArmRequest {
+        ArmRequest::new(method, path_and_query).header("authorization", &format!("Bearer {}", self.token))
+    }
+
+    /// Sends a request; `{sub}` in the path is the subscription.
+    pub fn send(&self, method: &str, path_and_query: &str, body: Option<&Value>) -> ArmResponse {
+        let path = path_and_query.replace("{sub}", self.sub());
+        let mut req = self.req(method, &path);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.arm.handle(&req)
+    }
+
+    /// Sends and asserts a 2xx; returns the body.
+    #[track_caller]
+    pub fn ok(&self, method: &str, path_and_query: &str, body: Option<&Value>) -> Value {
+        let r = self.send(method, path_and_query, body);
+        assert!(
+            (200..300).contains(&r.status),
+            "{method} {path_and_query}: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json_body()
+    }
+
+    /// Sends and asserts an error status and ARM code; returns the message.
+    #[track_caller]
+    pub fn err(&self, method: &str, path_and_query: &str, body: Option<&Value>, status: u16, code: &str) -> String {
+        let r = self.send(method, path_and_query, body);
+        let b = r.json_body();
+        assert_eq!(
+            (r.status, b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        b["error"]["message"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// `(number of resources, sequence number)`: equal before and after means unchanged.
+    pub fn store_state(&self) -> (usize, u64) {
+        (self.arm.store.len(), self.arm.store.seq())
+    }
 }

@@ -25,9 +25,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
+use pullsim_tests::ArmFixture as Fixture;
 use serde_json::{Value, json};
 
-/// The subscription `ArmConfig::new` uses (checked in [`Fixture::new`]).
+/// The subscription `ArmConfig::new` uses (checked in `ArmFixture::new`).
 const SUB: &str = "00000000-0000-4000-8000-000000000001";
 /// The tenant `ArmConfig::new` uses.
 const TENANT: &str = "72f988bf-0000-4000-8000-00000000c0de";
@@ -75,47 +76,6 @@ fn assert_error(r: &ArmResponse, status: u16, code: &str) -> String {
     let message = body["error"]["message"].as_str().unwrap_or_else(|| panic!("no error.message in {body}"));
     assert!(!message.is_empty(), "empty error.message");
     message.to_string()
-}
-
-/// One ARM over an in-memory store, with a valid token for it.
-struct Fixture {
-    arm: Arm,
-    token: String,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let signer = Arc::new(TokenSigner::generate().unwrap());
-        let cfg = ArmConfig::new("https://127.0.0.1:1");
-        assert_eq!((cfg.subscription_id.as_str(), cfg.tenant_id.as_str()), (SUB, TENANT));
-        let token = arm_token(&signer, 3600);
-        Fixture { arm: Arm::new(Store::in_memory(), signer, cfg), token }
-    }
-
-    /// A request with the valid token.
-    fn req(&self, method: &str, path_and_query: &str) -> ArmRequest {
-        ArmRequest::new(method, path_and_query).header("authorization", &format!("Bearer {}", self.token))
-    }
-
-    fn send(&self, method: &str, path_and_query: &str, body: Option<&Value>) -> ArmResponse {
-        let mut req = self.req(method, path_and_query);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        self.arm.handle(&req)
-    }
-
-    /// Sends and asserts a 2xx; returns the body.
-    #[track_caller]
-    fn ok(&self, method: &str, path_and_query: &str, body: Option<&Value>) -> Value {
-        let r = self.send(method, path_and_query, body);
-        assert!((200..300).contains(&r.status), "{method} {path_and_query}: {} {}", r.status, text(&r.body));
-        r.json_body()
-    }
-
-    fn store_state(&self) -> (usize, u64) {
-        (self.arm.store.len(), self.arm.store.seq())
-    }
 }
 
 fn with_body(mut req: ArmRequest, body: &[u8]) -> ArmRequest {

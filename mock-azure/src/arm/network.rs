@@ -561,6 +561,15 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
             .with_target("properties.subnet")
     })?;
     let subnet = tx.get(&subnet_id).filter(|v| v["type"] == SUBNET.canonical).ok_or_else(|| not_found(&subnet_id))?;
+    // A delegated subnet belongs to the service it is delegated to (App Service's
+    // integration subnet included) and takes no private endpoints.
+    if let Some(service) = subnet["properties"]["delegations"][0]["properties"]["serviceName"].as_str() {
+        return Err(ArmError::new(
+            400,
+            "PrivateEndpointCreationNotAllowedAsSubnetIsDelegated",
+            format!("Private endpoint {} cannot be created as subnet {} is delegated to {service}.", ctx.id.name(), subnet_id.name()),
+        ));
+    }
     let vnet_id = subnet_id.parent().ok_or_else(|| not_found(&subnet_id))?;
     let vnet = tx.get(&vnet_id).ok_or_else(|| not_found(&vnet_id))?;
     let location = body["location"].as_str().map(super::resources::normalize_location).unwrap_or_default();
