@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - [`model`]: the resource store (one source of truth) and resource IDs.
+//! - [`dns`]: the fake Azure DNS (168.63.129.16 per VNET, the public chain, custom DNS
+//!   servers) and its query log.
 //! - [`arm`]: the fake Azure Resource Manager (HTTPS + JSON) that writes the store.
 //! - [`identity`]: the fake Entra ID token endpoint and the token signer.
 //! - [`netplan`]: modeled addresses, reachability, and their map to real addresses.

@@ -1,0 +1,324 @@
+//! Serving: a hickory `RequestHandler` per socket role, and a server over sockets the
+//! caller bound (STYLE rule 2), to which sockets can be added while it runs (the
+//! environment binds a custom server's sockets when a scenario adds the server).
+//!
+//! Protocol choices, each what DNS says for a server that is recursive for Azure's names
+//! and nothing else:
+//! - a message hickory cannot parse: FORMERR (hickory answers it before the handler);
+//!   shorter than a header, or a response: no answer;
+//! - EDNS version above 0: BADVERS; the UDP size offered back is the client's, clamped to
+//!   512..=1232, and longer answers are truncated (TC) so the client retries over TCP;
+//! - an opcode other than QUERY: NOTIMP; not exactly one question: FORMERR;
+//! - class other than IN: REFUSED; question type OPT/TSIG/TKEY (not questions): FORMERR;
+//!   AXFR/IXFR: REFUSED (no zone transfers); MAILA/MAILB (obsolete): NOTIMP;
+//! - SERVFAIL only for a server-side failure (a custom server's forwarding found no
+//!   answer, a CNAME loop in a zone), never for a client's mistake.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::{DNSClass, Record, RecordType};
+use hickory_server::Server;
+use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+use super::log::LogEntry;
+use super::resolve::{self, rcode_name, summarize};
+use super::{AzureDns, DnsError, Role, View, custom, view_for};
+
+/// How long a TCP connection may stay idle between queries.
+const TCP_IDLE: Duration = Duration::from_secs(10);
+
+/// Responses a TCP connection may have queued.
+const TCP_RESPONSE_BUFFER: usize = 64;
+
+/// How long a graceful shutdown may take before the tasks are dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The largest UDP payload pullsim's DNS sends (the DNS flag day value).
+const MAX_UDP_PAYLOAD: u16 = 1232;
+
+/// The handler of one socket pair: the shared DNS state and the socket's role.
+struct RoleHandler {
+    dns: Arc<AzureDns>,
+    role: Role,
+}
+
+/// What goes back, and what the log says about it.
+struct Reply {
+    rcode: ResponseCode,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+    view: Option<View>,
+    notes: Vec<String>,
+}
+
+impl Reply {
+    fn error(rcode: ResponseCode, why: &str) -> Reply {
+        Reply { rcode, answers: Vec::new(), authority: Vec::new(), view: None, notes: vec![why.to_string()] }
+    }
+}
+
+// `RequestHandler` is an `#[async_trait]` trait; this is the signature that macro gives
+// it, written out so mock-azure needs no macro crate for one impl.
+impl RequestHandler for RoleHandler {
+    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
+        &'life0 self,
+        request: &'life1 Request,
+        response_handle: R,
+    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
+    where
+        R: 'async_trait + ResponseHandler,
+        T: 'async_trait + Time,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.handle(request, response_handle))
+    }
+}
+
+impl RoleHandler {
+    async fn handle<R: ResponseHandler>(&self, request: &Request, mut response_handle: R) -> ResponseInfo {
+        let src = request.src();
+        let source_modeled = self.dns.fabric.map.modeled(src.ip());
+        let response_edns = request.edns.as_ref().map(|e| {
+            let mut edns = Edns::new();
+            edns.set_max_payload(e.max_payload().clamp(512, MAX_UDP_PAYLOAD));
+            edns.set_version(0);
+            edns
+        });
+        let query = request.queries.queries().first();
+        let qname = query.map(|q| {
+            let n = q.name().to_string();
+            n.strip_suffix('.').map(str::to_string).unwrap_or(n)
+        });
+        let qtype = query.map(|q| q.query_type());
+
+        let reply = if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
+            Reply::error(ResponseCode::BADVERS, "EDNS version above 0")
+        } else if request.metadata.op_code != OpCode::Query {
+            Reply::error(ResponseCode::NotImp, "opcode other than QUERY")
+        } else if request.queries.len() != 1 {
+            Reply::error(ResponseCode::FormErr, "not exactly one question")
+        } else if let (Some(q), Some(name), Some(qtype)) = (query, qname.as_deref(), qtype) {
+            match question_error(q.query_class(), qtype) {
+                Some(reply) => reply,
+                None => match self.answer(source_modeled.as_ref(), name, qtype).await {
+                    Some(reply) => reply,
+                    None => {
+                        // No custom server here: nothing answers, as at an address of nothing.
+                        self.log(request, &source_modeled, None, qname.clone(), qtype);
+                        return no_answer(&request.metadata);
+                    }
+                },
+            }
+        } else {
+            Reply::error(ResponseCode::FormErr, "no question")
+        };
+        self.log(request, &source_modeled, Some(&reply), qname, qtype.unwrap_or(RecordType::ZERO));
+
+        let mut metadata = Metadata::response_from_request(&request.metadata);
+        // Azure DNS and the forwarders are recursive for the names they serve.
+        metadata.recursion_available = true;
+        metadata.response_code = reply.rcode;
+        let builder = MessageResponseBuilder::new(&request.queries, response_edns.as_ref());
+        let response = builder.build(metadata, reply.answers.iter(), reply.authority.iter(), [], []);
+        match response_handle.send_response(response).await {
+            Ok(info) => info,
+            Err(error) => {
+                tracing::debug!(%error, %src, "DNS answer not sent");
+                no_answer(&request.metadata)
+            }
+        }
+    }
+
+    /// The answer of this socket's server, `None` when no server is defined there.
+    async fn answer(&self, source: Option<&crate::netplan::Modeled>, name: &str, qtype: RecordType) -> Option<Reply> {
+        let snap = self.dns.snapshot();
+        match &self.role {
+            Role::AzureDns => {
+                let view = view_for(&snap, source);
+                let r = resolve::resolve(&snap, &view, name, qtype);
+                Some(Reply {
+                    rcode: r.rcode,
+                    answers: r.answers,
+                    authority: r.authority,
+                    view: Some(view),
+                    notes: r.sources,
+                })
+            }
+            Role::Custom(me) => {
+                // Each forward has its own deadline; a chain of them gets one too, so a
+                // client waiting on this server always hears back.
+                let limit = self.dns.forward_timeout.saturating_mul(2);
+                match tokio::time::timeout(limit, custom::answer(&self.dns, &snap, me, name, qtype)).await {
+                    Ok(f) => {
+                        let f = f?;
+                        Some(Reply {
+                            rcode: f.rcode,
+                            answers: f.answers,
+                            authority: f.authority,
+                            view: None,
+                            notes: f.notes,
+                        })
+                    }
+                    Err(_) => Some(Reply::error(ResponseCode::ServFail, &format!("forwarding took over {limit:?}"))),
+                }
+            }
+        }
+    }
+
+    fn log(
+        &self,
+        request: &Request,
+        source_modeled: &Option<crate::netplan::Modeled>,
+        reply: Option<&Reply>,
+        qname: Option<String>,
+        qtype: RecordType,
+    ) {
+        self.dns.log.push(LogEntry {
+            seq: 0,
+            elapsed_ms: self.dns.elapsed_ms(),
+            role: self.role.clone(),
+            protocol: match request.protocol() {
+                Protocol::Udp => "udp".into(),
+                Protocol::Tcp => "tcp".into(),
+                other => other.to_string(),
+            },
+            source: request.src(),
+            source_modeled: source_modeled.clone(),
+            view: reply.and_then(|r| r.view.clone()),
+            qname: qname.unwrap_or_default(),
+            qtype: qtype.to_string(),
+            rcode: reply.map(|r| rcode_name(r.rcode)),
+            answers: reply.map(|r| r.answers.iter().map(summarize).collect()).unwrap_or_default(),
+            notes: reply.map(|r| r.notes.clone()).unwrap_or_default(),
+        });
+    }
+}
+
+/// The answer to a question pullsim does not look up, by class and type.
+fn question_error(class: DNSClass, qtype: RecordType) -> Option<Reply> {
+    if class != DNSClass::IN {
+        return Some(Reply::error(ResponseCode::Refused, "class other than IN"));
+    }
+    match u16::from(qtype) {
+        // OPT, TKEY, TSIG are records, not questions.
+        41 | 249 | 250 => Some(Reply::error(ResponseCode::FormErr, "not a question type")),
+        // IXFR, AXFR.
+        251 | 252 => Some(Reply::error(ResponseCode::Refused, "zone transfers are not offered")),
+        // MAILB, MAILA.
+        253 | 254 => Some(Reply::error(ResponseCode::NotImp, "obsolete question type")),
+        _ => None,
+    }
+}
+
+/// What the handler reports to hickory when nothing was sent.
+fn no_answer(request: &Metadata) -> ResponseInfo {
+    let mut metadata = Metadata::new(request.id, MessageType::Response, request.op_code);
+    metadata.response_code = ResponseCode::ServFail;
+    ResponseInfo::from(Header { metadata, counts: HeaderCounts::default() })
+}
+
+/// A socket pair to serve and what it is.
+struct Endpoint {
+    role: Role,
+    udp: UdpSocket,
+    tcp: TcpListener,
+}
+
+/// Adds sockets to a [`DnsServer`], before or while it runs. Cheap to clone.
+#[derive(Clone)]
+pub struct DnsHandle {
+    tx: mpsc::UnboundedSender<Endpoint>,
+}
+
+impl DnsHandle {
+    /// Serves `role` on a UDP socket and a TCP listener the caller bound (same address
+    /// and port by convention: `fabric.dns_addr(&modeled)`).
+    pub fn add(&self, role: Role, udp: UdpSocket, tcp: TcpListener) -> Result<(), DnsError> {
+        let addr = udp.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        self.tx.send(Endpoint { role, udp, tcp }).map_err(|e| DnsError::Stopped { role: e.0.role, addr })
+    }
+}
+
+/// The DNS server: every socket pair added gets a handler of its role; all share one
+/// [`AzureDns`].
+pub struct DnsServer {
+    dns: Arc<AzureDns>,
+    tx: mpsc::UnboundedSender<Endpoint>,
+    rx: mpsc::UnboundedReceiver<Endpoint>,
+}
+
+impl DnsServer {
+    /// A server answering with `dns`; add sockets, then [`DnsServer::run`] it.
+    pub fn new(dns: Arc<AzureDns>) -> DnsServer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        DnsServer { dns, tx, rx }
+    }
+
+    /// A handle to add sockets with, also after `run` has taken the server.
+    pub fn handle(&self) -> DnsHandle {
+        DnsHandle { tx: self.tx.clone() }
+    }
+
+    /// Serves `role` on these sockets (see [`DnsHandle::add`]).
+    pub fn add(&self, role: Role, udp: UdpSocket, tcp: TcpListener) -> Result<(), DnsError> {
+        self.handle().add(role, udp, tcp)
+    }
+
+    /// Serves every socket added, before or during the run, until `shutdown` completes;
+    /// then stops them gracefully. Fails with the first serving task that failed.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), DnsError> {
+        let DnsServer { dns, tx, mut rx } = self;
+        // Handles given out keep adding; this one only keeps the channel open.
+        let _keep_open = tx;
+        let mut servers: Vec<(Role, Server<RoleHandler>)> = Vec::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                endpoint = rx.recv() => {
+                    let Some(Endpoint { role, udp, tcp }) = endpoint else { break };
+                    tracing::debug!(%role, udp = ?udp.local_addr().ok(), "serving DNS");
+                    let mut server = Server::new(RoleHandler { dns: dns.clone(), role: role.clone() });
+                    server.register_socket(udp);
+                    server.register_listener(tcp, TCP_IDLE, TCP_RESPONSE_BUFFER);
+                    servers.push((role, server));
+                }
+            }
+        }
+        let mut result = Ok(());
+        for (role, mut server) in servers {
+            let outcome = tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown_gracefully()).await;
+            if let Ok(Err(e)) = outcome
+                && result.is_ok()
+            {
+                result = Err(DnsError::Serve { role, message: e.to_string() });
+            }
+        }
+        result
+    }
+}
+
+/// Serves these socket pairs with `dns` until `shutdown` completes. To add sockets while
+/// it runs, use [`DnsServer`] and its [`DnsHandle`] instead.
+pub async fn serve(
+    sockets: Vec<(Role, UdpSocket, TcpListener)>,
+    dns: Arc<AzureDns>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DnsError> {
+    let server = DnsServer::new(dns);
+    for (role, udp, tcp) in sockets {
+        server.add(role, udp, tcp)?;
+    }
+    server.run(shutdown).await
+}
