@@ -13,6 +13,7 @@ mkdir -p "$CACHE"
 
 need_apt=()
 command -v dig >/dev/null 2>&1 || need_apt+=(dnsutils)
+command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 if ((${#need_apt[@]})); then
   echo "install-test-deps: apt-get install ${need_apt[*]}" >&2
   SUDO=""

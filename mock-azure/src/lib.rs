@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - [`model`]: the resource store (one source of truth) and resource IDs.
+//! - [`acr`]: the fake ACR data plane: OCI distribution over TLS per host name, ACR's
+//!   auth, firewall, private endpoints and data endpoints.
 //! - [`dns`]: the fake Azure DNS (168.63.129.16 per VNET, the public chain, custom DNS
 //!   servers) and its query log.
 //! - [`arm`]: the fake Azure Resource Manager (HTTPS + JSON) that writes the store.

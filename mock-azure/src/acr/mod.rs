@@ -1,1 +1,279 @@
-//! The fake ACR data plane (issue 4): work in progress.
+//! The fake ACR data plane: an OCI distribution registry with ACR's authentication,
+//! firewall, private endpoints and data endpoints (RULES.md D).
+//!
+//! # Layout
+//! - [`oci`]: digests, repository names, tags, media types, manifest parsing.
+//! - [`errors`]: every error body the registry answers (ACR's exact messages included).
+//! - [`storage`]: the [`BlobStore`] trait and its in-memory and on-disk stores.
+//! - [`firewall`]: which endpoint a request arrived on and whether the registry's network
+//!   rules let the client in.
+//! - [`auth`]: admin user, Entra token exchange, ACR tokens and their scopes, signed
+//!   data-endpoint URLs.
+//! - [`api`]: routing and the distribution API handlers (login server, data endpoint).
+//! - [`body`]: the response body (in memory or streamed from the store).
+//! - [`mod@serve`]: TLS per host name, listeners added while running, connections.
+//! - [`image`]: deterministic test images, pushing them, importing `docker save`
+//!   archives and OCI layouts.
+//!
+//! # A pull
+//! The environment binds one listener per endpoint address (each registry's public
+//! login and data addresses, each private endpoint address) on the fabric's HTTPS port
+//! and hands it to [`serve()`]. For each connection the server learns the modeled endpoint
+//! (`fabric.map.modeled(local ip)`) and client (`fabric.map.modeled(peer ip)`), picks a
+//! certificate by SNI (`<reg>.azurecr.io` or `<reg>.<region>.data.azurecr.io`), and for
+//! every request: finds the registry in the store, applies the firewall, then on the
+//! login server authenticates and serves manifests, answering blob GETs with a 307 to a
+//! signed, expiring data-endpoint URL that the data endpoint checks (after the same
+//! firewall) before streaming the blob.
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod errors;
+pub mod firewall;
+pub mod image;
+pub mod oci;
+pub mod serve;
+pub mod storage;
+
+#[cfg(test)]
+mod testenv;
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use api::put_manifest_checked;
+pub use body::Body;
+pub use errors::RegistryError;
+pub use image::{
+    Blob, Image, ImageError, ImageIndex, Imported, generate_for, generate_image, generate_index, import_docker_archive,
+    import_oci_layout, push_image, push_index,
+};
+pub use serve::{ListenerHandle, Listeners, listeners, serve};
+pub use storage::{BlobStore, DiskStore, MemoryStore, Repo};
+
+use crate::identity::TokenSigner;
+use crate::model::{PRIVATE, ResourceId, Store};
+use crate::netplan::{Fabric, Modeled};
+use crate::tls::{Ca, TlsError};
+
+/// What the server knows of a connection when a request arrives on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The TLS server name the client asked for, lower case. It alone picks the registry
+    /// and host kind (the certificate was chosen by it); the `Host` header, which real
+    /// clients set to the same name, is not consulted.
+    pub host: String,
+    /// The modeled address the client connected to; `None` if the map does not know the
+    /// local address (then no registry accepts the request).
+    pub endpoint: Option<Modeled>,
+    /// The modeled client address: what ACR sees and names in a denial.
+    pub client: Modeled,
+}
+
+/// Which of a registry's host names a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKind {
+    /// `<reg>.azurecr.io`.
+    Login,
+    /// `<reg>.<region>.data.azurecr.io`.
+    Data,
+}
+
+/// What an endpoint address is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointKind {
+    /// The registry's public login-server address.
+    PublicLogin,
+    /// The registry's public data-endpoint address.
+    PublicData,
+    /// A private endpoint's address.
+    Private {
+        /// The private endpoint's resource ID.
+        endpoint_id: String,
+        /// `registry` or `registry_data_<region>`.
+        member: String,
+    },
+}
+
+/// An address the environment must listen on for a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The registry's name.
+    pub registry: String,
+    /// The modeled address.
+    pub address: Modeled,
+    /// What it is.
+    pub kind: EndpointKind,
+}
+
+/// The fake ACR: every registry in the store, served from one set of listeners.
+pub struct Acr {
+    store: Store,
+    blobs: Arc<dyn BlobStore>,
+    signer: Arc<TokenSigner>,
+    fabric: Fabric,
+    tenant_id: String,
+    tls: Arc<rustls::ServerConfig>,
+    urls: auth::BlobUrlSigner,
+    uploads: api::Sessions,
+}
+
+impl Acr {
+    /// An ACR over `store` (registries, network, roles) keeping content in `blobs`.
+    /// `signer` verifies Entra tokens (from pullsim's identity endpoint) and signs ACR
+    /// tokens; `ca` issues the per-host certificates; `fabric` maps real addresses to
+    /// modeled ones; `tenant_id` is the tenant Entra tokens must come from.
+    pub fn new(
+        store: Store,
+        blobs: Arc<dyn BlobStore>,
+        signer: Arc<TokenSigner>,
+        ca: Arc<Ca>,
+        fabric: Fabric,
+        tenant_id: impl Into<String>,
+    ) -> Result<Acr, TlsError> {
+        let tls = serve::server_config(store.clone(), ca)?;
+        Ok(Acr {
+            store,
+            blobs,
+            signer,
+            fabric,
+            tenant_id: tenant_id.into(),
+            tls,
+            urls: auth::BlobUrlSigner::generate(),
+            uploads: Default::default(),
+        })
+    }
+
+    /// The resource store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The content store.
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    /// The network fabric.
+    pub fn fabric(&self) -> &Fabric {
+        &self.fabric
+    }
+
+    /// The one TLS configuration every listener uses (certificates chosen by SNI).
+    pub fn tls_config(&self) -> Arc<rustls::ServerConfig> {
+        self.tls.clone()
+    }
+
+    /// The registry (stored JSON) and host kind a TLS server name names, if any.
+    pub fn find_host(&self, host: &str) -> Option<(Value, HostKind)> {
+        find_host(&self.store, host)
+    }
+
+    /// What the server knows of a connection from `peer` to `local` with this SNI.
+    pub fn conn_info(&self, local: SocketAddr, peer: SocketAddr, sni: &str) -> ConnInfo {
+        let client = self.fabric.map.modeled(peer.ip()).unwrap_or_else(|| {
+            // A client outside the modeled network: seen as the public address it came from.
+            Modeled::public(match peer.ip() {
+                IpAddr::V4(ip) => ip,
+                IpAddr::V6(ip) => ip.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+            })
+        });
+        ConnInfo { host: sni.to_ascii_lowercase(), endpoint: self.fabric.map.modeled(local.ip()), client }
+    }
+
+    /// Every endpoint address of every registry in the store, in store order: what the
+    /// environment binds listeners on.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        for reg in self.store.filter(|_, v| v["type"] == "Microsoft.ContainerRegistry/registries") {
+            let name = reg["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let ips: Vec<Ipv4Addr> = reg[PRIVATE]["publicIps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str()?.parse().ok())
+                .collect();
+            for (ip, kind) in ips.iter().zip([EndpointKind::PublicLogin, EndpointKind::PublicData]) {
+                out.push(Endpoint { registry: name.clone(), address: Modeled::public(*ip), kind });
+            }
+            let key = reg["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+            for conn in self.store.scan_prefix(&format!("{key}/privateendpointconnections/")) {
+                let Some(pe_id) = conn["properties"]["privateEndpoint"]["id"].as_str() else { continue };
+                let Some(pe) = ResourceId::parse(pe_id).ok().and_then(|i| self.store.get(&i)) else { continue };
+                let Some(nic) = pe[PRIVATE]["nicId"]
+                    .as_str()
+                    .and_then(|n| ResourceId::parse(n).ok())
+                    .and_then(|i| self.store.get(&i))
+                else {
+                    continue;
+                };
+                for c in nic["properties"]["ipConfigurations"].as_array().into_iter().flatten() {
+                    let p = &c["properties"];
+                    let (Some(ip), Some(subnet)) = (
+                        p["privateIPAddress"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()),
+                        p["subnet"]["id"].as_str(),
+                    ) else {
+                        continue;
+                    };
+                    let vnet = subnet.to_ascii_lowercase().rsplit_once("/subnets/").map(|(v, _)| v.to_string());
+                    let Some(vnet) = vnet else { continue };
+                    out.push(Endpoint {
+                        registry: name.clone(),
+                        address: Modeled::private(&vnet, ip),
+                        kind: EndpointKind::Private {
+                            endpoint_id: pe_id.to_string(),
+                            member: p["privateLinkConnectionProperties"]["requiredMemberName"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        },
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The registry a host name names: `<reg>.azurecr.io` (login server) or
+/// `<reg>.<region>.data.azurecr.io` (data endpoint, region = the registry's location).
+pub fn find_host(store: &Store, host: &str) -> Option<(Value, HostKind)> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let stem = host.strip_suffix(".azurecr.io")?;
+    let (name, kind, region) = match stem.split('.').collect::<Vec<_>>().as_slice() {
+        [name] => (name.to_string(), HostKind::Login, None),
+        [name, region, "data"] => (name.to_string(), HostKind::Data, Some(region.to_string())),
+        _ => return None,
+    };
+    if !storage::valid_registry(&name) {
+        return None;
+    }
+    let reg = store
+        .filter(|_, v| {
+            v["type"] == "Microsoft.ContainerRegistry/registries"
+                && v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        })
+        .into_iter()
+        .next()?;
+    if let Some(region) = region
+        && !reg["location"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(&region))
+    {
+        return None;
+    }
+    Some((reg, kind))
+}
+
+/// A random identifier (upload sessions).
+pub(crate) fn random_id() -> String {
+    let mut b = [0u8; 16];
+    // The OS RNG does not fail on supported platforms; a zero ID would still be unique
+    // enough for the one process that hit that.
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}

@@ -1,0 +1,275 @@
+//! Serving the fake ACR over HTTPS (HTTP/1.1) on listeners the caller binds.
+//!
+//! One rustls configuration serves every endpoint: its certificate resolver issues (and
+//! caches) a certificate from pullsim's CA for each TLS server name that names a
+//! registry in the store — `<reg>.azurecr.io` or `<reg>.<region>.data.azurecr.io` — and
+//! refuses every other name, including none (clients that connect by address alone).
+//! Listeners arrive through a channel, so the environment can add one whenever a private
+//! endpoint (and so a new address) appears while the server runs.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::PrivateKeyDer;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::Acr;
+use crate::model::Store;
+use crate::tls::{Ca, TlsError};
+
+/// A TLS handshake that has not finished by then is dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request whose headers have not arrived by then (an idle keep-alive connection
+/// included) ends the connection.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+/// A client that accepts no byte of the answer for this long (it stopped reading a
+/// blob) loses the connection.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Hands listeners to a running [`serve`]. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ListenerHandle {
+    tx: mpsc::UnboundedSender<TcpListener>,
+}
+
+impl ListenerHandle {
+    /// Starts accepting on `listener`; gives it back if the server has stopped.
+    pub fn add(&self, listener: TcpListener) -> Result<(), TcpListener> {
+        self.tx.send(listener).map_err(|e| e.0)
+    }
+}
+
+/// The receiving side [`serve`] takes.
+#[derive(Debug)]
+pub struct Listeners {
+    rx: mpsc::UnboundedReceiver<TcpListener>,
+}
+
+/// A channel of listeners: add with the handle, serve the other end.
+pub fn listeners() -> (ListenerHandle, Listeners) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (ListenerHandle { tx }, Listeners { rx })
+}
+
+/// Serves `acr` on every listener received until `shutdown` completes; open
+/// connections are closed when it returns. Dropping every [`ListenerHandle`] only stops
+/// new listeners from arriving.
+pub async fn serve(mut listeners: Listeners, acr: Arc<Acr>, shutdown: impl Future<Output = ()>) {
+    let acceptor = TlsAcceptor::from(acr.tls_config());
+    let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr)>(64);
+    let mut accepts = JoinSet::new();
+    let mut conns = JoinSet::new();
+    let mut open = true;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            l = listeners.rx.recv(), if open => match l {
+                Some(l) => {
+                    let tx = conn_tx.clone();
+                    accepts.spawn(accept_loop(l, tx));
+                }
+                None => open = false,
+            },
+            Some((tcp, peer)) = conn_rx.recv() => {
+                conns.spawn(connection(acr.clone(), acceptor.clone(), tcp, peer));
+            }
+            // Reap finished connections so the set does not grow without bound.
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    accepts.shutdown().await;
+    conns.shutdown().await;
+}
+
+async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(TcpStream, SocketAddr)>) {
+    loop {
+        match listener.accept().await {
+            Ok(a) => {
+                if tx.send(a).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off rather than spin.
+                tracing::warn!(error = %e, "ACR accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn connection(acr: Arc<Acr>, acceptor: TlsAcceptor, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    let Ok(local) = tcp.local_addr() else { return };
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "ACR TLS handshake failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    let sni = tls.get_ref().1.server_name().unwrap_or_default().to_string();
+    let info = Arc::new(acr.conn_info(local, peer, &sni));
+    let svc = service_fn(move |req| {
+        let acr = acr.clone();
+        let info = info.clone();
+        async move { Ok::<_, std::convert::Infallible>(acr.handle(&info, req).await) }
+    });
+    if let Err(e) = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(WriteTimeout::new(tls, WRITE_STALL_TIMEOUT)), svc)
+        .await
+    {
+        tracing::debug!(%peer, error = %e, "ACR connection ended with an error");
+    }
+}
+
+/// Fails writes that make no progress for `limit`. Only writes: while hyper streams a long
+/// answer it keeps a read pending on purpose, and idle reads are bounded by
+/// [`HEADER_TIMEOUT`] and the body timeouts instead.
+struct WriteTimeout<T> {
+    inner: T,
+    limit: Duration,
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteTimeout<T> {
+    fn new(inner: T, limit: Duration) -> WriteTimeout<T> {
+        WriteTimeout { inner, limit, stall: None }
+    }
+
+    fn pending<R>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<R>> {
+        let limit = self.limit;
+        let timer = self.stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(ErrorKind::TimedOut, "client stopped reading"))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteTimeout<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Pending => self.pending(cx),
+            ready => {
+                self.stall = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Pending => self.pending(cx),
+            ready => {
+                self.stall = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_shutdown(cx) {
+            Poll::Pending => self.pending(cx),
+            ready => ready,
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Pending => self.pending(cx),
+            ready => {
+                self.stall = None;
+                ready
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Issues a certificate per registry host name, on first use, and keeps it.
+struct CertResolver {
+    store: Store,
+    ca: Arc<Ca>,
+    provider: Arc<CryptoProvider>,
+    cache: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl std::fmt::Debug for CertResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertResolver").finish_non_exhaustive()
+    }
+}
+
+impl CertResolver {
+    fn issue(&self, name: &str) -> Result<Arc<CertifiedKey>, TlsError> {
+        let leaf = self.ca.issue(&[name], &[])?;
+        let key = self.provider.key_provider.load_private_key(PrivateKeyDer::Pkcs8(leaf.key))?;
+        Ok(Arc::new(CertifiedKey::new(leaf.chain, key)))
+    }
+}
+
+impl ResolvesServerCert for CertResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello.server_name()?.to_ascii_lowercase();
+        super::find_host(&self.store, &name)?;
+        if let Some(k) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&name) {
+            return Some(k.clone());
+        }
+        match self.issue(&name) {
+            Ok(k) => {
+                self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(name, k.clone());
+                Some(k)
+            }
+            Err(e) => {
+                tracing::warn!(%name, error = %e, "issuing an ACR certificate failed");
+                None
+            }
+        }
+    }
+}
+
+/// The TLS configuration of the fake ACR: HTTP/1.1, certificates per registry host name.
+pub(crate) fn server_config(store: Store, ca: Arc<Ca>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let provider = crate::tls::provider();
+    let resolver = CertResolver { store, ca, provider: provider.clone(), cache: Mutex::default() };
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}

@@ -1,0 +1,269 @@
+//! Content-addressed storage behind the fake ACR: the [`BlobStore`] trait and its two
+//! implementations, [`MemoryStore`] and [`DiskStore`]. The docker backend will put a
+//! CNCF distribution registry behind the same trait, so it stays small, async and
+//! object-safe (boxed futures, no generic methods).
+//!
+//! Blobs are kept once per registry and *linked* into repositories, as the distribution
+//! registry does: a blob pushed to `a` is not readable through `b` until it is pushed or
+//! mounted there. Manifests are blobs too, with a per-repository record of their media
+//! type, and tags point at manifest digests.
+//!
+//! An upload is staged ([`Staging`]) and becomes visible only through
+//! [`Staging::commit`], which checks the staged bytes against the expected digest first:
+//! a wrong digest, a cancelled or abandoned upload never leaves a blob behind.
+
+mod disk;
+mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use tokio::io::AsyncRead;
+
+pub use disk::DiskStore;
+pub use memory::MemoryStore;
+
+use super::oci::{Digest, Reference, RepoName};
+
+/// A boxed, sendable future (the trait must stay object-safe).
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A repository of one registry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Repo {
+    /// The registry's name, lower case (`secureacr2021`); validated by the caller
+    /// against ACR's name rule (5–50 alphanumerics).
+    pub registry: String,
+    /// The repository.
+    pub name: RepoName,
+}
+
+impl Repo {
+    /// A repository; `None` if the registry name breaks ACR's rule (it becomes a
+    /// directory name in the disk store).
+    pub fn new(registry: &str, name: RepoName) -> Option<Repo> {
+        let registry = registry.to_ascii_lowercase();
+        valid_registry(&registry).then_some(Repo { registry, name })
+    }
+}
+
+impl std::fmt::Display for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.registry, self.name)
+    }
+}
+
+/// ACR's registry name rule: 5–50 lower-case alphanumerics (after lower-casing).
+pub fn valid_registry(name: &str) -> bool {
+    (5..=50).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A manifest as stored: its bytes, their digest and media type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// Digest of `bytes`.
+    pub digest: Digest,
+    /// Media type it was pushed with.
+    pub media_type: String,
+    /// The exact bytes pushed (the digest is over these).
+    pub bytes: Bytes,
+}
+
+/// An inclusive byte range `start..=end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte.
+    pub start: u64,
+    /// Last byte (inclusive).
+    pub end: u64,
+}
+
+/// An open blob: its total size and a reader of the requested bytes.
+pub struct BlobReader {
+    /// Size of the whole blob.
+    pub size: u64,
+    /// The range being read (`None` = everything).
+    pub range: Option<ByteRange>,
+    /// The bytes.
+    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl std::fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobReader").field("size", &self.size).field("range", &self.range).finish()
+    }
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The staged bytes do not have the expected digest (nothing was stored).
+    #[error("digest mismatch: expected {expected}, content is {actual}")]
+    DigestMismatch {
+        /// What the client said.
+        expected: Digest,
+        /// What the bytes hash to.
+        actual: Digest,
+    },
+    /// An upload staged for one registry committed into another.
+    #[error("upload staged for registry {staged} cannot be committed into {target}")]
+    WrongRegistry {
+        /// Where it was staged.
+        staged: String,
+        /// Where it was committed.
+        target: String,
+    },
+    /// A range outside the blob.
+    #[error("range {start}-{end} outside a blob of {size} bytes")]
+    Range {
+        /// Requested start.
+        start: u64,
+        /// Requested end.
+        end: u64,
+        /// Blob size.
+        size: u64,
+    },
+    /// The disk failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Content-addressed storage of blobs and manifests for any number of registries.
+pub trait BlobStore: Send + Sync {
+    /// Starts staging an upload into `registry`.
+    fn begin_upload<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Box<dyn Staging>, StorageError>>;
+
+    /// The size of a blob linked into `repo`, `None` if it is not.
+    fn blob_size<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<u64>, StorageError>>;
+
+    /// Opens a blob linked into `repo` (a range of it, or all), `None` if it is not.
+    fn open_blob<'a>(
+        &'a self,
+        repo: &'a Repo,
+        digest: &'a Digest,
+        range: Option<ByteRange>,
+    ) -> BoxFut<'a, Result<Option<BlobReader>, StorageError>>;
+
+    /// Links a blob of `from` into `to` (cross-repository mount, same registry);
+    /// `false` if `from` does not hold it.
+    fn mount_blob<'a>(
+        &'a self,
+        from: &'a Repo,
+        to: &'a Repo,
+        digest: &'a Digest,
+    ) -> BoxFut<'a, Result<bool, StorageError>>;
+
+    /// Stores a manifest (its digest is checked against its bytes) and, with `tag`,
+    /// points the tag at it. The caller has checked what it references.
+    fn put_manifest<'a>(
+        &'a self,
+        repo: &'a Repo,
+        manifest: &'a StoredManifest,
+        tag: Option<&'a str>,
+    ) -> BoxFut<'a, Result<(), StorageError>>;
+
+    /// The manifest a tag or digest names in `repo`.
+    fn get_manifest<'a>(
+        &'a self,
+        repo: &'a Repo,
+        reference: &'a Reference,
+    ) -> BoxFut<'a, Result<Option<StoredManifest>, StorageError>>;
+
+    /// Deletes a tag, or a manifest (with every tag pointing at it); `false` if absent.
+    fn delete_manifest<'a>(
+        &'a self,
+        repo: &'a Repo,
+        reference: &'a Reference,
+    ) -> BoxFut<'a, Result<bool, StorageError>>;
+
+    /// The tags of `repo`, sorted; `None` if the repository does not exist.
+    fn tags<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<String>>, StorageError>>;
+
+    /// The repositories of `registry` that hold at least one manifest, sorted.
+    fn repositories<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Vec<String>, StorageError>>;
+}
+
+/// An upload in progress: bytes appended in order, hashed as they come.
+pub trait Staging: Send {
+    /// Appends bytes.
+    fn append<'a>(&'a mut self, data: &'a [u8]) -> BoxFut<'a, Result<(), StorageError>>;
+
+    /// Bytes staged so far.
+    fn len(&self) -> u64;
+
+    /// Whether nothing is staged.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Digest of the bytes staged so far.
+    fn digest(&self) -> Digest;
+
+    /// Remembers the current length as the point [`Staging::rollback`] returns to (the
+    /// start of a chunk).
+    fn mark(&mut self);
+
+    /// Drops everything appended since the last [`Staging::mark`] (a chunk whose body did
+    /// not arrive whole).
+    fn rollback(&mut self) -> BoxFut<'_, Result<(), StorageError>>;
+
+    /// Makes the staged bytes the blob `expected` of `repo`, if they hash to it; either
+    /// way the staging is gone afterwards. Returns the blob's size.
+    fn commit<'a>(self: Box<Self>, repo: &'a Repo, expected: &'a Digest) -> BoxFut<'a, Result<u64, StorageError>>;
+}
+
+/// A SHA-256 context with the state at the last mark, so a chunk can be rolled back.
+#[derive(Clone)]
+pub(crate) struct RollingHash {
+    ctx: ring::digest::Context,
+    len: u64,
+    marked: (ring::digest::Context, u64),
+}
+
+impl RollingHash {
+    pub(crate) fn new() -> RollingHash {
+        let ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        RollingHash { marked: (ctx.clone(), 0), ctx, len: 0 }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.ctx.update(data);
+        self.len += data.len() as u64;
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub(crate) fn digest(&self) -> Digest {
+        Digest::from_ring(self.ctx.clone().finish())
+    }
+
+    pub(crate) fn mark(&mut self) {
+        self.marked = (self.ctx.clone(), self.len);
+    }
+
+    pub(crate) fn rollback(&mut self) -> u64 {
+        (self.ctx, self.len) = self.marked.clone();
+        self.len
+    }
+}
+
+/// Checks a range against a size.
+pub(crate) fn check_range(range: Option<ByteRange>, size: u64) -> Result<(), StorageError> {
+    match range {
+        Some(r) if r.start > r.end || r.end >= size => Err(StorageError::Range { start: r.start, end: r.end, size }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+//! Whole request flows through `Acr::handle` (no sockets): a managed-identity pull from
+//! token exchange to the data endpoint, private endpoint arrival, uploads, listings.
+#![allow(clippy::unwrap_used)]
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use serde_json::{Value, json};
+
+use super::oci::{Digest, RepoName, media};
+use super::testenv::Env;
+use super::*;
+use crate::arm::admin_passwords;
+use crate::netplan::LoopbackMap;
+
+const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+const CLIENT: Ipv4Addr = Ipv4Addr::new(20, 80, 0, 1);
+
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, n: &str) -> &str {
+        self.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+fn acr(env: &Env) -> Acr {
+    let fabric = Fabric { map: Arc::new(LoopbackMap::new(250)), dns_port: 53, https_port: 443 };
+    let ca = Arc::new(Ca::generate().unwrap());
+    Acr::new(env.store.clone(), Arc::new(MemoryStore::new()), env.signer.clone(), ca, fabric, env.tenant()).unwrap()
+}
+
+fn public(env: &Env, reg: &str, data: bool) -> ConnInfo {
+    let ips = env.public_ips(reg);
+    let host = if data { format!("{reg}.westeurope.data.azurecr.io") } else { format!("{reg}.azurecr.io") };
+    ConnInfo { host, endpoint: Some(Modeled::public(ips[usize::from(data)])), client: Modeled::public(CLIENT) }
+}
+
+async fn call(acr: &Acr, conn: &ConnInfo, method: &str, uri: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut req = http::Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = acr.handle(conn, req.body(Full::new(Bytes::copy_from_slice(body))).unwrap()).await;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap();
+    Reply { status, headers, body }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}
+
+fn repo(reg: &str, name: &str) -> Repo {
+    Repo::new(reg, RepoName::parse(name).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_managed_identity_pull_goes_exchange_token_manifest_redirect_data_endpoint() {
+    let env = Env::new();
+    env.registry("flowacr01", "Premium", false);
+    let acr = acr(&env);
+    let img = generate_image(5, 1, 4096);
+    push_image(acr.blobs().as_ref(), &repo("flowacr01", "app"), &img, Some("v1")).await.unwrap();
+    let mi = env.identity("site-identity");
+    env.assign(&env.registry_id("flowacr01"), &mi, ACR_PULL, 1);
+    let login = public(&env, "flowacr01", false);
+
+    let r = call(&acr, &login, "GET", "/v2/app/manifests/v1", &[], b"").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        r#"Bearer realm="https://flowacr01.azurecr.io/oauth2/token",service="flowacr01.azurecr.io",scope="repository:app:pull""#
+    );
+
+    let entra = env.signer.sign(&json!({"aud": "https://containerregistry.azure.net/", "tid": env.tenant(),
+        "oid": mi, "exp": crate::identity::token::now() + 600}));
+    let form =
+        format!("grant_type=access_token&service=flowacr01.azurecr.io&tenant={}&access_token={entra}", env.tenant());
+    let ct = [("content-type", "application/x-www-form-urlencoded")];
+    let r = call(&acr, &login, "POST", "/oauth2/exchange", &ct, form.as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_string();
+    let form = format!(
+        "grant_type=refresh_token&service=flowacr01.azurecr.io&scope=repository%3Aapp%3Apull&refresh_token={refresh}"
+    );
+    let r = call(&acr, &login, "POST", "/oauth2/token", &ct, form.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    let bearer = format!("Bearer {}", r.json()["access_token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+
+    let r = call(&acr, &login, "GET", "/v2/app/manifests/v1", &auth, b"").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, img.manifest.bytes);
+    assert_eq!(r.header("content-type"), media::OCI_MANIFEST);
+    assert_eq!(r.header("docker-content-digest"), img.manifest.digest.as_str());
+    // The token is for `app` and for pulling only.
+    assert_eq!(call(&acr, &login, "GET", "/v2/other/manifests/v1", &auth, b"").await.status, 401);
+    assert_eq!(call(&acr, &login, "POST", "/v2/app/blobs/uploads/", &auth, b"").await.status, 401);
+
+    let layer = &img.layers[0];
+    let r = call(&acr, &login, "GET", &format!("/v2/app/blobs/{}", layer.digest), &auth, b"").await;
+    assert_eq!(r.status, 307);
+    let location = r.header("location").to_string();
+    let prefix = format!("https://flowacr01.westeurope.data.azurecr.io/v2/app/blobs/{}?se=", layer.digest);
+    assert!(location.starts_with(&prefix), "{location}");
+    let path = location.trim_start_matches("https://flowacr01.westeurope.data.azurecr.io");
+    let data = public(&env, "flowacr01", true);
+    // No Authorization: the signature is the credential.
+    let r = call(&acr, &data, "GET", path, &[], b"").await;
+    assert_eq!((r.status, &r.body), (200, &layer.bytes));
+    let r = call(&acr, &data, "GET", path, &[("range", "bytes=10-19")], b"").await;
+    assert_eq!((r.status, r.body.as_ref()), (206, &layer.bytes[10..20]));
+    // Tampered or moved to another blob: refused as Azure Storage refuses a bad SAS.
+    let tampered = format!("{}x", path.trim_end_matches('='));
+    let r = call(&acr, &data, "GET", &tampered, &[], b"").await;
+    assert_eq!((r.status, r.header("x-ms-error-code")), (403, "AuthenticationFailed"));
+    let other = path.replace(layer.digest.as_str(), img.config.digest.as_str());
+    assert_eq!(call(&acr, &data, "GET", &other, &[], b"").await.status, 403);
+    let expired = format!("/v2/app/blobs/{}?se=1&sig=x", layer.digest);
+    assert_eq!(call(&acr, &data, "GET", &expired, &[], b"").await.status, 403);
+    // The data endpoint serves nothing else.
+    assert_eq!(call(&acr, &data, "GET", "/v2/app/manifests/v1", &auth, b"").await.status, 404);
+
+    // An identity without a pull role gets a token, but not the manifest.
+    let stranger = env.identity("stranger");
+    let entra = env.signer.sign(&json!({"aud": "https://management.azure.com/", "tid": env.tenant(),
+        "oid": stranger, "exp": crate::identity::token::now() + 600}));
+    let form = format!("grant_type=access_token&service=flowacr01.azurecr.io&access_token={entra}");
+    let refresh = call(&acr, &login, "POST", "/oauth2/exchange", &ct, form.as_bytes()).await.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The refresh token as a Basic password (`az acr login --expose-token`).
+    let b = basic(auth::TOKEN_USER, &refresh);
+    let r = call(&acr, &login, "GET", "/v2/app/manifests/v1", &[("authorization", &b)], b"").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["errors"][0]["code"], "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn a_private_endpoint_serves_while_public_access_is_disabled() {
+    let env = Env::new();
+    env.vnet("vnet", "10.0.0.0/16", &[("integration", "10.0.1.0/24"), ("pe", "10.0.2.0/24")]);
+    let reg = env.registry("flowacr02", "Premium", true);
+    env.patch_registry("flowacr02", json!({"properties": {"publicNetworkAccess": "Disabled"}}));
+    let pe = env.private_endpoint("acr-pe", "vnet", "pe", "flowacr02", false);
+    let acr = acr(&env);
+    let img = generate_image(6, 1, 100);
+    push_image(acr.blobs().as_ref(), &repo("flowacr02", "app"), &img, Some("v1")).await.unwrap();
+    let [p1, _] = admin_passwords(&reg).unwrap();
+    let b = basic("flowacr02", &p1);
+    let auth = [("authorization", b.as_str())];
+    let vnet = env.vnet_key("vnet");
+    let worker = Modeled::private(&vnet, [10, 0, 1, 4].into());
+    let via_pe = |ip: [u8; 4], host: &str| ConnInfo {
+        host: host.into(),
+        endpoint: Some(Modeled::private(&vnet, ip.into())),
+        client: worker.clone(),
+    };
+    let login = via_pe([10, 0, 2, 4], "flowacr02.azurecr.io");
+    let r = call(&acr, &login, "GET", "/v2/app/manifests/v1", &auth, b"").await;
+    assert_eq!(r.status, 200);
+    let r = call(&acr, &login, "GET", &format!("/v2/app/blobs/{}", img.layers[0].digest), &auth, b"").await;
+    let path = r.header("location").trim_start_matches("https://flowacr02.westeurope.data.azurecr.io").to_string();
+    let data = via_pe([10, 0, 2, 5], "flowacr02.westeurope.data.azurecr.io");
+    assert_eq!(call(&acr, &data, "GET", &path, &[], b"").await.body, img.layers[0].bytes);
+
+    // From the public side: denied before authentication, naming the client address.
+    let r = call(&acr, &public(&env, "flowacr02", false), "GET", "/v2/", &auth, b"").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.body,
+        r#"{"errors":[{"code":"DENIED","message":"client with IP '20.80.0.1' is not allowed access. Refer https://aka.ms/acr/firewall to grant access."}]}"#
+    );
+    let r = call(&acr, &public(&env, "flowacr02", true), "GET", &path, &[], b"").await;
+    assert_eq!(r.status, 403, "the data endpoint applies the same rules");
+
+    // What the environment must listen on.
+    let eps = acr.endpoints();
+    assert_eq!(eps.len(), 4, "{eps:?}");
+    assert_eq!(eps[0].kind, EndpointKind::PublicLogin);
+    assert_eq!(eps[1].kind, EndpointKind::PublicData);
+    assert_eq!(eps[2].address, Modeled::private(&vnet, [10, 0, 2, 4].into()));
+    assert!(
+        matches!(&eps[2].kind, EndpointKind::Private { endpoint_id, member } if endpoint_id.eq_ignore_ascii_case(&pe) && member == "registry")
+    );
+    assert!(matches!(&eps[3].kind, EndpointKind::Private { member, .. } if member == "registry_data_westeurope"));
+}
+
+#[tokio::test]
+async fn schema1_manifests_are_stored_and_served_with_their_media_type() {
+    let env = Env::new();
+    let reg = env.registry("flowacr03", "Standard", true);
+    let acr = acr(&env);
+    let b = basic("flowacr03", &admin_passwords(&reg).unwrap()[0]);
+    let auth = [("authorization", b.as_str())];
+    let conn = public(&env, "flowacr03", false);
+    let layer = Digest::of(b"v1 layer");
+    let r = call(&acr, &conn, "POST", &format!("/v2/old/blobs/uploads/?digest={layer}"), &auth, b"v1 layer").await;
+    assert_eq!(r.status, 201);
+    let m = json!({"schemaVersion": 1, "name": "old", "tag": "v1", "architecture": "amd64",
+        "fsLayers": [{"blobSum": layer.as_str()}], "history": [{"v1Compatibility": "{}"}]});
+    let ct = [("authorization", b.as_str()), ("content-type", media::DOCKER_SCHEMA1)];
+    assert_eq!(call(&acr, &conn, "PUT", "/v2/old/manifests/v1", &ct, m.to_string().as_bytes()).await.status, 201);
+    let r = call(&acr, &conn, "GET", "/v2/old/manifests/v1", &auth, b"").await;
+    assert_eq!((r.status, r.header("content-type")), (200, media::DOCKER_SCHEMA1));
+}
+
+#[tokio::test]
+async fn uploads_chunk_with_ranges_mount_across_repositories_and_list_with_paging() {
+    let env = Env::new();
+    let reg = env.registry("flowacr04", "Basic", true);
+    let acr = acr(&env);
+    let b = basic("flowacr04", &admin_passwords(&reg).unwrap()[1]);
+    let auth = [("authorization", b.as_str())];
+    let conn = public(&env, "flowacr04", false);
+
+    let r = call(&acr, &conn, "POST", "/v2/a/blobs/uploads/", &auth, b"").await;
+    assert_eq!((r.status, r.header("range")), (202, "0-0"));
+    let loc = r.header("location").to_string();
+    let h = |range: &'static str| [("authorization", b.as_str()), ("content-range", range)];
+    assert_eq!(call(&acr, &conn, "PATCH", &loc, &h("0-4"), b"01234").await.header("range"), "0-4");
+    assert_eq!(call(&acr, &conn, "PATCH", &loc, &h("5-9"), b"56789").await.header("range"), "0-9");
+    let d = Digest::of(b"0123456789");
+    let r = call(&acr, &conn, "PUT", &format!("{loc}?digest={d}"), &auth, b"").await;
+    assert_eq!((r.status, r.header("docker-content-digest")), (201, d.as_str()));
+
+    // Mount into `b`: linked without an upload; from a repository lacking it: a session.
+    let r = call(&acr, &conn, "POST", &format!("/v2/b/blobs/uploads/?mount={d}&from=a"), &auth, b"").await;
+    assert_eq!(r.status, 201);
+    assert_eq!(call(&acr, &conn, "HEAD", &format!("/v2/b/blobs/{d}"), &auth, b"").await.header("content-length"), "10");
+    let r = call(&acr, &conn, "POST", &format!("/v2/c/blobs/uploads/?mount={d}&from=nothing"), &auth, b"").await;
+    assert_eq!(r.status, 202);
+
+    for (i, tag) in ["v1", "v2", "v3"].iter().enumerate() {
+        let img = generate_image(i as u64, 1, 10);
+        push_image(acr.blobs().as_ref(), &repo("flowacr04", "a"), &img, Some(tag)).await.unwrap();
+    }
+    push_image(acr.blobs().as_ref(), &repo("flowacr04", "z/deep"), &generate_image(9, 1, 10), Some("x")).await.unwrap();
+    let r = call(&acr, &conn, "GET", "/v2/a/tags/list?n=2", &auth, b"").await;
+    assert_eq!(r.json(), json!({"name": "a", "tags": ["v1", "v2"]}));
+    assert_eq!(r.header("link"), r#"</v2/a/tags/list?n=2&last=v2>; rel="next""#);
+    let r = call(&acr, &conn, "GET", "/v2/a/tags/list?n=2&last=v2", &auth, b"").await;
+    assert_eq!((r.json(), r.header("link")), (json!({"name": "a", "tags": ["v3"]}), ""));
+    let r = call(&acr, &conn, "GET", "/v2/_catalog", &auth, b"").await;
+    assert_eq!(r.json(), json!({"repositories": ["a", "z/deep"]}));
+    // DELETE by tag untags; by digest removes the manifest.
+    assert_eq!(call(&acr, &conn, "DELETE", "/v2/a/manifests/v3", &auth, b"").await.status, 202);
+    assert_eq!(call(&acr, &conn, "GET", "/v2/a/manifests/v3", &auth, b"").await.status, 404);
+}
+
+#[tokio::test]
+async fn unknown_hosts_and_addresses_are_refused() {
+    let env = Env::new();
+    env.registry("flowacr05", "Premium", true);
+    let acr = acr(&env);
+    assert!(acr.find_host("flowacr05.azurecr.io").is_some());
+    assert!(acr.find_host("FLOWACR05.westeurope.data.azurecr.io.").is_some());
+    assert!(acr.find_host("flowacr05.northeurope.data.azurecr.io").is_none(), "wrong region");
+    assert!(acr.find_host("nosuchacr.azurecr.io").is_none());
+    assert!(acr.find_host("flowacr05.example.com").is_none());
+    let conn = ConnInfo { endpoint: None, ..public(&env, "flowacr05", false) };
+    let r = call(&acr, &conn, "GET", "/v2/", &[], b"").await;
+    assert_eq!(r.status, 403, "an address the map does not know is no endpoint of the registry");
+}
