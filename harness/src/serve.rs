@@ -110,7 +110,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_signer(dir: &Path) -> anyhow::Result<TokenSigner> {
+/// The token signer kept in `dir` (generated and written there the first time).
+pub fn load_signer(dir: &Path) -> anyhow::Result<TokenSigner> {
     let path = dir.join("token-key.pk8");
     if let Ok(bytes) = std::fs::read(&path) {
         if let Some(s) = TokenSigner::from_pkcs8(&bytes) {

@@ -788,13 +788,20 @@ impl PullRun<'_> {
                 .into());
             }
             if r.status == 401 || r.status == 403 {
+                // ACR issues an identity without a pull role a token with no access, and
+                // refuses it here, at the first repository request.
+                let (code, rule) = if self.view.use_managed_identity {
+                    (Code::MiNoPullRole, "auth.mi")
+                } else {
+                    (Code::AcrUnauthorized, "auth.admin")
+                };
                 self.trace.fail(
-                    Stage::Manifest,
-                    format!("manifest refused: {}", acr_error(&r)),
+                    Stage::Auth,
+                    format!("ACR refused the token for {}: {}", image.repo, acr_error(&r)),
                     None,
-                    Some("auth.admin"),
+                    Some(rule),
                 );
-                return Err(fail(Stage::Auth, Code::AcrUnauthorized, docker_message(&url, &r)).into());
+                return Err(fail(Stage::Auth, code, docker_message(&url, &r)).into());
             }
             if r.status != 200 {
                 return Err(InfraError::Io(format!("GET {url}: unexpected {}", r.status)).into());
@@ -805,7 +812,7 @@ impl PullRun<'_> {
             let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
             let media =
                 if media.is_empty() { body["mediaType"].as_str().unwrap_or_default().to_string() } else { media };
-            if media.contains("manifest.v1") || body["schemaVersion"] == 1 {
+            if media.contains("docker.distribution.manifest.v1") || body["schemaVersion"] == 1 {
                 self.trace.fail(Stage::Manifest, "schema 1 manifest", None, Some("image.manifest"));
                 return Err(fail(Stage::Manifest, Code::ManifestSchema1Unsupported, "Unsupported image manifest. The manifest with version 'application/vnd.docker.distribution.manifest.v1+json' has not been supported yet.").into());
             }

@@ -819,16 +819,15 @@ pub(super) fn new_public_ips(tx: &Tx, seed: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// JSON merge patch (RFC 7386): objects merge recursively, `null` removes.
+/// A merge patch: objects merge recursively; other values replace. Unlike RFC 7386, a
+/// `null` is kept rather than removing the key, so the type's validation sees it: a
+/// property that can be cleared (`virtualNetworkSubnetId`) is cleared by it; for the
+/// others it means "not given", as in a PUT.
 pub(super) fn merge_patch(target: &mut Value, patch: &Value) {
     match (target.as_object_mut(), patch.as_object()) {
         (Some(t), Some(p)) => {
             for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
             }
         }
         _ => *target = patch.clone(),
@@ -892,9 +891,9 @@ mod tests {
     }
 
     #[test]
-    fn merge_patch_merges_objects_and_removes_nulls() {
+    fn merge_patch_merges_objects_and_keeps_nulls_for_validation() {
         let mut t = json!({"a": {"b": 1, "c": 2}, "d": 3});
         merge_patch(&mut t, &json!({"a": {"b": 5, "c": null}}));
-        assert_eq!(t, json!({"a": {"b": 5}, "d": 3}));
+        assert_eq!(t, json!({"a": {"b": 5, "c": null}, "d": 3}));
     }
 }

@@ -1,0 +1,288 @@
+//! The embedded backend: every component of the fake Azure in this process, on real
+//! sockets. Each modeled address gets its own loopback address in one `127.B.0.0/16`
+//! block per environment (so parallel environments never collide), and every DNS
+//! server and HTTPS endpoint of the environment uses the same port on its address.
+//!
+//! The environment binds; the servers serve (STYLE rule 2). Endpoints appear as the
+//! configuration does: [`Env::reconcile`] binds a listener for every registry endpoint
+//! (public and private addresses) and a socket for every custom DNS server the store
+//! names, and hands them to the running servers.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use mock_azure::acr::{Acr, ListenerHandle, MemoryStore};
+use mock_azure::appservice::rules::Epoch;
+use mock_azure::appservice::worker::{ArmAccess, InfraError, PullReport, Worker};
+use mock_azure::arm::{Arm, ArmConfig};
+use mock_azure::dns::{AzureDns, DnsHandle, DnsServer, Role, list_custom_servers};
+use mock_azure::identity::TokenSigner;
+use mock_azure::model::Store;
+use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
+use mock_azure::tls::Ca;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// A running embedded environment.
+pub struct Env {
+    /// The resource store.
+    pub store: Store,
+    /// pullsim's CA.
+    pub ca: Arc<Ca>,
+    /// The fake ARM.
+    pub arm: Arc<Arm>,
+    /// Where ARM listens.
+    pub arm_addr: SocketAddr,
+    /// The modeled → loopback map.
+    pub map: Arc<LoopbackMap>,
+    /// Map and ports.
+    pub fabric: Fabric,
+    /// The fake Azure DNS.
+    pub dns: Arc<AzureDns>,
+    /// The fake ACR.
+    pub acr: Arc<Acr>,
+    /// The App Service worker.
+    pub worker: Arc<Worker>,
+    dns_handle: DnsHandle,
+    acr_handle: ListenerHandle,
+    bound: Mutex<BTreeSet<(u8, Modeled)>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+/// Options of an environment.
+#[derive(Debug, Clone, Default)]
+pub struct EnvOptions {
+    /// Keep the store (and the CA and token key) here; in memory when `None`.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Where ARM listens (`127.0.0.1:0` when `None`).
+    pub arm_bind: Option<SocketAddr>,
+}
+
+const KIND_DNS: u8 = 0;
+const KIND_HTTPS: u8 = 1;
+
+impl Env {
+    /// Starts ARM, DNS, the ACR and the worker.
+    pub async fn start(opts: EnvOptions) -> anyhow::Result<Env> {
+        let (store, ca, signer) = match &opts.state_dir {
+            Some(dir) => (
+                Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
+                Ca::load_or_generate(dir).context("preparing the CA")?,
+                crate::serve::load_signer(dir)?,
+            ),
+            None => (
+                Store::in_memory(),
+                Ca::generate().context("generating the CA")?,
+                TokenSigner::generate().map_err(|_| anyhow::anyhow!("the system random generator failed"))?,
+            ),
+        };
+        let ca = Arc::new(ca);
+        let signer = Arc::new(signer);
+        let (shutdown, _) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+
+        // The block and the ports, claimed by binding Azure DNS's sockets.
+        let (map, dns_udp, dns_tcp, dns_port, https_port) = claim_block().await?;
+        let map = Arc::new(map);
+        let fabric = Fabric { map: map.clone() as Arc<dyn AddressMap>, dns_port, https_port };
+
+        // ARM.
+        let arm_listener = TcpListener::bind(opts.arm_bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))))
+            .await
+            .context("binding ARM")?;
+        let arm_addr = arm_listener.local_addr()?;
+        let arm_tls = ca.server_config(&["localhost"], &[arm_addr.ip()]).context("ARM certificate")?;
+        let cfg = ArmConfig::new(format!("https://{arm_addr}"));
+        let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
+        tasks.spawn(mock_azure::arm::serve(arm_listener, arm_tls, arm.clone(), stopped(shutdown.subscribe())));
+
+        // DNS.
+        let dns = Arc::new(AzureDns::new(store.clone(), fabric.clone()));
+        let server = DnsServer::new(dns.clone());
+        let dns_handle = server.handle();
+        server.add(Role::AzureDns, dns_udp, dns_tcp).context("serving Azure DNS")?;
+        let rx = shutdown.subscribe();
+        tasks.spawn(async move {
+            if let Err(e) = server.run(stopped(rx)).await {
+                tracing::error!(error = %e, "DNS server stopped");
+            }
+        });
+
+        // ACR.
+        let acr = Arc::new(
+            Acr::new(
+                store.clone(),
+                Arc::new(MemoryStore::new()),
+                signer.clone(),
+                ca.clone(),
+                fabric.clone(),
+                cfg.tenant_id.clone(),
+            )
+            .context("ACR certificates")?,
+        );
+        let (acr_handle, listeners) = mock_azure::acr::listeners();
+        tasks.spawn(mock_azure::acr::serve(listeners, acr.clone(), stopped(shutdown.subscribe())));
+
+        let client_tls = ca.client_config().context("client TLS")?;
+        let worker = Arc::new(Worker {
+            arm: ArmAccess {
+                addr: arm_addr,
+                server_name: arm_addr.ip().to_string(),
+                tls: client_tls.clone(),
+                tenant_id: cfg.tenant_id.clone(),
+                client_id: cfg.client_id.clone(),
+                client_secret: cfg.client_secret.clone(),
+            },
+            store: store.clone(),
+            fabric: fabric.clone(),
+            tls: client_tls,
+        });
+        Ok(Env {
+            store,
+            ca,
+            arm,
+            arm_addr,
+            map,
+            fabric,
+            dns,
+            acr,
+            worker,
+            dns_handle,
+            acr_handle,
+            bound: Mutex::new(BTreeSet::new()),
+            shutdown,
+            tasks: Mutex::new(tasks),
+        })
+    }
+
+    /// Binds what the configuration now needs and is not bound yet: a listener per
+    /// registry endpoint, a socket pair per custom DNS server.
+    pub async fn reconcile(&self) -> anyhow::Result<()> {
+        let mut wanted: Vec<(u8, Modeled)> =
+            self.acr.endpoints().into_iter().map(|e| (KIND_HTTPS, e.address)).collect();
+        wanted.extend(list_custom_servers(&self.store).into_iter().map(|(_, s)| (KIND_DNS, s.modeled())));
+        for (kind, m) in wanted {
+            if self.is_bound(kind, &m) {
+                continue;
+            }
+            let ip = self.map.real(&m);
+            if kind == KIND_HTTPS {
+                let l = TcpListener::bind(SocketAddr::new(ip, self.fabric.https_port))
+                    .await
+                    .with_context(|| format!("binding the endpoint {m} at {ip}:{}", self.fabric.https_port))?;
+                if self.acr_handle.add(l).is_err() {
+                    bail!("the ACR server has stopped");
+                }
+            } else {
+                let addr = SocketAddr::new(ip, self.fabric.dns_port);
+                let udp = UdpSocket::bind(addr).await.with_context(|| format!("binding custom DNS {m} at {addr}"))?;
+                let tcp = TcpListener::bind(addr).await.with_context(|| format!("binding custom DNS {m} at {addr}"))?;
+                self.dns_handle.add(Role::Custom(m.clone()), udp, tcp).context("the DNS server has stopped")?;
+            }
+            self.bound.lock().unwrap_or_else(|e| e.into_inner()).insert((kind, m));
+        }
+        Ok(())
+    }
+
+    fn is_bound(&self, kind: u8, m: &Modeled) -> bool {
+        self.bound.lock().unwrap_or_else(|e| e.into_inner()).contains(&(kind, m.clone()))
+    }
+
+    /// Pulls a site's image now (after binding what the configuration needs).
+    pub async fn pull(&self, site_id: &str, epoch: Epoch) -> Result<PullReport, InfraError> {
+        self.reconcile().await.map_err(|e| InfraError::Io(format!("{e:#}")))?;
+        let report = self.worker.pull(site_id, epoch).await?;
+        let key = site_id.to_ascii_lowercase();
+        let stamp = now_stamp();
+        let text: String = report.log.iter().map(|l| format!("{stamp} {l}\n")).collect();
+        self.arm.platform.append_log(&key, &text);
+        Ok(report)
+    }
+
+    /// Stops every server and waits for them.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// The CA certificate in PEM.
+    pub fn ca_pem(&self) -> &str {
+        self.ca.cert_pem()
+    }
+
+    /// Writes the CA certificate to `path` (for clients such as skopeo or the CLI).
+    pub fn write_ca(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, self.ca.cert_pem()).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Finds a free `127.B.0.0/16` block by binding Azure DNS at `127.B.0.1`: port 53 when
+/// allowed (then HTTPS uses 443), else a free port shared by every DNS socket (and
+/// another for HTTPS).
+async fn claim_block() -> anyhow::Result<(LoopbackMap, UdpSocket, TcpListener, u16, u16)> {
+    let seed = std::process::id() as u64
+        ^ (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0));
+    let mut last_err = None;
+    for attempt in 0..64u64 {
+        let block = 2
+            + ((seed.wrapping_mul(6364136223846793005).wrapping_add(attempt * 1442695040888963407) >> 33) % 252) as u8;
+        let dns_ip = IpAddr::V4(Ipv4Addr::new(127, block, 0, 1));
+        for (dns_port, https_port) in [(53u16, 443u16), (0, 0)] {
+            let udp = match UdpSocket::bind(SocketAddr::new(dns_ip, dns_port)).await {
+                Ok(u) => u,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            let port = udp.local_addr()?.port();
+            let tcp = match TcpListener::bind(SocketAddr::new(dns_ip, port)).await {
+                Ok(t) => t,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            // The HTTPS port must be free on this block's addresses; check on one.
+            let https_port = if https_port == 443 {
+                match TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, block, 255, 254)), 443)).await {
+                    Ok(_) => 443,
+                    Err(e) => {
+                        last_err = Some(e);
+                        continue;
+                    }
+                }
+            } else {
+                TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, block, 255, 254)), 0))
+                    .await?
+                    .local_addr()?
+                    .port()
+            };
+            return Ok((LoopbackMap::new(block), udp, tcp, port, https_port));
+        }
+    }
+    bail!("no free 127.x.0.0/16 block for the environment: {last_err:?}")
+}
+
+/// `2026-11-29T01:23:45.678Z`, as App Service stamps its log lines.
+fn now_stamp() -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}

@@ -1,0 +1,119 @@
+//! What the loader reports: every error of a file (and of its fixture) at once, each
+//! with `FILE:LINE:COLUMN`, and the "did you mean" hints.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A line and column in a file, both counted from 1 (columns in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+}
+
+/// One problem in a scenario or fixture file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// The file the problem is in, as the loader was given it (or as the fixture was
+    /// found).
+    pub file: PathBuf,
+    /// Where in the file; `None` when the file as a whole is the problem (unreadable).
+    pub pos: Option<Pos>,
+    /// What is wrong, in one sentence.
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some(p) => write!(f, "{}:{}:{}: {}", self.file.display(), p.line, p.column, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Every problem found in a file and its fixture, ordered by file and position. Shown
+/// as one error per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl LoadErrors {
+    /// The errors, in order.
+    pub fn errors(&self) -> &[LoadError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+/// The known word closest to `got`, if it is close enough to be what was meant.
+pub(crate) fn suggest<'a>(got: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = got.to_ascii_lowercase();
+    let mut best: Option<(f64, &'a str)> = None;
+    for k in known {
+        if k == got {
+            continue;
+        }
+        let kl = k.to_ascii_lowercase();
+        let score = if kl == lower {
+            2.0
+        } else {
+            let edits = strsim::damerau_levenshtein(&lower, &kl);
+            let longest = kl.chars().count().max(lower.chars().count());
+            let near = longest >= 3 && edits <= (longest / 4).max(1);
+            let jw = strsim::jaro_winkler(&lower, &kl);
+            if near { 1.0 + jw } else { jw }
+        };
+        if score >= 0.86 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// `; did you mean 'x'?` or nothing.
+pub(crate) fn did_you_mean<'a>(got: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    match suggest(got, known) {
+        Some(s) => format!("; did you mean '{s}'?"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_prefixes_and_case_but_not_unrelated_words() {
+        let keys = ["vnetRouteAllEnabled", "acrUseManagedIdentityCreds", "linuxFxVersion"];
+        assert_eq!(suggest("vnetRouteAll", keys), Some("vnetRouteAllEnabled"));
+        assert_eq!(suggest("vnetrouteallenabled", keys), Some("vnetRouteAllEnabled"));
+        assert_eq!(suggest("linuxFxVerison", keys), Some("linuxFxVersion"));
+        assert_eq!(suggest("zzz", keys), None);
+        assert_eq!(suggest("q", ["r"]), None, "one letter is no hint");
+        assert_eq!(suggest("2021-7", ["2021-07", "2021-11", "2022-03", "2024-11"]), Some("2021-07"));
+    }
+
+    #[test]
+    fn errors_print_one_per_line_with_position() {
+        let e = LoadErrors(vec![
+            LoadError { file: "a.toml".into(), pos: Some(Pos { line: 3, column: 5 }), message: "bad".into() },
+            LoadError { file: "b.toml".into(), pos: None, message: "unreadable".into() },
+        ]);
+        assert_eq!(e.to_string(), "a.toml:3:5: bad\nb.toml: unreadable");
+    }
+}
