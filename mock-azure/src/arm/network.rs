@@ -567,7 +567,11 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
         return Err(ArmError::new(
             400,
             "PrivateEndpointCreationNotAllowedAsSubnetIsDelegated",
-            format!("Private endpoint {} cannot be created as subnet {} is delegated to {service}.", ctx.id.name(), subnet_id.name()),
+            format!(
+                "Private endpoint {} cannot be created as subnet {} is delegated to {service}.",
+                ctx.id.name(),
+                subnet_id.name()
+            ),
         ));
     }
     let vnet_id = subnet_id.parent().ok_or_else(|| not_found(&subnet_id))?;
