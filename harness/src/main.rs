@@ -1,9 +1,14 @@
-//! The `pullsim` command line.
-//!
-//! The modules live in the library (`src/lib.rs`); this file only parses arguments.
+//! The `pullsim` command line. The modules live in the library (`src/lib.rs`); this
+//! file only parses arguments and sets the exit code: 0 when every expectation holds,
+//! 1 when one does not, 2 on usage or infrastructure errors (DESIGN.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pullsim::serve;
+use mock_azure::appservice::rules::Epoch;
+use pullsim::report::{self, Format, Style};
+use pullsim::{cli, serve};
 
 /// Reproduce offline whether an Azure App Service can pull its image from a
 /// Private-Endpoint Azure Container Registry, and explain why not.
@@ -16,15 +21,78 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the fake Azure (ARM and identity over HTTPS) for the Azure CLI, SDKs and scripts.
+    /// Run scenario files and folders; check every expectation.
+    ///
+    /// Example:
+    ///   pullsim run scenarios/seed
+    ///   pullsim run scenarios/seed/route-all-off-2021-07.toml --format json
+    ///   pullsim run scenarios/ --filter matrix --partition 1/4 --format junit > report.xml
+    Run {
+        /// Scenario files or folders (default: scenarios/seed).
+        paths: Vec<PathBuf>,
+        /// Where the fake Azure runs.
+        #[arg(long, value_enum, default_value = "embedded")]
+        backend: Backend,
+        /// Run every scenario under this rules epoch instead of its own.
+        #[arg(long, value_name = "EPOCH")]
+        rules: Option<Epoch>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Only scenarios whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Run only the k-th of n parts (1-based), to split a suite across CI runners.
+        #[arg(long, value_name = "K/N")]
+        partition: Option<cli::Partition>,
+        /// Scenarios run at once (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Tell the story of one scenario's pull: each step, the setting that decided it, the
+    /// rule behind it (epoch, source, confidence), and the App Service log lines.
+    ///
+    /// Example:
+    ///   pullsim explain scenarios/seed/route-all-off-2021-07.toml
+    Explain {
+        /// One scenario file (a matrix: use --cell to pick a cell by name).
+        scenario: PathBuf,
+        /// For a matrix file: the cell whose name contains this text.
+        #[arg(long)]
+        cell: Option<String>,
+        /// Explain under this rules epoch instead of the scenario's own.
+        #[arg(long, value_name = "EPOCH")]
+        rules: Option<Epoch>,
+    },
+    /// Print the rule table with sources and confidence.
+    ///
+    /// Example:
+    ///   pullsim rules --epoch 2021-07
+    Rules {
+        /// Only the rules that hold in this epoch.
+        #[arg(long)]
+        epoch: Option<Epoch>,
+    },
+    /// Start the fake Azure (ARM and identity over HTTPS, DNS, ACR, the App Service
+    /// worker) for the Azure CLI, dig and skopeo; optionally with a scenario's topology.
     ///
     /// Example:
     ///   pullsim serve --state-dir ./state --ready-file ./state/ready.json
+    ///   pullsim serve --load scenarios/fixtures/recipe-2021.toml
     /// then run the printed `az cloud register` / `az login` lines.
     Serve(serve::ServeArgs),
 }
 
-fn main() -> std::process::ExitCode {
+/// Where scenarios run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// Every component in this process, on loopback addresses.
+    Embedded,
+    /// One container per component (not available yet).
+    Docker,
+}
+
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PULLSIM_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -34,19 +102,31 @@ fn main() -> std::process::ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pullsim: cannot start the runtime: {e}");
-            return std::process::ExitCode::from(2);
+            return ExitCode::from(2);
         }
     };
-    let result = rt.block_on(async {
+    let result: anyhow::Result<u8> = rt.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Rules { epoch } => {
+                print!("{}", report::rules_table(epoch));
+                Ok(0)
+            }
+            Command::Run { paths, backend, rules, format, filter, partition, jobs } => {
+                if backend == Backend::Docker {
+                    anyhow::bail!("the docker backend is not available yet; use --backend embedded");
+                }
+                let opts = cli::RunOptions { paths, rules, format, filter, partition, jobs, style: Style::detect() };
+                cli::run(opts).await
+            }
+            Command::Explain { scenario, cell, rules } => cli::explain(&scenario, cell.as_deref(), rules).await,
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("pullsim: {e:#}");
-            std::process::ExitCode::from(2)
+            ExitCode::from(2)
         }
     }
 }

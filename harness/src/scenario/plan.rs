@@ -29,7 +29,8 @@ pub struct ArmCall {
 }
 
 impl ArmCall {
-    fn new(method: &str, path: String, body: Option<Value>, what: impl Into<String>) -> ArmCall {
+    /// A call; `api-version` is added to the path if it has none.
+    pub fn new(method: &str, path: String, body: Option<Value>, what: impl Into<String>) -> ArmCall {
         let path = with_api_version(&path, None);
         ArmCall { method: method.to_string(), path, body, what: what.into() }
     }

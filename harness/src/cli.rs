@@ -1,0 +1,197 @@
+//! What `pullsim run` and `pullsim explain` do: find scenario files, load them all
+//! (nothing runs until every file is valid), select, run concurrently, report in input
+//! order.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use mock_azure::appservice::rules::Epoch;
+
+use crate::report::{self, Format, Style};
+use crate::run::{ScenarioResult, run_scenario};
+use crate::scenario::{LoadOptions, Scenario, load};
+
+/// `k/n`: the k-th of n parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// Which part, 1-based.
+    pub k: usize,
+    /// How many parts.
+    pub n: usize,
+}
+
+impl FromStr for Partition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Partition, String> {
+        let bad = || format!("'{s}' is not a partition; write K/N with 1 <= K <= N, e.g. 2/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if n == 0 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Partition { k, n })
+    }
+}
+
+/// Options of `pullsim run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Files and folders.
+    pub paths: Vec<PathBuf>,
+    /// Epoch override.
+    pub rules: Option<Epoch>,
+    /// Output format.
+    pub format: Format,
+    /// Name filter.
+    pub filter: Option<String>,
+    /// Partition.
+    pub partition: Option<Partition>,
+    /// Concurrency.
+    pub jobs: Option<usize>,
+    /// Colours.
+    pub style: Style,
+}
+
+/// Scenario files under `paths` (folders recursively; `fixtures` folders are fixtures, not
+/// scenarios), sorted.
+pub fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out).with_context(|| format!("reading {}", p.display()))?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            bail!("{}: no such file or folder", p.display());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n != "fixtures") {
+                walk(&p, out)?;
+            }
+        } else if p.extension().is_some_and(|e| e == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Loads every file; all errors of all files are printed before anything runs.
+pub fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let mut opts = LoadOptions::default();
+        if let Some(dir) = f.parent() {
+            opts = opts.with_fixture_dir(dir.join("fixtures"));
+            if let Some(up) = dir.parent() {
+                opts = opts.with_fixture_dir(up.join("fixtures"));
+            }
+        }
+        opts = opts.with_fixture_dir("scenarios/fixtures");
+        match load(f, &opts) {
+            Ok(s) => scenarios.extend(s),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("invalid scenario files; nothing was run:\n{}", errors.join("\n"));
+    }
+    Ok(scenarios)
+}
+
+/// `pullsim run`: returns the exit code (0 all passed, 1 some failed).
+pub async fn run(opts: RunOptions) -> anyhow::Result<u8> {
+    let paths = if opts.paths.is_empty() { vec![PathBuf::from("scenarios/seed")] } else { opts.paths.clone() };
+    let files = scenario_files(&paths)?;
+    let mut scenarios = load_all(&files)?;
+    if let Some(f) = &opts.filter {
+        scenarios.retain(|s| s.name.contains(f.as_str()));
+    }
+    if let Some(p) = opts.partition {
+        scenarios = scenarios.into_iter().enumerate().filter(|(i, _)| i % p.n == p.k - 1).map(|(_, s)| s).collect();
+    }
+    if let Some(e) = opts.rules {
+        for s in &mut scenarios {
+            s.rules = Some(e);
+        }
+    }
+    if scenarios.is_empty() {
+        bail!(
+            "no scenario matched in {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let jobs = opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+    let results = run_all(scenarios, jobs, |r| {
+        if opts.format == Format::Human {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", report::human_line(r, opts.style));
+        }
+    })
+    .await?;
+    match opts.format {
+        Format::Human => println!("{}", report::summary(&results)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+        Format::Junit => print!("{}", report::junit(&results)),
+    }
+    Ok(if results.iter().all(|r| r.passed) { 0 } else { 1 })
+}
+
+/// Runs scenarios `jobs` at a time; `each` sees results in input order as they complete.
+pub async fn run_all(
+    scenarios: Vec<Scenario>,
+    jobs: usize,
+    mut each: impl FnMut(&ScenarioResult),
+) -> anyhow::Result<Vec<ScenarioResult>> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let mut handles = Vec::new();
+    for s in scenarios {
+        let sem = sem.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            run_scenario(&s).await.with_context(|| format!("scenario '{}' ({})", s.name, s.file.display()))
+        }));
+    }
+    let mut results = Vec::new();
+    for h in handles {
+        let r = h.await.context("a scenario task panicked")??;
+        each(&r);
+        results.push(r);
+    }
+    Ok(results)
+}
+
+/// `pullsim explain`: prints the story; exit 0 when the scenario's expectations hold.
+pub async fn explain(path: &Path, cell: Option<&str>, rules: Option<Epoch>) -> anyhow::Result<u8> {
+    let mut scenarios = load_all(&[path.to_path_buf()])?;
+    if let Some(c) = cell {
+        scenarios.retain(|s| s.name.contains(c));
+    }
+    let mut s = match scenarios.len() {
+        0 => bail!("no scenario in {} matches the cell '{}'", path.display(), cell.unwrap_or_default()),
+        1 => scenarios.remove(0),
+        n => bail!(
+            "{} holds {n} scenarios (a matrix); pick one with --cell, e.g. --cell '{}'",
+            path.display(),
+            scenarios[0].cell.iter().map(|(a, v)| format!("{a}={v}")).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    if let Some(e) = rules {
+        s.rules = Some(e);
+    }
+    let r = run_scenario(&s).await?;
+    print!("{}", report::explain(&r, s.description.as_deref()));
+    Ok(if r.passed { 0 } else { 1 })
+}
