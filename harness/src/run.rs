@@ -195,20 +195,20 @@ fn check_pull(e: &Expect, r: &PullReport, label: &str, failures: &mut Vec<String
     if o.success != want_success {
         failures.push(format!("{label}: expected {}, {}", e.pull.as_str(), describe()));
     }
-    if let Some(route) = e.route {
-        if o.route != Some(route) {
-            failures.push(format!("{label}: expected route {}, {}", json_word(&route), describe()));
-        }
+    if let Some(route) = e.route
+        && o.route != Some(route)
+    {
+        failures.push(format!("{label}: expected route {}, {}", json_word(&route), describe()));
     }
-    if let Some(stage) = e.stage {
-        if o.stage != Some(stage) {
-            failures.push(format!("{label}: expected stage {}, {}", stage.as_str(), describe()));
-        }
+    if let Some(stage) = e.stage
+        && o.stage != Some(stage)
+    {
+        failures.push(format!("{label}: expected stage {}, {}", stage.as_str(), describe()));
     }
-    if let Some(code) = e.code {
-        if o.code != Some(code) {
-            failures.push(format!("{label}: expected code {}, {}", code.as_str(), describe()));
-        }
+    if let Some(code) = e.code
+        && o.code != Some(code)
+    {
+        failures.push(format!("{label}: expected code {}, {}", code.as_str(), describe()));
     }
     if let Some(m) = &e.message {
         let msg = o.message.clone().unwrap_or_default();
@@ -237,22 +237,22 @@ fn check_arm(e: Option<&ArmExpect>, r: &ArmResponse, label: &str, failures: &mut
         }
         return;
     };
-    if let Some(s) = e.status {
-        if r.status != s {
-            failures.push(format!("{label}: expected status {s}, got {} {code}", r.status));
+    match e.status {
+        Some(s) if r.status != s => failures.push(format!("{label}: expected status {s}, got {} {code}", r.status)),
+        None if r.status >= 300 && e.code.is_none() => {
+            failures.push(format!("{label}: expected success, got {} {code}: {message}", r.status));
         }
-    } else if r.status >= 300 && e.code.is_none() {
-        failures.push(format!("{label}: expected success, got {} {code}: {message}", r.status));
+        _ => {}
     }
-    if let Some(c) = &e.code {
-        if code != c {
-            failures.push(format!("{label}: expected code {c}, got {:?} ({})", code, r.status));
-        }
+    if let Some(c) = &e.code
+        && code != c
+    {
+        failures.push(format!("{label}: expected code {c}, got {:?} ({})", code, r.status));
     }
-    if let Some(m) = &e.message {
-        if !message.contains(m.as_str()) {
-            failures.push(format!("{label}: expected the message to contain {m:?}, got {message:?}"));
-        }
+    if let Some(m) = &e.message
+        && !message.contains(m.as_str())
+    {
+        failures.push(format!("{label}: expected the message to contain {m:?}, got {message:?}"));
     }
 }
 
