@@ -2,10 +2,14 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: run test check fmt lint deps build
+.PHONY: run serve test check fmt lint deps build
 
-## The main job: start the fake Azure on loopback for the Azure CLI (Ctrl-C stops it).
+## The main job: run the seed suite (scenarios/seed) on the embedded backend.
 run: build
+	./target/debug/pullsim run scenarios/seed
+
+## Start the fake Azure on loopback for the Azure CLI, dig and skopeo (Ctrl-C stops it).
+serve: build
 	./target/debug/pullsim serve --bind 127.0.0.1:8443
 
 build:

@@ -98,7 +98,7 @@ fn the_recipe_fixture_loads_as_the_july_2021_recipe() {
 
 #[test]
 fn route_all_off_seed_overrides_one_config_key_and_expects_the_firewall() {
-    let s = seed("route-all-off-2021-07");
+    let s = seed("a6-route-all-off-2021-07");
     let s = &s[0];
     assert_eq!(s.rules, Some(Epoch::E2021_07));
     let site = s.topology.site.as_ref().unwrap();
@@ -116,13 +116,13 @@ fn route_all_off_seed_overrides_one_config_key_and_expects_the_firewall() {
     assert_eq!(e.code, Some(Code::AcrFirewallDenied));
     assert_eq!(e.message.as_deref(), Some("is not allowed access"));
     assert!(s.description.as_deref().unwrap().contains("RULES.md A5/A6"));
-    assert!(s.file.ends_with("scenarios/seed/route-all-off-2021-07.toml"));
+    assert!(s.file.ends_with("scenarios/seed/a6-route-all-off-2021-07.toml"));
     assert!(s.fixture.as_ref().unwrap().1.ends_with("scenarios/fixtures/recipe-2021.toml"));
 }
 
 #[test]
 fn zone_delete_seed_has_its_steps_in_order_with_absolute_paths() {
-    let s = seed("zone-delete-needs-links-gone");
+    let s = seed("a9-zone-delete-needs-links-gone");
     let s = &s[0];
     assert_eq!(s.steps.len(), 5);
     let Step::Arm(first) = &s.steps[0] else { panic!("{:?}", s.steps[0]) };
@@ -149,7 +149,7 @@ fn zone_delete_seed_has_its_steps_in_order_with_absolute_paths() {
 
 #[test]
 fn matrix_seed_expands_to_four_named_cells_with_first_match_expectations() {
-    let cells = seed("route-matrix-2021-07");
+    let cells = seed("a5-a6-route-matrix-2021-07");
     let names: Vec<&str> = cells.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
@@ -489,7 +489,7 @@ mod through_arm {
     #[test]
     fn every_seed_example_and_matrix_cell_builds_in_the_fake_arm() {
         let mut arm_steps = 0;
-        for name in ["route-all-off-2021-07", "zone-delete-needs-links-gone", "route-matrix-2021-07"] {
+        for name in ["a6-route-all-off-2021-07", "a9-zone-delete-needs-links-gone", "a5-a6-route-matrix-2021-07"] {
             for s in seed(name) {
                 let fake = Fake::new();
                 fake.build(&s);
@@ -1318,7 +1318,7 @@ mod fuzz {
 
     #[test]
     fn mutated_seed_files_never_panic() {
-        let files = ["route-all-off-2021-07", "zone-delete-needs-links-gone", "route-matrix-2021-07"];
+        let files = ["a6-route-all-off-2021-07", "a9-zone-delete-needs-links-gone", "a5-a6-route-matrix-2021-07"];
         let texts: Vec<String> =
             files.iter().map(|f| std::fs::read_to_string(format!("../scenarios/seed/{f}.toml")).unwrap()).collect();
         never_panics((0usize..3, any::<proptest::sample::Index>(), ".{0,4}"), |(seed, cut, insert)| {

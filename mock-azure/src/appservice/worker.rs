@@ -22,6 +22,9 @@ use crate::httpc::{Conn, HttpError, Resp};
 use crate::model::Store;
 use crate::netplan::{AZURE_DNS, Fabric, Modeled, Plan, Unreachable};
 
+/// The VNET key of private addresses outside every VNET a source can reach.
+const OUTSIDE: &str = "(outside the source's VNET and its peers)";
+
 /// The Entra audience of ACR tokens.
 pub const ACR_AUDIENCE: &str = "https://containerregistry.azure.net/";
 
@@ -437,9 +440,9 @@ impl PullRun<'_> {
                 return Modeled::private(&key, ip);
             }
         }
-        // Not in any VNET the source can see: it stays in the source's, and is unreachable
-        // unless something there answers.
-        Modeled::private(own, ip)
+        // Outside the address space of the source's VNET and its peers: Azure routes it
+        // nowhere (the connection times out), so it belongs to no VNET the source reaches.
+        Modeled::private(OUTSIDE, ip)
     }
 
     async fn resolve(&mut self, route: &Route, host: &str, stage: Stage) -> Result<Target, PullError> {
