@@ -205,10 +205,62 @@ impl Env {
     }
 
     /// Stops every server and waits for them.
-    pub async fn stop(self) {
+    pub async fn stop(&self) {
         let _ = self.shutdown.send(true);
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// The platform's reaction to configuration, as in Azure: creating a site, changing
+    /// its configuration or app settings, or restarting it makes the worker pull again;
+    /// the pull's log lines go to the site's container log. Runs until the environment
+    /// stops.
+    pub fn watch_sites(self: &Arc<Self>, epoch: Epoch) {
+        let env = self.clone();
+        let mut changes = self.store.subscribe();
+        let stop = self.shutdown.subscribe();
+        let task = async move {
+            loop {
+                let first = tokio::select! {
+                    _ = stopped(stop.clone()) => return,
+                    c = changes.recv() => c,
+                };
+                let mut ids = match first {
+                    Ok(c) => c.ids,
+                    // Missed changes: pull every site (what a platform restart would do).
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => env.site_ids(),
+                    Err(_) => return,
+                };
+                // Coalesce what arrived together (one `az` command often writes several).
+                while let Ok(c) = changes.try_recv() {
+                    ids.extend(c.ids);
+                }
+                let mut sites: Vec<String> = ids.iter().filter_map(|id| site_of(id)).collect();
+                sites.sort();
+                sites.dedup();
+                for site in sites {
+                    if env.store.get_key(&site.to_ascii_lowercase()).is_none() {
+                        continue;
+                    }
+                    match env.pull(&site, epoch).await {
+                        Ok(r) => {
+                            tracing::info!(site = %site, success = r.outcome.success, code = ?r.outcome.code, "pulled")
+                        }
+                        Err(e) => tracing::warn!(site = %site, error = %e, "pull could not run"),
+                    }
+                }
+            }
+        };
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).spawn(task);
+    }
+
+    /// Every site's ID.
+    pub fn site_ids(&self) -> Vec<String> {
+        self.store
+            .filter(|_, v| v["type"] == "Microsoft.Web/sites")
+            .into_iter()
+            .filter_map(|v| v["id"].as_str().map(str::to_string))
+            .collect()
     }
 
     /// The CA certificate in PEM.
@@ -285,4 +337,35 @@ async fn claim_block() -> anyhow::Result<(LoopbackMap, UdpSocket, TcpListener, u
 fn now_stamp() -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}
+
+/// The site a changed resource belongs to, for the changes that restart an app: the site
+/// itself, its `config/web` and `config/appsettings`.
+fn site_of(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    let at = lower.find("/providers/microsoft.web/sites/")?;
+    let rest = &lower[at + "/providers/microsoft.web/sites/".len()..];
+    let mut parts = rest.split('/');
+    let name_len = parts.next()?.len();
+    let site_end = at + "/providers/microsoft.web/sites/".len() + name_len;
+    match (parts.next(), parts.next(), parts.next()) {
+        (None, _, _) => Some(id[..site_end].to_string()),
+        (Some("config"), Some("web" | "appsettings"), None) => Some(id[..site_end].to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::site_of;
+
+    #[test]
+    fn configuration_changes_restart_their_site_and_nothing_else_does() {
+        let site = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/App";
+        assert_eq!(site_of(site).as_deref(), Some(site));
+        assert_eq!(site_of(&format!("{site}/config/appsettings")).as_deref(), Some(site));
+        assert_eq!(site_of(&format!("{site}/config/web")).as_deref(), Some(site));
+        assert_eq!(site_of(&format!("{site}/config/slotConfigNames")), None);
+        assert_eq!(site_of("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan"), None);
+    }
 }

@@ -105,16 +105,7 @@ pub async fn run_detailed(env: &Env, s: &Scenario) -> anyhow::Result<Detailed> {
     let epoch = s.epoch();
     let mut failures = Vec::new();
 
-    // The topology, through ARM.
-    for step in arm_plan(s, &sub) {
-        session.apply(&step).await.with_context(|| format!("{}: building the topology", s.file.display()))?;
-    }
-    let site_id = s.topology.site.as_ref().map(|site| {
-        format!(
-            "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.Web/sites/{}",
-            s.topology.resource_group.name, site.name
-        )
-    });
+    let site_id = build(env, s).await?;
 
     let mut last: Option<PullReport> = None;
     let pull = |label: String| {
@@ -176,6 +167,23 @@ pub async fn run_detailed(env: &Env, s: &Scenario) -> anyhow::Result<Detailed> {
         duration_ms: 0.0,
     };
     Ok(Detailed { result, report: last })
+}
+
+/// Builds a scenario's topology in `env` through ARM (and pushes its images, registers
+/// its custom DNS servers); returns the site's ID if it has one.
+pub async fn build(env: &Env, s: &Scenario) -> anyhow::Result<Option<String>> {
+    let session = Session::new(env);
+    let sub = env.arm.cfg.subscription_id.clone();
+    for step in arm_plan(s, &sub) {
+        session.apply(&step).await.with_context(|| format!("{}: building the topology", s.file.display()))?;
+    }
+    env.reconcile().await?;
+    Ok(s.topology.site.as_ref().map(|site| {
+        format!(
+            "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.Web/sites/{}",
+            s.topology.resource_group.name, site.name
+        )
+    }))
 }
 
 /// Holds a pull to its expectation; appends what differs.

@@ -1,16 +1,18 @@
-//! `pullsim serve`: the fake Azure on loopback for interactive use with real clients.
+//! `pullsim serve`: the whole fake Azure (ARM, identity, DNS, ACR, the App Service worker)
+//! on loopback for interactive use with real clients: the Azure CLI, dig, skopeo.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use mock_azure::arm::{Arm, ArmConfig};
+use mock_azure::acr::EndpointKind;
 use mock_azure::identity::TokenSigner;
-use mock_azure::model::Store;
-use mock_azure::tls::{Ca, write_atomic};
+use mock_azure::netplan::{AddressMap, Modeled, Plan};
+use mock_azure::tls::write_atomic;
 use serde::Serialize;
-use tokio::net::TcpListener;
+
+use crate::embedded::{Env, EnvOptions};
 
 /// Options of `pullsim serve`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +32,13 @@ pub struct ServeArgs {
     /// Print only the endpoints JSON instead of the human help text.
     #[arg(long)]
     pub quiet: bool,
+    /// Build this scenario's (or fixture's) topology at start, through ARM.
+    #[arg(long, value_name = "SCENARIO")]
+    pub load: Option<PathBuf>,
+    /// The rules epoch the App Service worker follows (default: the scenario's, else the
+    /// newest).
+    #[arg(long, value_name = "EPOCH")]
+    pub rules: Option<mock_azure::appservice::rules::Epoch>,
 }
 
 /// What `serve` tells clients: the ready file's content.
@@ -53,6 +62,40 @@ pub struct Endpoints {
     pub pid: u32,
     /// Shell lines to point the Azure CLI at this fake Azure.
     pub az_setup: Vec<String>,
+    /// Azure DNS (168.63.129.16) as a real `address:port`; its view depends on the source.
+    pub dns: String,
+    /// The rules epoch the worker follows.
+    pub rules: String,
+    /// Every modeled address mapped so far, with its real loopback address.
+    pub addresses: Vec<AddressEntry>,
+    /// Registry endpoints listening now.
+    pub registry_endpoints: Vec<RegistryEndpoint>,
+    /// Example commands for dig and skopeo against this environment.
+    pub examples: Vec<String>,
+}
+
+/// A modeled address and the loopback address standing for it.
+#[derive(Debug, Serialize)]
+pub struct AddressEntry {
+    /// The modeled address (`10.0.1.4`, `20.x`, `168.63.129.16`).
+    pub modeled: String,
+    /// The VNET it belongs to (`None`: public).
+    pub vnet: Option<String>,
+    /// The real address to use as `dig -b` source or connect to.
+    pub real: String,
+}
+
+/// One address the fake ACR listens on.
+#[derive(Debug, Serialize)]
+pub struct RegistryEndpoint {
+    /// Registry name.
+    pub registry: String,
+    /// What it is (`public login`, `private registry_data_westeurope`…).
+    pub kind: String,
+    /// Modeled address.
+    pub modeled: String,
+    /// Real `address:port`.
+    pub real: String,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -60,7 +103,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !args.bind.ip().is_loopback() && !args.allow_remote {
         bail!("refusing to listen on {} (not loopback); pass --allow-remote to do it anyway", args.bind);
     }
-    // Without a state directory the CA lives in a temporary one, removed on exit.
+    let scenario = match &args.load {
+        Some(path) => Some(load_one(path)?),
+        None => None,
+    };
+    let epoch = args
+        .rules
+        .or_else(|| scenario.as_ref().map(|s| s.epoch()))
+        .unwrap_or(mock_azure::appservice::rules::Epoch::LATEST);
+    // Without a state directory the CA file lives in a temporary one, removed on exit.
     let temp = match &args.state_dir {
         Some(_) => None,
         None => Some(
@@ -69,29 +120,75 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let dir: PathBuf = match (&args.state_dir, &temp) {
         (Some(d), _) => d.clone(),
-        (None, Some(t)) => t.path().to_path_buf(),
+        (_, Some(t)) => t.path().to_path_buf(),
         (None, None) => unreachable!("one of the two is set"),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let store = match &args.state_dir {
-        Some(d) => Store::open(d).with_context(|| format!("opening the store in {}", d.display()))?,
-        None => Store::in_memory(),
-    };
-    let ca = Ca::load_or_generate(&dir).context("preparing the CA")?;
-    let signer = load_signer(&dir)?;
-    let listener = TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
-    let addr = listener.local_addr()?;
-    let base = format!("https://{}", addr);
-    let mut ips: Vec<IpAddr> = vec!["127.0.0.1".parse()?];
-    if !ips.contains(&addr.ip()) {
-        ips.push(addr.ip());
+    let env = Arc::new(
+        Env::start(EnvOptions { state_dir: args.state_dir.clone(), arm_bind: Some(args.bind) })
+            .await
+            .context("starting the fake Azure")?,
+    );
+    let result = serve_env(&env, &args, &dir, scenario.as_ref(), epoch).await;
+    env.stop().await;
+    if let Some(path) = &args.ready_file {
+        let _ = std::fs::remove_file(path);
     }
-    let tls =
-        ca.server_config(&["localhost", "management.pullsim.local"], &ips).context("issuing the ARM certificate")?;
-    let cfg = ArmConfig::new(base.clone());
-    let endpoints = endpoints(&cfg, &dir.join("ca.pem"));
-    let arm = Arc::new(Arm::new(store, Arc::new(signer), cfg));
+    drop(temp);
+    result
+}
 
+/// A scenario, or a fixture (a topology without `name`) loaded as one.
+fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // A top-level `name` comes before the first table header.
+    let is_fixture = !text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with('['))
+        .any(|l| l.strip_prefix("name").is_some_and(|r| r.trim_start().starts_with('=')));
+    let mut all = if is_fixture {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let doc = format!("name = \"{stem}\"\nfixture = \"{stem}\"\n");
+        crate::scenario::load_text(
+            &dir.join(format!("{stem}.serve.toml")),
+            &doc,
+            &crate::scenario::LoadOptions::default().with_fixture_dir(dir),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        crate::cli::load_all(&[path.to_path_buf()])?
+    };
+    match all.len() {
+        1 => Ok(all.remove(0)),
+        n => bail!("{} holds {n} scenarios (a matrix); serve loads one", path.display()),
+    }
+}
+
+async fn serve_env(
+    env: &Arc<Env>,
+    args: &ServeArgs,
+    dir: &Path,
+    scenario: Option<&crate::scenario::Scenario>,
+    epoch: mock_azure::appservice::rules::Epoch,
+) -> anyhow::Result<()> {
+    let ca_path = dir.join("ca.pem");
+    if !ca_path.exists() {
+        write_atomic(&ca_path, env.ca_pem().as_bytes()).context("writing the CA certificate")?;
+    }
+    if let Some(s) = scenario {
+        crate::run::build(env, s).await?;
+    }
+    env.reconcile().await?;
+    // The platform pulls every app once at start (a loaded site was just created).
+    for site in env.site_ids() {
+        if let Err(e) = env.pull(&site, epoch).await {
+            tracing::warn!(site = %site, error = %e, "initial pull could not run");
+        }
+    }
+    env.watch_sites(epoch);
+    let endpoints = endpoints(env, &ca_path, epoch);
     // The ready file first, then stdout: whoever sees either may use the other.
     if let Some(path) = &args.ready_file {
         let json = serde_json::to_vec_pretty(&endpoints)?;
@@ -102,12 +199,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         print_banner(&endpoints);
     }
-    mock_azure::arm::serve(listener, tls, arm, shutdown_signal()).await;
-    if let Some(path) = &args.ready_file {
-        let _ = std::fs::remove_file(path);
+    // Endpoints appear as the configuration does (a private endpoint created through az).
+    let mut changes = env.store.subscribe();
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => return Ok(()),
+            c = changes.recv() => {
+                if matches!(c, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    return Ok(());
+                }
+                if let Err(e) = env.reconcile().await {
+                    tracing::warn!(error = %e, "binding new endpoints failed");
+                }
+            }
+        }
     }
-    drop(temp);
-    Ok(())
 }
 
 /// The token signer kept in `dir` (generated and written there the first time).
@@ -124,9 +232,66 @@ pub fn load_signer(dir: &Path) -> anyhow::Result<TokenSigner> {
     Ok(s)
 }
 
-fn endpoints(cfg: &ArmConfig, ca: &Path) -> Endpoints {
+fn endpoints(env: &Env, ca: &Path, epoch: mock_azure::appservice::rules::Epoch) -> Endpoints {
+    let cfg = &env.arm.cfg;
     let b = &cfg.base_url;
     let ca_s = ca.display();
+    // Give every subnet's first usable address a real one, so `dig -b` can ask from it.
+    let plan = Plan::from_store(&env.store);
+    for v in plan.vnets.values() {
+        for sn in &v.subnets {
+            if let Some(ip) = sn.prefix.nth(4) {
+                env.map.real(&Modeled::private(&v.key, ip));
+            }
+        }
+    }
+    let vnet_name = |key: &str| plan.vnets.get(key).map(|v| v.name.clone()).unwrap_or_else(|| key.to_string());
+    let addresses: Vec<AddressEntry> = env
+        .map
+        .entries()
+        .into_iter()
+        .map(|(m, r)| AddressEntry {
+            modeled: m.ip.to_string(),
+            vnet: m.vnet.as_deref().map(vnet_name),
+            real: r.to_string(),
+        })
+        .collect();
+    let registry_endpoints: Vec<RegistryEndpoint> = env
+        .acr
+        .endpoints()
+        .into_iter()
+        .map(|e| RegistryEndpoint {
+            registry: e.registry.clone(),
+            kind: match &e.kind {
+                EndpointKind::PublicLogin => "public login server".into(),
+                EndpointKind::PublicData => "public data endpoint".into(),
+                EndpointKind::Private { member, .. } => format!("private endpoint ({member})"),
+            },
+            modeled: e.address.ip.to_string(),
+            real: env.fabric.https_addr(&e.address).to_string(),
+        })
+        .collect();
+    let dns = env.fabric.dns_addr(&Modeled::azure_dns());
+    let mut examples = Vec::new();
+    if let Some(a) = addresses.iter().find(|a| a.vnet.is_some()) {
+        let reg = registry_endpoints
+            .first()
+            .map(|r| format!("{}.azurecr.io", r.registry))
+            .unwrap_or_else(|| "<registry>.azurecr.io".into());
+        examples.push(format!(
+            "dig @{} -p {} -b {} {reg}    # asked from {} in VNET {}",
+            dns.ip(),
+            dns.port(),
+            a.real,
+            a.modeled,
+            a.vnet.as_deref().unwrap_or_default()
+        ));
+        examples.push(format!(
+            "dig @{} -p {} {reg}    # asked from outside any VNET: the public view",
+            dns.ip(),
+            dns.port()
+        ));
+    }
     Endpoints {
         arm_url: format!("{b}/"),
         identity_url: format!("{b}/"),
@@ -148,22 +313,52 @@ fn endpoints(cfg: &ArmConfig, ca: &Path) -> Endpoints {
                 cfg.client_id, cfg.client_secret, cfg.tenant_id
             ),
         ],
+        dns: dns.to_string(),
+        rules: epoch.to_string(),
+        addresses,
+        registry_endpoints,
+        examples,
     }
 }
 
 fn print_banner(e: &Endpoints) {
-    println!("pullsim fake Azure is ready (pid {})", e.pid);
+    println!("pullsim fake Azure is ready (pid {}, rules {})", e.pid, e.rules);
     println!("  ARM        {}", e.arm_url);
     println!("  identity   {}{}", e.identity_url, e.tenant_id);
     println!("  CA         {}", e.ca_cert.display());
+    println!("  Azure DNS  168.63.129.16 = {} (the view depends on the source address)", e.dns);
     println!("  tenant     {}", e.tenant_id);
     println!("  subscription {}", e.subscription_id);
+    if !e.registry_endpoints.is_empty() {
+        println!();
+        println!("Registry endpoints:");
+        for r in &e.registry_endpoints {
+            println!("  {:<16} {:<36} {} = {}", r.registry, r.kind, r.modeled, r.real);
+        }
+    }
+    if !e.addresses.is_empty() {
+        println!();
+        println!("Modeled addresses (use the real one as `dig -b` source):");
+        for a in &e.addresses {
+            println!("  {:<16} {:<12} = {}", a.modeled, a.vnet.as_deref().unwrap_or("public"), a.real);
+        }
+    }
     println!();
     println!("Use it with the Azure CLI:");
     for l in &e.az_setup {
         println!("  {l}");
     }
+    if !e.examples.is_empty() {
+        println!();
+        println!("Ask its DNS:");
+        for l in &e.examples {
+            println!("  {l}");
+        }
+    }
     println!();
+    println!(
+        "`az webapp restart` makes the worker pull; `az rest --method post --url <site id>/containerlogs?api-version=2024-11-01` shows its log."
+    );
     println!("Ctrl-C stops it.");
 }
 

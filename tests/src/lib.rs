@@ -62,11 +62,26 @@ impl Serve {
         Ok(s)
     }
 
+    /// Starts `pullsim serve` with a fresh state directory and extra arguments.
+    pub fn start_with(extra: &[&str]) -> anyhow::Result<Serve> {
+        let temp = tempfile::Builder::new().prefix("pullsim-test-").tempdir()?;
+        let dir = temp.path().join("state");
+        let mut s = Serve::spawn(&dir, extra)?;
+        s._temp = Some(temp);
+        Ok(s)
+    }
+
     /// Starts `pullsim serve` keeping its state in `dir` (which the caller owns).
     pub fn start_in(dir: &Path) -> anyhow::Result<Serve> {
+        Serve::spawn(dir, &[])
+    }
+
+    fn spawn(dir: &Path, extra: &[&str]) -> anyhow::Result<Serve> {
         let mut child = Command::new(pullsim_bin())
             .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--state-dir"])
             .arg(dir)
+            .args(extra)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

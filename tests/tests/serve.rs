@@ -91,3 +91,55 @@ fn serve_refuses_a_non_loopback_address_unless_told() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refusing to listen on 0.0.0.0:0 (not loopback); pass --allow-remote"), "{err}");
 }
+
+#[test]
+fn serve_loads_the_recipe_answers_dig_and_the_worker_pulls_on_restart() {
+    let serve = Serve::start_with(&["--load", "scenarios/fixtures/recipe-2021.toml", "--rules", "2021-07"]).unwrap();
+    let e = &serve.endpoints;
+    assert_eq!(e["rules"], "2021-07");
+    // The DNS answers as Azure DNS does, by source: the printed dig line from the VNET.
+    let dns = e["dns"].as_str().unwrap();
+    let (dns_ip, dns_port) = dns.rsplit_once(':').unwrap();
+    let vnet_src = e["addresses"].as_array().unwrap().iter().find(|a| a["modeled"] == "10.0.1.4").unwrap()["real"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dig = |src: Option<&str>| {
+        let mut c = Command::new("dig");
+        c.args([&format!("@{dns_ip}"), "-p", dns_port, "+short", "secureacr2021.azurecr.io"]);
+        if let Some(s) = src {
+            c.args(["-b", s]);
+        }
+        String::from_utf8(c.output().expect("dig (run make deps)").stdout).unwrap()
+    };
+    assert_eq!(dig(Some(&vnet_src)), "secureacr2021.privatelink.azurecr.io.\n10.0.2.4\n");
+    assert!(dig(None).ends_with(&format!("{}\n", e["registry_endpoints"][0]["modeled"].as_str().unwrap())));
+
+    // The site was pulled at start; a restart pulls again; both land in the container log.
+    let arm = ArmClient::login(&serve).unwrap();
+    let site = "/subscriptions/{sub}/resourceGroups/secureacrsetup/providers/Microsoft.Web/sites/secureacrweb2021";
+    let logs = || arm.call("POST", &format!("{site}/containerlogs"), None).unwrap().body;
+    let pulls = |text: &str| text.matches("Pull Image successful").count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while pulls(&logs()) < 1 {
+        assert!(std::time::Instant::now() < deadline, "no pull in the log: {}", logs());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(arm.call("POST", &format!("{site}/restart"), None).unwrap().status, 200);
+    while pulls(&logs()) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no pull after restart: {}", logs());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Turning route-all off through ARM restarts the app; in 2021-07 the pull now fails.
+    let r = arm
+        .call("PATCH", &format!("{site}/config/web"), Some(&json!({"properties": {"vnetRouteAllEnabled": false}})))
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    while !logs().contains("is not allowed access") {
+        assert!(std::time::Instant::now() < deadline, "no failed pull after the change: {}", logs());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let text = logs();
+    let line = text.lines().find(|l| l.contains("DockerApiException")).unwrap();
+    assert!(line.len() > 25 && line.as_bytes()[4] == b'-' && line.contains("Z ERROR - "), "timestamped: {line}");
+}
