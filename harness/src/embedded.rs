@@ -254,6 +254,17 @@ impl Env {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner()).spawn(task);
     }
 
+    /// Runs a task until the environment stops (it is aborted then).
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let rx = self.shutdown.subscribe();
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).spawn(async move {
+            tokio::select! {
+                _ = task => {},
+                _ = stopped(rx) => {},
+            }
+        });
+    }
+
     /// Every site's ID.
     pub fn site_ids(&self) -> Vec<String> {
         self.store

@@ -8,12 +8,15 @@
 //! - [`run`]: running one scenario: topology through ARM, images, pulls, steps, checks.
 //! - [`report`]: human, JSON and JUnit reports; `explain`'s story; `rules`' table.
 //! - [`embedded`]: the embedded backend: every component in this process on loopback.
+//! - [`proxy`]: vantage points for real clients (skopeo…): CONNECT proxies on the
+//!   internet or inside a VNET.
 //! - [`serve`]: `pullsim serve`, the fake Azure on loopback for real clients.
 //! - [`scenario`]: the scenario format, its loader (errors with file:line:column) and the
 //!   ARM requests a scenario's topology turns into.
 
 pub mod cli;
 pub mod embedded;
+pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod scenario;

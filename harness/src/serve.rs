@@ -70,9 +70,28 @@ pub struct Endpoints {
     pub addresses: Vec<AddressEntry>,
     /// Registry endpoints listening now.
     pub registry_endpoints: Vec<RegistryEndpoint>,
+    /// CONNECT proxies standing where a client would (`HTTPS_PROXY` for skopeo, docker…).
+    pub proxies: Vec<ProxyEntry>,
+    /// Directory holding `ca.crt` (skopeo's `--cert-dir`).
+    pub cert_dir: PathBuf,
     /// Example commands for dig and skopeo against this environment.
     pub examples: Vec<String>,
 }
+
+/// A vantage-point proxy.
+#[derive(Debug, Serialize)]
+pub struct ProxyEntry {
+    /// Where it stands: `internet` or `<vnet>/<subnet>`.
+    pub from: String,
+    /// The modeled source address.
+    pub modeled: String,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+/// The modeled public address of a developer's machine on the internet (a documentation
+/// address: a label, never a destination).
+const INTERNET_CLIENT: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 51, 100, 10);
 
 /// A modeled address and the loopback address standing for it.
 #[derive(Debug, Serialize)]
@@ -188,7 +207,11 @@ async fn serve_env(
         }
     }
     env.watch_sites(epoch);
-    let endpoints = endpoints(env, &ca_path, epoch);
+    let cert_dir = dir.join("certs");
+    std::fs::create_dir_all(&cert_dir).with_context(|| format!("creating {}", cert_dir.display()))?;
+    write_atomic(&cert_dir.join("ca.crt"), env.ca_pem().as_bytes()).context("writing certs/ca.crt")?;
+    let proxies = start_proxies(env).await?;
+    let endpoints = endpoints(env, &ca_path, &cert_dir, proxies, epoch);
     // The ready file first, then stdout: whoever sees either may use the other.
     if let Some(path) = &args.ready_file {
         let json = serde_json::to_vec_pretty(&endpoints)?;
@@ -232,7 +255,35 @@ pub fn load_signer(dir: &Path) -> anyhow::Result<TokenSigner> {
     Ok(s)
 }
 
-fn endpoints(env: &Env, ca: &Path, epoch: mock_azure::appservice::rules::Epoch) -> Endpoints {
+/// One proxy on the internet and one in each VNET (from its App Service integration
+/// subnet if it has one, else its first subnet), on loopback ports.
+async fn start_proxies(env: &Arc<Env>) -> anyhow::Result<Vec<ProxyEntry>> {
+    let mut sources = vec![("internet".to_string(), Modeled::public(INTERNET_CLIENT))];
+    for v in Plan::from_store(&env.store).vnets.values() {
+        let subnet = v.subnets.iter().find(|s| s.delegated_to_web).or(v.subnets.first());
+        if let Some(sn) = subnet
+            && let Some(ip) = sn.prefix.nth(4)
+        {
+            sources.push((format!("{}/{}", v.name, sn.name), Modeled::private(&v.key, ip)));
+        }
+    }
+    let mut out = Vec::new();
+    for (from, source) in sources {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a proxy")?;
+        let url = format!("http://{}", l.local_addr()?);
+        out.push(ProxyEntry { from, modeled: source.ip.to_string(), url });
+        env.spawn(crate::proxy::serve(l, env.clone(), source));
+    }
+    Ok(out)
+}
+
+fn endpoints(
+    env: &Env,
+    ca: &Path,
+    cert_dir: &Path,
+    proxies: Vec<ProxyEntry>,
+    epoch: mock_azure::appservice::rules::Epoch,
+) -> Endpoints {
     let cfg = &env.arm.cfg;
     let b = &cfg.base_url;
     let ca_s = ca.display();
@@ -291,6 +342,14 @@ fn endpoints(env: &Env, ca: &Path, epoch: mock_azure::appservice::rules::Epoch) 
             dns.ip(),
             dns.port()
         ));
+        for p in &proxies {
+            examples.push(format!(
+                "HTTPS_PROXY={} skopeo inspect --cert-dir {} docker://{reg}/app:v1    # from {}",
+                p.url,
+                cert_dir.display(),
+                p.from
+            ));
+        }
     }
     Endpoints {
         arm_url: format!("{b}/"),
@@ -317,6 +376,8 @@ fn endpoints(env: &Env, ca: &Path, epoch: mock_azure::appservice::rules::Epoch) 
         rules: epoch.to_string(),
         addresses,
         registry_endpoints,
+        proxies,
+        cert_dir: cert_dir.to_path_buf(),
         examples,
     }
 }
@@ -348,9 +409,16 @@ fn print_banner(e: &Endpoints) {
     for l in &e.az_setup {
         println!("  {l}");
     }
+    if !e.proxies.is_empty() {
+        println!();
+        println!("Vantage points for skopeo, docker, curl (HTTPS_PROXY; CA in {}):", e.cert_dir.display());
+        for p in &e.proxies {
+            println!("  {:<24} from {:<14} {}", p.from, p.modeled, p.url);
+        }
+    }
     if !e.examples.is_empty() {
         println!();
-        println!("Ask its DNS:");
+        println!("Try:");
         for l in &e.examples {
             println!("  {l}");
         }

@@ -19,6 +19,9 @@ use serde_json::Value;
 use crate::model::net::Cidr;
 use crate::model::{PRIVATE, Store};
 
+/// The VNET key of private addresses outside every VNET a source can reach.
+pub const OUTSIDE: &str = "(outside the source's VNET and its peers)";
+
 /// The address of Azure's DNS (and metadata) service as seen from every VNET.
 pub const AZURE_DNS: Ipv4Addr = Ipv4Addr::new(168, 63, 129, 16);
 
@@ -203,6 +206,30 @@ impl Plan {
                 if peered { Ok(()) } else { Err(Unreachable::OtherVnet { from: a.clone(), to: b.clone() }) }
             }
         }
+    }
+
+    /// The modeled address an IP (a DNS answer, a configured DNS server) stands for, seen
+    /// from `source`: Azure DNS, a private address in the source's VNET or a connected
+    /// peer whose space holds it, or a public address. A private address outside all of
+    /// them belongs to no VNET the source reaches (Azure routes it nowhere).
+    pub fn locate(&self, source: &Modeled, ip: Ipv4Addr) -> Modeled {
+        if ip == AZURE_DNS {
+            return Modeled::azure_dns();
+        }
+        if !ip.is_private() {
+            return Modeled::public(ip);
+        }
+        let Some(own) = &source.vnet else {
+            return Modeled::private(OUTSIDE, ip);
+        };
+        let candidates =
+            std::iter::once(own.clone()).chain(self.vnets.get(own).map(|v| v.peers.clone()).unwrap_or_default());
+        for key in candidates {
+            if self.vnets.get(&key).is_some_and(|v| v.prefixes.iter().any(|p| p.contains(ip))) {
+                return Modeled::private(&key, ip);
+            }
+        }
+        Modeled::private(OUTSIDE, ip)
     }
 
     /// The address a destination sees a connection from: traffic from a VNET to a public

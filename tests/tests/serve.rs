@@ -115,8 +115,43 @@ fn serve_loads_the_recipe_answers_dig_and_the_worker_pulls_on_restart() {
     assert_eq!(dig(Some(&vnet_src)), "secureacr2021.privatelink.azurecr.io.\n10.0.2.4\n");
     assert!(dig(None).ends_with(&format!("{}\n", e["registry_endpoints"][0]["modeled"].as_str().unwrap())));
 
-    // The site was pulled at start; a restart pulls again; both land in the container log.
+    // skopeo through the vantage-point proxies: refused from the internet (public access
+    // is disabled), served from inside the VNET with the admin credentials.
     let arm = ArmClient::login(&serve).unwrap();
+    let creds = arm
+        .call("POST", "/subscriptions/{sub}/resourceGroups/secureacrsetup/providers/Microsoft.ContainerRegistry/registries/secureacr2021/listCredentials", None)
+        .unwrap()
+        .json();
+    let password = creds["passwords"][0]["value"].as_str().unwrap().to_string();
+    let proxy = |from: &str| {
+        e["proxies"].as_array().unwrap().iter().find(|p| p["from"] == from).unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let skopeo = |from: &str| {
+        Command::new("skopeo")
+            .env("HTTPS_PROXY", proxy(from))
+            .args([
+                "inspect",
+                "--cert-dir",
+                e["cert_dir"].as_str().unwrap(),
+                "--creds",
+                &format!("secureacr2021:{password}"),
+            ])
+            .arg("docker://secureacr2021.azurecr.io/app:v1")
+            .output()
+            .expect("skopeo (run make deps)")
+    };
+    let inside = skopeo("vnet/integration");
+    assert!(inside.status.success(), "{}", String::from_utf8_lossy(&inside.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&inside.stdout).unwrap();
+    assert_eq!(info["Layers"].as_array().unwrap().len(), 3);
+    let outside = skopeo("internet");
+    assert!(!outside.status.success());
+    assert!(String::from_utf8_lossy(&outside.stderr).contains("403"), "{}", String::from_utf8_lossy(&outside.stderr));
+
+    // The site was pulled at start; a restart pulls again; both land in the container log.
     let site = "/subscriptions/{sub}/resourceGroups/secureacrsetup/providers/Microsoft.Web/sites/secureacrweb2021";
     let logs = || arm.call("POST", &format!("{site}/containerlogs"), None).unwrap().body;
     let pulls = |text: &str| text.matches("Pull Image successful").count();

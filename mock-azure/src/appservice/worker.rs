@@ -22,9 +22,6 @@ use crate::httpc::{Conn, HttpError, Resp};
 use crate::model::Store;
 use crate::netplan::{AZURE_DNS, Fabric, Modeled, Plan, Unreachable};
 
-/// The VNET key of private addresses outside every VNET a source can reach.
-const OUTSIDE: &str = "(outside the source's VNET and its peers)";
-
 /// The Entra audience of ACR tokens.
 pub const ACR_AUDIENCE: &str = "https://containerregistry.azure.net/";
 
@@ -424,25 +421,7 @@ impl PullRun<'_> {
     /// The modeled address an IP stands for, seen from `source`: Azure DNS, a private
     /// address in the source's VNET or a peer, or a public address.
     fn locate(&self, source: &Modeled, ip: Ipv4Addr) -> Modeled {
-        if ip == AZURE_DNS {
-            return Modeled::azure_dns();
-        }
-        if !ip.is_private() {
-            return Modeled::public(ip);
-        }
-        let Some(own) = &source.vnet else {
-            return Modeled::private("(none)", ip);
-        };
-        let candidates =
-            std::iter::once(own.clone()).chain(self.plan.vnets.get(own).map(|v| v.peers.clone()).unwrap_or_default());
-        for key in candidates {
-            if self.plan.vnets.get(&key).is_some_and(|v| v.prefixes.iter().any(|p| p.contains(ip))) {
-                return Modeled::private(&key, ip);
-            }
-        }
-        // Outside the address space of the source's VNET and its peers: Azure routes it
-        // nowhere (the connection times out), so it belongs to no VNET the source reaches.
-        Modeled::private(OUTSIDE, ip)
+        self.plan.locate(source, ip)
     }
 
     async fn resolve(&mut self, route: &Route, host: &str, stage: Stage) -> Result<Target, PullError> {
@@ -541,6 +520,23 @@ impl PullRun<'_> {
             );
             let m = format!("Get https://{}/v2/: dial tcp {}:{port}: i/o timeout", t.host, t.dest.ip);
             return Err(fail(stage, Code::PrivateAddressUnreachable, m).into());
+        }
+        // A private address no network interface holds is nobody's: in Azure the SYN goes
+        // unanswered. Decided from the network (the store's NICs), not by trying: a socket
+        // once bound for an endpoint that is gone must not answer for it (found by
+        // tests/oracle_agrees.rs: after an endpoint moved to another VNET with the same
+        // address space, its old address still reached the ACR, which denied the client).
+        if let Some(vnet) = &t.dest.vnet
+            && !nic_holds(&self.w.store, vnet, t.dest.ip)
+        {
+            self.trace.fail(
+                stage,
+                format!("{}:{port}: no network interface holds this address in the VNET", t.dest.ip),
+                None,
+                Some("net.private"),
+            );
+            let m = format!("Get https://{}/v2/: dial tcp {}:{port}: i/o timeout", t.host, t.dest.ip);
+            return Err(fail(stage, Code::ConnectionRefused, m).into());
         }
         let seen = self.plan.seen_as(&route.source, &t.dest);
         let from = self.w.fabric.map.real(&seen);
@@ -956,6 +952,26 @@ impl PullRun<'_> {
         self.trace.ok(Stage::Verify, "every digest matches", None, None);
         Ok(())
     }
+}
+
+/// Whether a network interface (a private endpoint's) has `ip` in a subnet of `vnet`
+/// (lower-cased VNET ID).
+fn nic_holds(store: &Store, vnet: &str, ip: Ipv4Addr) -> bool {
+    let ip = ip.to_string();
+    let subnets = format!("{vnet}/subnets/");
+    !store
+        .filter(|_, v| {
+            v["type"] == "Microsoft.Network/networkInterfaces"
+                && v["properties"]["ipConfigurations"].as_array().is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c["properties"]["privateIPAddress"].as_str() == Some(ip.as_str())
+                            && c["properties"]["subnet"]["id"]
+                                .as_str()
+                                .is_some_and(|s| s.to_ascii_lowercase().starts_with(&subnets))
+                    })
+                })
+        })
+        .is_empty()
 }
 
 fn on(b: bool) -> &'static str {
