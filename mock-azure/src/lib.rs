@@ -12,6 +12,7 @@
 //! - [`identity`]: the fake Entra ID token endpoint and the token signer.
 //! - [`netplan`]: modeled addresses, reachability, and their map to real addresses.
 //! - [`appservice`]: the App Service worker that pulls, its rules and traces.
+//! - [`form`]: form/query encoding shared by ARM, the ACR and the worker.
 //! - [`httpc`]: the HTTPS client pullsim's own components use.
 //! - [`tls`]: pullsim's certificate authority and TLS configurations.
 
@@ -19,6 +20,7 @@ pub mod acr;
 pub mod appservice;
 pub mod arm;
 pub mod dns;
+pub mod form;
 pub mod httpc;
 pub mod identity;
 pub mod model;

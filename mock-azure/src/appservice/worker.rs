@@ -18,6 +18,7 @@ use super::resolve::{self, Answer};
 use super::rules::{Epoch, route_rule};
 use super::site::{ImageRef, SiteView};
 use super::trace::{Code, Outcome, RouteKind, Stage, Trace};
+use crate::form::encode as enc;
 use crate::httpc::{Conn, HttpError, Resp};
 use crate::model::Store;
 use crate::netplan::{AZURE_DNS, Fabric, Modeled, Plan, Unreachable};
@@ -1000,16 +1001,4 @@ pub fn sha256_digest(b: &[u8]) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, b);
     let hex: String = d.as_ref().iter().map(|x| format!("{x:02x}")).collect();
     format!("sha256:{hex}")
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
