@@ -81,6 +81,27 @@ enum Command {
     ///   pullsim serve --load scenarios/fixtures/recipe-2021.toml
     /// then run the printed `az cloud register` / `az login` lines.
     Serve(serve::ServeArgs),
+    /// Remove the containers and networks left by pullsim runs that are gone (killed,
+    /// crashed), and pullsim images the current binary no longer uses.
+    ///
+    /// Example:
+    ///   pullsim gc
+    ///   pullsim gc --all   # also live runs' containers, and every pullsim image
+    Gc {
+        /// Remove everything labelled by pullsim, live runs' too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run one component of the fake Azure (inside a container of the docker backend).
+    #[command(subcommand, hide = true)]
+    Component(pullsim::docker::component::Component),
+    /// Start a scenario's topology with Azure DNS in a container on per-VNET Docker
+    /// networks; print the networks and addresses; hold until Ctrl-C, then clean up.
+    #[command(hide = true)]
+    DockerDns {
+        /// One scenario file.
+        scenario: PathBuf,
+    },
 }
 
 /// Where scenarios run.
@@ -90,6 +111,44 @@ enum Backend {
     Embedded,
     /// One container per component (not available yet).
     Docker,
+}
+
+/// `pullsim docker-dns`: the DNS environment until Ctrl-C or SIGTERM. Every exit path
+/// removes what it created: the explicit cleanup below, or the run's drop guard.
+async fn docker_dns(path: &std::path::Path) -> anyhow::Result<u8> {
+    let scenarios = cli::load_all(&[path.to_path_buf()])?;
+    let [scenario] = scenarios.as_slice() else {
+        anyhow::bail!("{} must hold exactly one scenario", path.display());
+    };
+    let docker = pullsim::docker::connect().await?;
+    let exe = std::env::current_exe()?;
+    let env = tokio::select! {
+        env = pullsim::docker::dnsenv::DnsEnv::start(docker, &exe, scenario) => env?,
+        _ = shutdown_signal() => return Ok(2),
+    };
+    println!("run {}", env.run.id());
+    for n in &env.networks {
+        println!("network {} {} {}", n.name, n.subnet, n.vnet.as_deref().unwrap_or("(public)"));
+    }
+    for e in env.map.entries() {
+        println!("address {} {} -> {}", e.vnet.as_deref().unwrap_or("(public)"), e.ip, e.real);
+    }
+    println!("ready");
+    shutdown_signal().await;
+    let removed = env.stop().await?;
+    eprintln!("pullsim: {removed}");
+    Ok(0)
+}
+
+async fn shutdown_signal() {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
 }
 
 fn main() -> ExitCode {
@@ -120,6 +179,16 @@ fn main() -> ExitCode {
                 cli::run(opts).await
             }
             Command::Explain { scenario, cell, rules } => cli::explain(&scenario, cell.as_deref(), rules).await,
+            Command::Gc { all } => {
+                let docker = pullsim::docker::connect().await?;
+                let exe = std::env::current_exe()?;
+                let keep = pullsim::docker::image::BuildContext::for_binary(&exe).ok().map(|c| c.tag());
+                let removed = pullsim::docker::gc(&docker, all, keep.as_deref()).await?;
+                println!("pullsim gc: {removed}");
+                Ok(0)
+            }
+            Command::Component(c) => pullsim::docker::component::run(c).await,
+            Command::DockerDns { scenario } => docker_dns(&scenario).await,
         }
     });
     match result {
