@@ -54,12 +54,19 @@ pub struct Prediction {
 enum View {
     Public,
     Vnet(String),
+    /// A custom DNS server (its stored resource): per name, the conditional forwarder
+    /// with the longest zone holding the name, else its upstream.
+    Custom(Value),
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Resolved {
     Ip(Ipv4Addr),
     Fail(Code),
 }
+
+/// Longest CNAME chain (and deepest forwarding) followed before giving up with SERVFAIL.
+const MAX_CHAIN: usize = 16;
 
 struct Ctx<'a> {
     store: &'a Store,
@@ -163,13 +170,9 @@ impl Ctx<'_> {
             .into_iter()
             .find(|r| lower(&r["properties"]["loginServer"]) == host);
 
-        // Resolver → view.
-        let view = self.resolver_view(&site, &settings, src_vnet.as_deref());
+        // The resolvers, in the order they are asked.
+        let view = self.resolvers(&site, &settings, src_vnet.as_deref());
         self.rules.push("dns.resolver");
-        let view = match view {
-            Ok(v) => v,
-            Err(code) => return (Some(route), Err((Stage::Dns, code))),
-        };
 
         // Login server: DNS, connect, firewall.
         if let Err((stage, code)) = self.endpoint(
@@ -276,7 +279,7 @@ impl Ctx<'_> {
     #[allow(clippy::too_many_arguments)]
     fn endpoint(
         &mut self,
-        view: &View,
+        view: &[Option<View>],
         src_vnet: Option<&str>,
         client_public: Option<Ipv4Addr>,
         host: &str,
@@ -284,7 +287,7 @@ impl Ctx<'_> {
         data: bool,
         stages: (Stage, Stage, Stage),
     ) -> Verdict {
-        let ip = match self.resolve(view, host, 0) {
+        let ip = match self.lookup(view, host) {
             Resolved::Ip(ip) => ip,
             Resolved::Fail(code) => return Err((stages.0, code)),
         };
@@ -392,10 +395,11 @@ impl Ctx<'_> {
         })
     }
 
-    /// Which view answers the pull's queries, following the resolver precedence and
-    /// what each custom server forwards to.
-    fn resolver_view(&mut self, site: &Value, settings: &Value, src_vnet: Option<&str>) -> Result<View, Code> {
-        let Some(vnet) = src_vnet else { return Ok(View::Public) };
+    /// The resolvers the pull asks, in order, following the resolver precedence: the view
+    /// each answers with, `None` for one that cannot answer (unreachable, or nothing runs
+    /// at its address).
+    fn resolvers(&mut self, site: &Value, settings: &Value, src_vnet: Option<&str>) -> Vec<Option<View>> {
+        let Some(vnet) = src_vnet else { return vec![Some(View::Public)] };
         let p = &site["properties"];
         let list = |v: &Value| -> Vec<Ipv4Addr> {
             v.as_array().into_iter().flatten().filter_map(|s| s.as_str()?.parse().ok()).collect()
@@ -419,7 +423,7 @@ impl Ctx<'_> {
             servers = list(&self.get(vnet)["properties"]["dhcpOptions"]["dnsServers"]);
         }
         if servers.is_empty() {
-            return Ok(View::Vnet(vnet.to_string()));
+            return vec![Some(View::Vnet(vnet.to_string()))];
         }
         let alt = p["dnsConfiguration"]["dnsAltServer"]
             .as_str()
@@ -428,45 +432,66 @@ impl Ctx<'_> {
             .chain(app("WEBSITE_DNS_ALT_SERVER"));
         servers.extend(alt.take(1));
         self.rules.push("dns.custom");
-        let mut last = Code::DnsTimeout;
-        for s in servers {
-            match self.server_view(vnet, s, 0) {
-                Ok(v) => return Ok(v),
-                Err(c) => last = c,
-            }
-        }
-        Err(last)
+        servers.into_iter().map(|s| self.server_view(vnet, s, None)).collect()
     }
 
-    /// The view a DNS server at `ip` (asked from `from_vnet`) answers with.
-    fn server_view(&self, from_vnet: &str, ip: Ipv4Addr, depth: usize) -> Result<View, Code> {
+    /// What answers at DNS server `ip` asked from `from_vnet`: Azure DNS with that VNET's
+    /// view, or the custom server there (reachable from that VNET: its own or a connected
+    /// peer); `None` when nothing can answer. `me` is the asking custom server, which does
+    /// not ask itself.
+    fn server_view(&self, from_vnet: &str, ip: Ipv4Addr, me: Option<&Value>) -> Option<View> {
         if ip == crate::netplan::AZURE_DNS {
-            return Ok(View::Vnet(from_vnet.to_string()));
-        }
-        if depth > 4 {
-            return Err(Code::DnsServfail);
+            return Some(View::Vnet(from_vnet.to_string()));
         }
         let server = self.of_type("Pullsim.Dns/customServers").into_iter().find(|c| {
             c["properties"]["address"].as_str() == Some(&ip.to_string())
                 && (!ip.is_private()
                     || self.vnet_holding(from_vnet, ip).is_some_and(|v| v == lower(&c["properties"]["vnet"])))
-        });
-        let Some(server) = server else { return Err(Code::DnsTimeout) };
-        let server_vnet = lower(&server["properties"]["vnet"]);
-        match server["properties"]["upstream"].as_str().unwrap_or("AzureDns") {
-            "AzureDns" => Ok(View::Vnet(server_vnet)),
-            "Public" => Ok(View::Public),
-            _ => Err(Code::DnsServfail),
+        })?;
+        if me.is_some_and(|m| lower(&m["id"]) == lower(&server["id"])) {
+            return None;
         }
+        Some(View::Custom(server))
     }
 
-    /// Resolves `name` in `view`, following CNAMEs (pullsim's public namespace and the
-    /// VNET's linked private zones).
+    /// Resolves `name` through the resolvers in order: a resolver that does not answer,
+    /// fails (SERVFAIL) or refuses is followed by the next; the last one's failure stands.
+    fn lookup(&self, resolvers: &[Option<View>], name: &str) -> Resolved {
+        let mut last = Resolved::Fail(Code::DnsTimeout);
+        for r in resolvers {
+            let Some(view) = r else {
+                last = Resolved::Fail(Code::DnsTimeout);
+                continue;
+            };
+            match self.resolve(view, name, 0) {
+                f @ Resolved::Fail(Code::DnsServfail | Code::DnsRefused) => last = f,
+                answer => return answer,
+            }
+        }
+        last
+    }
+
+    /// Resolves `name` in `view`, following CNAMEs.
     fn resolve(&self, view: &View, name: &str, depth: usize) -> Resolved {
-        if depth > 8 {
-            return Resolved::Fail(Code::DnsServfail);
+        self.chain(view, name, depth).1
+    }
+
+    /// Resolves `name` in `view`: the CNAME targets followed, in order, and how it ended.
+    /// In a VNET's view each name of the chain is looked up in the VNET's linked private
+    /// zones first (longest zone), then in pullsim's public namespace.
+    fn chain(&self, view: &View, name: &str, depth: usize) -> (Vec<String>, Resolved) {
+        if depth > MAX_CHAIN {
+            return (Vec::new(), Resolved::Fail(Code::DnsServfail));
         }
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let then = |target: String, depth: usize, view: &View| {
+            let (mut rest, r) = self.chain(view, &target, depth + 1);
+            rest.insert(0, target);
+            (rest, r)
+        };
+        if let View::Custom(server) = view {
+            return self.custom_answer(server, &name, depth);
+        }
         if let View::Vnet(v) = view
             && let Some((zone, link)) = self.linked_zone(v, &name)
         {
@@ -475,46 +500,114 @@ impl Ctx<'_> {
             let zkey = lower(&zone["id"]);
             if let Some(a) = self.store.get_key(&format!("{zkey}/a/{rel}")) {
                 if let Some(ip) = a["properties"]["aRecords"][0]["ipv4Address"].as_str().and_then(|s| s.parse().ok()) {
-                    return Resolved::Ip(ip);
+                    return (Vec::new(), Resolved::Ip(ip));
                 }
-                return Resolved::Fail(Code::DnsNoAddress);
+                return (Vec::new(), Resolved::Fail(Code::DnsNoAddress));
             }
             if let Some(c) = self.store.get_key(&format!("{zkey}/cname/{rel}")) {
-                return self.resolve(
-                    view,
-                    c["properties"]["cnameRecord"]["cname"].as_str().unwrap_or_default(),
-                    depth + 1,
-                );
+                let target = lower(&c["properties"]["cnameRecord"]["cname"]).trim_end_matches('.').to_string();
+                return then(target, depth, view);
             }
             if link["properties"]["resolutionPolicy"] != "NxDomainRedirect" {
-                return Resolved::Fail(Code::DnsNxdomain);
+                return (Vec::new(), Resolved::Fail(Code::DnsNxdomain));
             }
-            return self.resolve(&View::Public, &name, depth + 1);
+            return self.chain(&View::Public, &name, depth + 1);
         }
-        // The public namespace pullsim models.
+        // The public namespace pullsim models (RULES.md C): login and data names CNAME to
+        // their privatelink names, which CNAME to the registry's frontends in azcr.io.
         for r in self.of_type("Microsoft.ContainerRegistry/registries") {
             let reg = lower(&r["name"]);
             let region = lower(&r["location"]);
-            let login = format!("{reg}.azurecr.io");
-            let data = format!("{reg}.{region}.data.azurecr.io");
-            if name == login || name == data {
-                let pl = name.replace(".azurecr.io", ".privatelink.azurecr.io");
-                return self.resolve(view, &pl, depth + 1);
-            }
-            let ip_at = |i: usize| r[PRIVATE]["publicIps"][i].as_str().and_then(|s| s.parse().ok());
-            if name == format!("{reg}.privatelink.azurecr.io") {
-                return ip_at(0).map(Resolved::Ip).unwrap_or(Resolved::Fail(Code::DnsNxdomain));
-            }
-            if name == format!("{reg}.{region}.data.privatelink.azurecr.io") {
-                return ip_at(1).map(Resolved::Ip).unwrap_or(Resolved::Fail(Code::DnsNxdomain));
-            }
+            let ip_at = |i: usize| {
+                r[PRIVATE]["publicIps"][i]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .map(Resolved::Ip)
+                    .unwrap_or(Resolved::Fail(Code::DnsNxdomain))
+            };
+            let step = match name.as_str() {
+                n if n == format!("{reg}.azurecr.io") => format!("{reg}.privatelink.azurecr.io"),
+                n if n == format!("{reg}.{region}.data.azurecr.io") => {
+                    format!("{reg}.{region}.data.privatelink.azurecr.io")
+                }
+                n if n == format!("{reg}.privatelink.azurecr.io") => format!("{reg}.{region}.fe.azcr.io"),
+                n if n == format!("{reg}.{region}.data.privatelink.azurecr.io") => {
+                    format!("{reg}.{region}.data.azcr.io")
+                }
+                n if n == format!("{reg}.{region}.fe.azcr.io") => return (Vec::new(), ip_at(0)),
+                n if n == format!("{reg}.{region}.data.azcr.io") => return (Vec::new(), ip_at(1)),
+                _ => continue,
+            };
+            return then(step, depth, view);
         }
         const AZURE_SUFFIXES: [&str; 3] = ["azurecr.io", "azcr.io", "azurewebsites.net"];
         if AZURE_SUFFIXES.iter().any(|s| name == *s || name.ends_with(&format!(".{s}"))) {
-            Resolved::Fail(Code::DnsNxdomain)
+            (Vec::new(), Resolved::Fail(Code::DnsNxdomain))
         } else {
-            Resolved::Fail(Code::DnsRefused)
+            (Vec::new(), Resolved::Fail(Code::DnsRefused))
         }
+    }
+
+    /// The answer of a custom DNS server (RULES.md C: it sees the private zones only
+    /// through what it forwards to 168.63.129.16). Each name goes to the rule covering it
+    /// — the conditional forwarder with the longest zone holding it, else the upstream —
+    /// and the answer is kept only while its CNAME chain stays under that rule; a target
+    /// another rule covers is asked again through that rule (a forwarder for
+    /// `privatelink.azurecr.io` alone makes `<reg>.azurecr.io` private).
+    fn custom_answer(&self, server: &Value, name: &str, depth: usize) -> (Vec<String>, Resolved) {
+        let mut followed = Vec::new();
+        let mut name = name.to_string();
+        let mut asked = std::collections::BTreeSet::new();
+        for _ in 0..MAX_CHAIN {
+            if !asked.insert(name.clone()) {
+                break;
+            }
+            let rule = forwarder_for(server, &name);
+            let Some((chain, result)) = self.ask(server, rule, &name, depth) else {
+                return (followed, Resolved::Fail(Code::DnsServfail));
+            };
+            let mut next = None;
+            for target in chain {
+                followed.push(target.clone());
+                if forwarder_for(server, &target) != rule {
+                    next = Some(target);
+                    break;
+                }
+            }
+            match next {
+                Some(t) => name = t,
+                None => return (followed, result),
+            }
+        }
+        (followed, Resolved::Fail(Code::DnsServfail))
+    }
+
+    /// Asks the rule covering a name: conditional forwarder `rule` (its targets in order,
+    /// the next when one cannot answer or answers SERVFAIL), or the upstream. `None` when
+    /// nothing answered usefully.
+    fn ask(&self, server: &Value, rule: Option<usize>, name: &str, depth: usize) -> Option<(Vec<String>, Resolved)> {
+        let vnet = lower(&server["properties"]["vnet"]);
+        let targets: Vec<Ipv4Addr> = match rule {
+            Some(i) => server["properties"]["conditionalForwarders"][i]["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str()?.parse().ok())
+                .collect(),
+            None => match server["properties"]["upstream"].as_str().unwrap_or("AzureDns") {
+                "AzureDns" => vec![crate::netplan::AZURE_DNS],
+                "Public" => return Some(self.chain(&View::Public, name, depth + 1)),
+                _ => return None,
+            },
+        };
+        for ip in targets {
+            let Some(view) = self.server_view(&vnet, ip, Some(server)) else { continue };
+            let answer = self.chain(&view, name, depth + 1);
+            if answer.1 != Resolved::Fail(Code::DnsServfail) {
+                return Some(answer);
+            }
+        }
+        None
     }
 
     /// The longest private zone linked to `vnet` that contains `name`, with its link.
@@ -530,4 +623,18 @@ impl Ctx<'_> {
             })
             .max_by_key(|(z, _)| z["name"].as_str().map(str::len).unwrap_or(0))
     }
+}
+
+/// The conditional forwarder of a custom DNS server (stored resource) covering `name`: the
+/// one with the longest zone holding it; `None` means the upstream.
+fn forwarder_for(server: &Value, name: &str) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for (i, f) in server["properties"]["conditionalForwarders"].as_array().into_iter().flatten().enumerate() {
+        let zone = lower(&f["zone"]).trim_end_matches('.').to_string();
+        let holds = name == zone || name.ends_with(&format!(".{zone}"));
+        if holds && best.is_none_or(|(_, len)| zone.len() > len) {
+            best = Some((i, zone.len()));
+        }
+    }
+    best.map(|(i, _)| i)
 }
