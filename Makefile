@@ -35,3 +35,8 @@ lint:
 
 ## What CI holds every commit to.
 check: lint test
+
+## Benchmarks beside their peers (wrk, dnsperf, unbound, CNCF distribution): bench/results.md.
+.PHONY: bench
+bench:
+	CARGO=$(CARGO) ./bench/run.sh
