@@ -50,6 +50,10 @@ pub struct Env {
     dns_handle: DnsHandle,
     acr_handle: ListenerHandle,
     bound: Mutex<BTreeSet<(u8, Modeled)>>,
+    /// The store sequence number the last complete reconcile saw; nothing to bind while
+    /// the store has not moved. A tokio mutex: held across the binds so two concurrent
+    /// pulls never race to bind the same new endpoint.
+    reconciled: tokio::sync::Mutex<Option<u64>>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<JoinSet<()>>,
 }
@@ -155,6 +159,7 @@ impl Env {
             dns_handle,
             acr_handle,
             bound: Mutex::new(BTreeSet::new()),
+            reconciled: tokio::sync::Mutex::new(None),
             shutdown,
             tasks: Mutex::new(tasks),
         })
@@ -163,6 +168,17 @@ impl Env {
     /// Binds what the configuration now needs and is not bound yet: a listener per
     /// registry endpoint, a socket pair per custom DNS server.
     pub async fn reconcile(&self) -> anyhow::Result<()> {
+        let mut seen = self.reconciled.lock().await;
+        let seq = self.store.seq();
+        if *seen == Some(seq) {
+            return Ok(());
+        }
+        self.bind_needed().await?;
+        *seen = Some(seq);
+        Ok(())
+    }
+
+    async fn bind_needed(&self) -> anyhow::Result<()> {
         let mut wanted: Vec<(u8, Modeled)> =
             self.acr.endpoints().into_iter().map(|e| (KIND_HTTPS, e.address)).collect();
         wanted.extend(list_custom_servers(&self.store).into_iter().map(|(_, s)| (KIND_DNS, s.modeled())));

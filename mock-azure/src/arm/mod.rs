@@ -107,6 +107,9 @@ pub struct Arm {
     pub cfg: ArmConfig,
     /// Runtime platform state (container logs).
     pub platform: Arc<Platform>,
+    /// Tokens whose signature was already checked (ES256 verification is most of a
+    /// request's cost; clients reuse one token for an hour).
+    verified: crate::identity::token::VerifiedCache,
 }
 
 /// An HTTP request as ARM sees it.
@@ -220,7 +223,7 @@ impl From<ArmError> for ArmResponse {
 impl Arm {
     /// A fake ARM over `store`.
     pub fn new(store: Store, signer: Arc<TokenSigner>, cfg: ArmConfig) -> Arm {
-        Arm { store, signer, cfg, platform: Arc::default() }
+        Arm { store, signer, cfg, platform: Arc::default(), verified: Default::default() }
     }
 
     /// Answers one request. Never panics on any input; 5xx only if the state journal
@@ -320,15 +323,20 @@ impl Arm {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(ArmError::auth_bad_scheme)?;
-        let claims =
-            self.signer.verify(token.trim(), &ARM_AUDIENCES, crate::identity::token::now()).map_err(|e| match e {
-                crate::identity::TokenError::Expired => ArmError::expired_token(),
-                crate::identity::TokenError::Audience(a) => ArmError::invalid_audience(&a),
-                _ => ArmError::invalid_token(),
-            })?;
+        let token = token.trim();
+        let now = crate::identity::token::now();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.signer.verify(token, &ARM_AUDIENCES, now).map_err(|e| match e {
+            crate::identity::TokenError::Expired => ArmError::expired_token(),
+            crate::identity::TokenError::Audience(a) => ArmError::invalid_audience(&a),
+            _ => ArmError::invalid_token(),
+        })?;
         if claims["tid"].as_str() != Some(self.cfg.tenant_id.as_str()) {
             return Err(ArmError::invalid_token());
         }
+        self.verified.put(token, &claims);
         Ok(claims)
     }
 }

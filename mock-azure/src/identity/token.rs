@@ -103,6 +103,33 @@ impl TokenSigner {
     }
 }
 
+/// Tokens already verified, with their claims, so a client reusing its token (the CLI
+/// does for an hour) is not re-verified on every request. Bounded; an entry is used only
+/// while its `exp` is in the future, so expiry is still enforced.
+#[derive(Default)]
+pub struct VerifiedCache {
+    map: std::sync::Mutex<std::collections::HashMap<String, Value>>,
+}
+
+impl VerifiedCache {
+    const MAX: usize = 4096;
+
+    /// The claims of `token` if it was verified and has not expired.
+    pub fn get(&self, token: &str, now: u64) -> Option<Value> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(token).filter(|c| c["exp"].as_u64().is_some_and(|exp| exp > now)).cloned()
+    }
+
+    /// Remembers a verified token (forgetting everything when full: simple and bounded).
+    pub fn put(&self, token: &str, claims: &Value) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(token.to_string(), claims.clone());
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
