@@ -111,14 +111,28 @@ fn gc_removes_what_a_killed_run_left_and_a_stopped_run_leaves_nothing() {
 
     // SIGKILL: nothing runs in the process any more; `pullsim gc` removes the leftovers.
     let (mut child, run) = start_held_run();
+    let killed = child.id().to_string();
     child.kill().unwrap();
     child.wait().unwrap();
     let left = leftovers(&rt, &d, &run);
     assert_eq!((left.containers.len(), left.networks.len()), (1, 2), "what the killed run left");
+    assert_eq!(state_dirs_of(&killed).len(), 1, "the killed run's state directory is left");
     let gc = Command::new(pullsim_bin()).arg("gc").output().unwrap();
     assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
     assert_eq!(leftovers(&rt, &d, &run), docker::Removed::default(), "after gc");
+    assert!(state_dirs_of(&killed).is_empty(), "gc removes the killed run's state directory");
     // The cached component image is kept for the next run; no image carries a run label.
     let images = rt.block_on(docker::list_labelled(&d, LABEL_RUN)).unwrap().images;
     assert!(images.is_empty(), "images with a run label: {images:?}");
+}
+
+/// The docker runs' state directories that name `pid` as their owner.
+fn state_dirs_of(pid: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(docker::STATE_DIR_PREFIX)))
+        .filter(|p| std::fs::read_to_string(p.join("pid")).is_ok_and(|s| s.trim() == pid))
+        .collect()
 }

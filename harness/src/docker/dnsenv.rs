@@ -59,7 +59,11 @@ impl DnsEnv {
     /// and the DNS container; returns once the DNS container serves.
     pub async fn start(docker: Docker, bin: &Path, scenario: &Scenario) -> anyhow::Result<DnsEnv> {
         let run = Run::new(docker);
-        let state = tempfile::Builder::new().prefix("pullsim-dnsenv-").tempdir().context("creating a state dir")?;
+        let state =
+            tempfile::Builder::new().prefix(super::STATE_DIR_PREFIX).tempdir().context("creating a state dir")?;
+        // Whose it is, so `pullsim gc` can remove it if this process is killed.
+        std::fs::write(state.path().join("pid"), std::process::id().to_string())
+            .context("writing the state dir's pid")?;
         let env = Env::start(EnvOptions { state_dir: Some(state.path().to_path_buf()), arm_bind: None }).await?;
         crate::run::build(&env, scenario).await?;
         let image = image::ensure(run.docker(), bin).await?;

@@ -159,16 +159,40 @@ pub struct Removed {
     pub networks: Vec<String>,
     /// Image IDs.
     pub images: Vec<String>,
+    /// State directories of runs that are gone.
+    pub dirs: Vec<std::path::PathBuf>,
+}
+
+/// Prefix of a docker run's state directory under the temporary directory; it holds a
+/// `pid` file naming the process it belongs to.
+pub const STATE_DIR_PREFIX: &str = "pullsim-dnsenv-";
+
+/// Removes the state directories of runs whose process is gone (all of them with `all`).
+fn remove_stale_state_dirs(all: bool) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        if !e.file_name().to_string_lossy().starts_with(STATE_DIR_PREFIX) || !path.is_dir() {
+            continue;
+        }
+        let pid = std::fs::read_to_string(path.join("pid")).ok().and_then(|p| p.trim().parse::<u32>().ok());
+        if (all || !pid.is_some_and(process_alive)) && std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 impl std::fmt::Display for Removed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "removed {} container(s), {} network(s), {} image(s)",
+            "removed {} container(s), {} network(s), {} image(s), {} state dir(s)",
             self.containers.len(),
             self.networks.len(),
-            self.images.len()
+            self.images.len(),
+            self.dirs.len()
         )
     }
 }
@@ -238,6 +262,7 @@ pub async fn list_labelled(docker: &Docker, label: &str) -> anyhow::Result<Remov
         containers: containers.into_iter().filter_map(|c| c.id).collect(),
         networks: networks.into_iter().filter_map(|n| n.id).collect(),
         images: images.into_iter().map(|i| i.id).collect(),
+        dirs: Vec::new(),
     })
 }
 
@@ -291,7 +316,7 @@ pub async fn gc(docker: &Docker, all: bool, keep_image: Option<&str>) -> anyhow:
             runs.insert(run.clone());
         }
     }
-    let mut removed = Removed::default();
+    let mut removed = Removed { dirs: remove_stale_state_dirs(all), ..Default::default() };
     for run in runs {
         let r = remove_labelled(docker, &format!("{LABEL_RUN}={run}")).await?;
         removed.containers.extend(r.containers);
