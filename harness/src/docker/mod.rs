@@ -204,28 +204,13 @@ fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
 /// Removes every container (forcibly, with its volumes) and then every network that
 /// carries `label` (`key` or `key=value`).
 pub async fn remove_labelled(docker: &Docker, label: &str) -> anyhow::Result<Removed> {
+    let found = list_labelled(docker, label).await?;
     let mut removed = Removed::default();
-    let containers = call(
-        || format!("listing containers labelled {label}"),
-        docker.list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(label_filter(label)),
-            ..Default::default()
-        })),
-    )
-    .await?;
-    for c in containers {
-        let Some(id) = c.id else { continue };
+    for id in found.containers {
         remove_container(docker, &id).await?;
         removed.containers.push(id);
     }
-    let networks = call(
-        || format!("listing networks labelled {label}"),
-        docker.list_networks(Some(ListNetworksOptions { filters: Some(label_filter(label)) })),
-    )
-    .await?;
-    for n in networks {
-        let Some(id) = n.id else { continue };
+    for id in found.networks {
         call(|| format!("removing network {id}"), docker.remove_network(&id)).await?;
         removed.networks.push(id);
     }
