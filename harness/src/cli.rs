@@ -39,6 +39,8 @@ impl FromStr for Partition {
 /// Options of `pullsim run`.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// Where the scenarios run.
+    pub backend: Backend,
     /// Files and folders.
     pub paths: Vec<PathBuf>,
     /// Epoch override.
@@ -111,6 +113,17 @@ pub fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
     Ok(scenarios)
 }
 
+/// Where scenarios run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Backend {
+    /// Every component in this process, on loopback addresses.
+    #[default]
+    Embedded,
+    /// One container per component, a Docker network per VNET (scenarios run one after
+    /// the other in one environment, reset between them).
+    Docker,
+}
+
 /// `pullsim run`: returns the exit code (0 all passed, 1 some failed).
 pub async fn run(opts: RunOptions) -> anyhow::Result<u8> {
     let paths = if opts.paths.is_empty() { vec![PathBuf::from("scenarios/seed")] } else { opts.paths.clone() };
@@ -134,13 +147,16 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<u8> {
         );
     }
     let jobs = opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
-    let results = run_all(scenarios, jobs, |r| {
+    let each = |r: &ScenarioResult| {
         if opts.format == Format::Human {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", report::human_line(r, opts.style));
         }
-    })
-    .await?;
+    };
+    let results = match opts.backend {
+        Backend::Embedded => run_all(scenarios, jobs, each).await?,
+        Backend::Docker => run_all_docker(scenarios, each).await?,
+    };
     match opts.format {
         Format::Human => println!("{}", report::summary(&results)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&results)?),
@@ -170,6 +186,39 @@ pub async fn run_all(
         each(&r);
         results.push(r);
     }
+    Ok(results)
+}
+
+/// Runs scenarios one after the other in one docker environment, removed at the end, on
+/// failure and on Ctrl-C or SIGTERM.
+pub async fn run_all_docker(
+    scenarios: Vec<Scenario>,
+    mut each: impl FnMut(&ScenarioResult),
+) -> anyhow::Result<Vec<ScenarioResult>> {
+    let docker = crate::docker::connect().await?;
+    let exe = std::env::current_exe().context("finding pullsim's own binary")?;
+    let env = tokio::select! {
+        env = crate::docker::backend::DockerEnv::start(docker, &exe) => env.context("starting the docker environment")?,
+        _ = crate::docker::component::terminated() => bail!("interrupted while starting the docker environment"),
+    };
+    let work = async {
+        let mut results = Vec::new();
+        for s in &scenarios {
+            let r = crate::run::run_scenario_docker(&env, s)
+                .await
+                .with_context(|| format!("scenario '{}' ({})", s.name, s.file.display()))?;
+            each(&r);
+            results.push(r);
+        }
+        Ok::<_, anyhow::Error>(results)
+    };
+    let outcome = tokio::select! {
+        r = work => r,
+        _ = crate::docker::component::terminated() => Err(anyhow::anyhow!("interrupted")),
+    };
+    let removed = env.stop().await;
+    let results = outcome?;
+    removed.context("removing the docker environment")?;
     Ok(results)
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mock_azure::appservice::rules::Epoch;
+use pullsim::cli::Backend;
 use pullsim::report::{self, Format, Style};
 use pullsim::{cli, serve};
 
@@ -104,15 +105,6 @@ enum Command {
     },
 }
 
-/// Where scenarios run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Backend {
-    /// Every component in this process, on loopback addresses.
-    Embedded,
-    /// One container per component (not available yet).
-    Docker,
-}
-
 /// `pullsim docker-dns`: the DNS environment until Ctrl-C or SIGTERM. Every exit path
 /// removes what it created: the explicit cleanup below, or the run's drop guard.
 async fn docker_dns(path: &std::path::Path) -> anyhow::Result<u8> {
@@ -172,10 +164,8 @@ fn main() -> ExitCode {
                 Ok(0)
             }
             Command::Run { paths, backend, rules, format, filter, partition, jobs } => {
-                if backend == Backend::Docker {
-                    anyhow::bail!("the docker backend is not available yet; use --backend embedded");
-                }
-                let opts = cli::RunOptions { paths, rules, format, filter, partition, jobs, style: Style::detect() };
+                let opts =
+                    cli::RunOptions { backend, paths, rules, format, filter, partition, jobs, style: Style::detect() };
                 cli::run(opts).await
             }
             Command::Explain { scenario, cell, rules } => cli::explain(&scenario, cell.as_deref(), rules).await,

@@ -17,6 +17,7 @@ use mock_azure::dns::{ConditionalForwarder, CustomServer, Upstream as DnsUpstrea
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::docker::backend::DockerEnv;
 use crate::embedded::{Env, EnvOptions};
 use crate::scenario::{
     ArmCall, ArmExpect, CustomDnsSpec, Expect, ImageSpec, PlanStep, PullOutcome, Scenario, Step, Upstream, arm_plan,
@@ -98,21 +99,76 @@ pub struct Detailed {
 async fn run_in(env: &Env, s: &Scenario) -> anyhow::Result<ScenarioResult> {
     Ok(run_detailed(env, s).await?.result)
 }
+
+/// Runs one scenario on the docker environment `env` (reset first; the environment is
+/// reused across the scenarios of a run).
+pub async fn run_scenario_docker(env: &DockerEnv, s: &Scenario) -> anyhow::Result<ScenarioResult> {
+    let start = Instant::now();
+    env.reset().await.context("resetting the docker environment")?;
+    let mut r = run_on(Target::Docker(env), s).await?.result;
+    r.duration_ms = start.elapsed().as_secs_f64() * 1000.0;
+    Ok(r)
+}
+
+/// Where a scenario runs: the environment of either backend.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// Every component in this process.
+    Embedded(&'a Env),
+    /// Every component in its own container.
+    Docker(&'a DockerEnv),
+}
+
+impl Target<'_> {
+    fn backend(self) -> &'static str {
+        match self {
+            Target::Embedded(_) => "embedded",
+            Target::Docker(_) => "docker",
+        }
+    }
+
+    fn subscription_id(self) -> String {
+        match self {
+            Target::Embedded(env) => env.arm.cfg.subscription_id.clone(),
+            Target::Docker(env) => env.cfg().subscription_id.clone(),
+        }
+    }
+
+    async fn pull(self, site_id: &str, epoch: mock_azure::appservice::rules::Epoch) -> anyhow::Result<PullReport> {
+        match self {
+            Target::Embedded(env) => env.pull(site_id, epoch).await.map_err(|e| anyhow!("infrastructure failure: {e}")),
+            Target::Docker(env) => env.pull(site_id, epoch).await,
+        }
+    }
+
+    async fn reconcile(self) -> anyhow::Result<()> {
+        match self {
+            Target::Embedded(env) => env.reconcile().await,
+            Target::Docker(env) => env.sync().await,
+        }
+    }
+}
+
 /// Runs a scenario in `env` and keeps the last report.
 pub async fn run_detailed(env: &Env, s: &Scenario) -> anyhow::Result<Detailed> {
-    let session = Session::new(env);
-    let sub = env.arm.cfg.subscription_id.clone();
+    run_on(Target::Embedded(env), s).await
+}
+
+/// Runs a scenario on either backend and keeps the last report.
+pub async fn run_on(env: Target<'_>, s: &Scenario) -> anyhow::Result<Detailed> {
+    let session = Session::new(env)?;
+    let sub = env.subscription_id();
     let epoch = s.epoch();
     let mut failures = Vec::new();
 
-    let site_id = build(env, s).await?;
+    let site_id = build_on(env, s).await?;
 
     let mut last: Option<PullReport> = None;
     let pull = |label: String| {
         let site_id = site_id.clone();
         async move {
             let site_id = site_id.ok_or_else(|| anyhow!("{label}: the scenario has no [site] to pull"))?;
-            env.pull(&site_id, epoch).await.map_err(|e| anyhow!("{label}: infrastructure failure: {e}"))
+            env.pull(&site_id, epoch).await.with_context(|| label.clone())
         }
     };
     if let Some(expect) = &s.expect {
@@ -125,17 +181,14 @@ pub async fn run_detailed(env: &Env, s: &Scenario) -> anyhow::Result<Detailed> {
         match step {
             Step::Arm(a) => {
                 let call = a.call(&sub);
-                let r = session.send(&call);
+                let r = session.send(&call).await?;
                 check_arm(a.expect.as_ref(), &r, &format!("{label} ({})", call.what), &mut failures);
             }
             Step::Restart => {
                 if let Some(id) = &site_id {
-                    let r = session.send(&ArmCall::new(
-                        "POST",
-                        format!("{id}/restart?api-version=2024-11-01"),
-                        None,
-                        "restart",
-                    ));
+                    let r = session
+                        .send(&ArmCall::new("POST", format!("{id}/restart?api-version=2024-11-01"), None, "restart"))
+                        .await?;
                     if r.status != 200 {
                         failures.push(format!("{label} (restart): {} {}", r.status, body_text(&r)));
                     }
@@ -157,7 +210,7 @@ pub async fn run_detailed(env: &Env, s: &Scenario) -> anyhow::Result<Detailed> {
     let result = ScenarioResult {
         name: s.name.clone(),
         file: s.file.display().to_string(),
-        backend: "embedded",
+        backend: env.backend(),
         rules: epoch.to_string(),
         passed: failures.is_empty(),
         outcome: last.as_ref().map(|r| OutcomeJson::from(&r.outcome)),
@@ -172,8 +225,12 @@ pub async fn run_detailed(env: &Env, s: &Scenario) -> anyhow::Result<Detailed> {
 /// Builds a scenario's topology in `env` through ARM (and pushes its images, registers
 /// its custom DNS servers); returns the site's ID if it has one.
 pub async fn build(env: &Env, s: &Scenario) -> anyhow::Result<Option<String>> {
-    let session = Session::new(env);
-    let sub = env.arm.cfg.subscription_id.clone();
+    build_on(Target::Embedded(env), s).await
+}
+
+async fn build_on(env: Target<'_>, s: &Scenario) -> anyhow::Result<Option<String>> {
+    let session = Session::new(env)?;
+    let sub = env.subscription_id();
     for step in arm_plan(s, &sub) {
         session.apply(&step).await.with_context(|| format!("{}: building the topology", s.file.display()))?;
     }
@@ -270,33 +327,40 @@ fn body_text(r: &ArmResponse) -> String {
 
 /// Talks to the environment's ARM as a client with a token.
 struct Session<'a> {
-    env: &'a Env,
+    env: Target<'a>,
     token: String,
 }
 
 impl<'a> Session<'a> {
-    fn new(env: &'a Env) -> Session<'a> {
+    fn new(env: Target<'a>) -> anyhow::Result<Session<'a>> {
         let now = mock_azure::identity::token::now();
-        let token = env.arm.signer.sign(&json!({
-            "aud": "https://management.core.windows.net/", "tid": env.arm.cfg.tenant_id,
+        let (signer, cfg) = match env {
+            Target::Embedded(e) => (e.arm.signer.as_ref(), &e.arm.cfg),
+            Target::Docker(e) => (e.signer(), e.cfg()),
+        };
+        let token = signer.sign(&json!({
+            "aud": "https://management.core.windows.net/", "tid": cfg.tenant_id,
             "iat": now, "exp": now + 3600,
-            "appid": env.arm.cfg.client_id,
+            "appid": cfg.client_id,
         }));
-        Session { env, token }
+        Ok(Session { env, token })
     }
 
-    fn send(&self, call: &ArmCall) -> ArmResponse {
+    async fn send(&self, call: &ArmCall) -> anyhow::Result<ArmResponse> {
         let mut req =
             ArmRequest::new(&call.method, &call.path).header("authorization", &format!("Bearer {}", self.token));
         if let Some(b) = &call.body {
             req = req.json(b);
         }
-        self.env.arm.handle(&req)
+        match self.env {
+            Target::Embedded(env) => Ok(env.arm.handle(&req)),
+            Target::Docker(env) => env.arm(&req).await.with_context(|| format!("{}: ARM did not answer", call.what)),
+        }
     }
 
     /// Sends a call that must succeed; returns its body.
-    fn must(&self, call: &ArmCall) -> anyhow::Result<Value> {
-        let r = self.send(call);
+    async fn must(&self, call: &ArmCall) -> anyhow::Result<Value> {
+        let r = self.send(call).await?;
         if !(200..300).contains(&r.status) {
             let b = r.json_body();
             bail!(
@@ -313,20 +377,20 @@ impl<'a> Session<'a> {
     async fn apply(&self, step: &PlanStep) -> anyhow::Result<()> {
         match step {
             PlanStep::Call(c) => {
-                self.must(c)?;
+                self.must(c).await?;
             }
             PlanStep::PushImages { registry, images, .. } => {
                 for img in images {
                     self.push(registry, img).await?;
                 }
             }
-            PlanStep::CustomDns(spec) => self.custom_dns(spec)?,
+            PlanStep::CustomDns(spec) => self.custom_dns(spec).await?,
             PlanStep::AdminCredentials { step, .. }
             | PlanStep::RoleAssignment { step, .. }
             | PlanStep::UserIdentityClientId { step, .. } => {
-                let answer = self.must(&step.lookup)?;
+                let answer = self.must(&step.lookup).await?;
                 let call = step.complete(&answer).map_err(|e| anyhow!("{e}"))?;
-                self.must(&call)?;
+                self.must(&call).await?;
             }
         }
         Ok(())
@@ -335,7 +399,10 @@ impl<'a> Session<'a> {
     async fn push(&self, registry: &str, img: &ImageSpec) -> anyhow::Result<()> {
         let name = RepoName::parse(&img.repo).ok_or_else(|| anyhow!("'{}' is not a repository name", img.repo))?;
         let repo = Repo::new(registry, name).ok_or_else(|| anyhow!("'{registry}' is not a registry name"))?;
-        let blobs = self.env.acr.blobs().as_ref();
+        let blobs = match self.env {
+            Target::Embedded(env) => env.acr.blobs().as_ref(),
+            Target::Docker(env) => env.blobs(),
+        };
         let (layers, size) = (img.layers as usize, img.layer_size as usize);
         let what = || format!("pushing {registry}/{}:{}", img.repo, img.tag);
         if img.schema1 {
@@ -373,7 +440,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn custom_dns(&self, spec: &CustomDnsSpec) -> anyhow::Result<()> {
+    async fn custom_dns(&self, spec: &CustomDnsSpec) -> anyhow::Result<()> {
         let upstream = match spec.upstream {
             Upstream::AzureDns => DnsUpstream::AzureDns,
             Upstream::Public => DnsUpstream::Public,
@@ -385,8 +452,13 @@ impl<'a> Session<'a> {
             .iter()
             .map(|f| ConditionalForwarder { zone: f.zone.clone(), targets: f.targets.clone() })
             .collect();
-        put_custom_server(&self.env.store, &self.env.arm.cfg.subscription_id, &spec.name, &server)
-            .map_err(|e| anyhow!("custom DNS server {}: {e}", spec.name))?;
+        match self.env {
+            Target::Embedded(env) => {
+                put_custom_server(&env.store, &env.arm.cfg.subscription_id, &spec.name, &server)
+                    .map_err(|e| anyhow!("custom DNS server {}: {e}", spec.name))?;
+            }
+            Target::Docker(env) => env.custom_dns(&spec.name, server).await?,
+        }
         Ok(())
     }
 }

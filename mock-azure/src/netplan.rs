@@ -256,6 +256,17 @@ pub trait AddressMap: Send + Sync {
     fn real(&self, m: &Modeled) -> IpAddr;
     /// The modeled address a real one stands for, if any.
     fn modeled(&self, real: IpAddr) -> Option<Modeled>;
+    /// The real address to bind for sending as `m` from this process. A backend whose
+    /// addresses must first be configured on an interface (a container's) does so here.
+    fn local(&self, m: &Modeled) -> std::io::Result<IpAddr> {
+        Ok(self.real(m))
+    }
+    /// The real address at which `from` reaches `to`. Azure DNS answers at 168.63.129.16
+    /// in every VNET, so a map whose VNETs are separate networks places it per network.
+    fn real_from(&self, from: &Modeled, to: &Modeled) -> IpAddr {
+        let _ = from;
+        self.real(to)
+    }
 }
 
 /// Each modeled address gets its own address in `127.B.0.0/16`, in order of first use;
@@ -341,6 +352,11 @@ impl Fabric {
     /// The real socket address of a modeled DNS server.
     pub fn dns_addr(&self, m: &Modeled) -> std::net::SocketAddr {
         std::net::SocketAddr::new(self.map.real(m), self.dns_port)
+    }
+
+    /// The real socket address at which `from` reaches a modeled DNS server.
+    pub fn dns_addr_from(&self, from: &Modeled, m: &Modeled) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.map.real_from(from, m), self.dns_port)
     }
 
     /// The real socket address of a modeled HTTPS endpoint.

@@ -1,4 +1,5 @@
-//! What runs inside a container: `pullsim component dns|dig …` (hidden from `--help`).
+//! What runs inside a container: `pullsim component arm|azure-dns|acr|worker|dns|dig …`
+//! (hidden from `--help`; the services are in [`super::services`]).
 //! A container gets its configuration from arguments and from files the host uploads
 //! before starting it (`/state/journal.jsonl`: the store; `/state/map.json`: the address
 //! map), never from the host's network or resolver.
@@ -38,6 +39,33 @@ pub enum Component {
         #[arg(long, default_value_t = 53)]
         port: u16,
     },
+    /// ARM over the store in `--state` (it writes the journal the others follow).
+    Arm {
+        /// The state directory.
+        #[arg(long, default_value = super::services::STATE)]
+        state: PathBuf,
+    },
+    /// Azure DNS and the custom DNS servers, following the store in `--state`.
+    AzureDns {
+        /// The state directory.
+        #[arg(long, default_value = super::services::STATE)]
+        state: PathBuf,
+    },
+    /// The ACR's endpoints, following the store in `--state`.
+    Acr {
+        /// The state directory.
+        #[arg(long, default_value = super::services::STATE)]
+        state: PathBuf,
+    },
+    /// The App Service worker, reading sites through ARM at `--arm`.
+    Worker {
+        /// The state directory.
+        #[arg(long, default_value = super::services::STATE)]
+        state: PathBuf,
+        /// ARM's address.
+        #[arg(long)]
+        arm: Ipv4Addr,
+    },
     /// One A query, as `dig +short` prints it: one address per line, or `status: CODE`
     /// when the answer is not NOERROR.
     Dig {
@@ -56,6 +84,10 @@ pub enum Component {
 pub async fn run(c: Component) -> anyhow::Result<u8> {
     match c {
         Component::Dns { state, map, port } => dns(state, map, port).await.map(|()| 0),
+        Component::Arm { state } => super::services::arm(state).await.map(|()| 0),
+        Component::AzureDns { state } => super::services::azure_dns(state).await.map(|()| 0),
+        Component::Acr { state } => super::services::acr(state).await.map(|()| 0),
+        Component::Worker { state, arm } => super::services::worker(state, arm).await.map(|()| 0),
         Component::Dig { server, port, name } => {
             let answer = dig(SocketAddr::new(server, port), &name).await?;
             print!("{answer}");
@@ -83,7 +115,7 @@ async fn dns(state: PathBuf, map: PathBuf, port: u16) -> anyhow::Result<()> {
 
 /// Completes on SIGTERM (what `docker stop` sends; PID 1 ignores it unless handled) or
 /// Ctrl-C.
-async fn terminated() {
+pub(crate) async fn terminated() {
     let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
         let _ = tokio::signal::ctrl_c().await;
         return;

@@ -32,7 +32,17 @@ impl BuildContext {
     pub fn for_binary(bin: &Path) -> anyhow::Result<BuildContext> {
         let binary = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
         let mut files = vec![("pullsim".to_string(), binary, 0o755)];
-        for lib in shared_libraries(bin)? {
+        // iproute2's `ip`: a component puts its modeled addresses on its interfaces.
+        let ip = Path::new(super::fabric::IP_BINARY);
+        let ip_bytes = std::fs::read(ip).with_context(|| {
+            format!("reading {} (the docker backend needs iproute2: apt-get install iproute2)", ip.display())
+        })?;
+        files.push((super::fabric::IP_BINARY.trim_start_matches('/').to_string(), ip_bytes, 0o755));
+        let mut libs = shared_libraries(bin)?;
+        libs.extend(shared_libraries(ip)?);
+        libs.sort();
+        libs.dedup();
+        for lib in libs {
             let bytes = std::fs::read(&lib).with_context(|| format!("reading {}", lib.display()))?;
             let path = lib.to_string_lossy().trim_start_matches('/').to_string();
             files.push((path, bytes, 0o755));

@@ -18,10 +18,14 @@
 //! up on Ctrl-C. The component image is a cache shared by runs: it carries `pullsim=1`
 //! but no run label, and `gc` removes the ones that no longer match the binary.
 
+pub mod backend;
 pub mod component;
+pub mod control;
 pub mod dnsenv;
+pub mod fabric;
 pub mod image;
 pub mod net;
+pub mod services;
 
 use std::collections::HashMap;
 use std::time::Duration;

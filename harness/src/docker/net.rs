@@ -64,7 +64,7 @@ pub struct Network {
 }
 
 /// Routes of the host (`/proc/net/route`): destination and prefix length.
-fn host_routes() -> Vec<(Ipv4Addr, u8)> {
+pub(crate) fn host_routes() -> Vec<(Ipv4Addr, u8)> {
     let Ok(text) = std::fs::read_to_string("/proc/net/route") else { return vec![] };
     text.lines()
         .skip(1)
@@ -82,7 +82,7 @@ fn host_routes() -> Vec<(Ipv4Addr, u8)> {
 }
 
 /// Subnets of existing Docker networks.
-async fn docker_subnets(docker: &Docker) -> anyhow::Result<Vec<(Ipv4Addr, u8)>> {
+pub(crate) async fn docker_subnets(docker: &Docker) -> anyhow::Result<Vec<(Ipv4Addr, u8)>> {
     let nets =
         call(|| "listing Docker networks".to_string(), docker.list_networks(None::<ListNetworksOptions>)).await?;
     Ok(nets

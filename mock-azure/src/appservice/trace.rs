@@ -1,10 +1,10 @@
 //! What a pull did, step by step, and how it ended: the contract traces, scenario
 //! expectations, `explain` and the oracle share.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The stages of a pull, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Reading the site's configuration through ARM.
@@ -59,7 +59,7 @@ impl Stage {
 
 /// How a pull failed: stable codes scenarios match on. The list is documented here and
 /// nowhere else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     /// `linuxFxVersion` is not `DOCKER|<image>`.
@@ -108,7 +108,7 @@ impl Code {
 }
 
 /// The route the pull took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RouteKind {
     /// Through the VNET integration subnet.
@@ -133,7 +133,7 @@ pub struct Step {
 }
 
 /// How the pull ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// `true` when the image was pulled and verified.
     pub success: bool,
@@ -148,7 +148,7 @@ pub struct Outcome {
 }
 
 /// A pull's trace.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Trace {
     /// Steps in order.
     pub steps: Vec<Step>,
@@ -178,9 +178,44 @@ impl Trace {
     }
 }
 
+/// A step as read back from another process (the docker backend's worker): its rule ID
+/// must name a rule of the table.
+#[derive(Deserialize)]
+struct StepWire {
+    stage: Stage,
+    summary: String,
+    decided_by: Option<String>,
+    rule: Option<String>,
+    failed: bool,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        let w = StepWire::deserialize(d)?;
+        let rule = match w.rule {
+            None => None,
+            Some(id) => Some(
+                super::rules::rule(&id).ok_or_else(|| serde::de::Error::custom(format!("unknown rule '{id}'")))?.id,
+            ),
+        };
+        Ok(Step { stage: w.stage, summary: w.summary, decided_by: w.decided_by, rule, failed: w.failed })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trace_read_back_is_the_trace_written_and_unknown_rules_are_refused() {
+        let mut t = Trace::default();
+        t.ok(Stage::Route, "VNET", Some("WEBSITE_PULL_IMAGE_OVER_VNET=true".into()), Some("route.2021-07"));
+        t.fail(Stage::Dns, "NXDOMAIN", None, None);
+        let back: Trace = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+        let bad = r#"{"steps":[{"stage":"dns","summary":"x","decided_by":null,"rule":"no.such","failed":false}]}"#;
+        assert!(serde_json::from_str::<Trace>(bad).unwrap_err().to_string().contains("unknown rule 'no.such'"));
+    }
 
     #[test]
     fn codes_have_stable_screaming_names() {

@@ -68,7 +68,7 @@ pub enum InfraError {
 }
 
 /// What one pull produced.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PullReport {
     /// How it ended.
     pub outcome: Outcome,
@@ -433,8 +433,8 @@ impl PullRun<'_> {
                 last = Some((server.clone(), Answer::Timeout));
                 continue;
             }
-            let src = self.w.fabric.map.real(&route.source);
-            let answer = resolve::query_a(src, self.w.fabric.dns_addr(server), host)
+            let src = self.w.fabric.map.local(&route.source).map_err(|e| InfraError::Io(e.to_string()))?;
+            let answer = resolve::query_a(src, self.w.fabric.dns_addr_from(&route.source, server), host)
                 .await
                 .map_err(|e| InfraError::Io(e.to_string()))?;
             match answer {
@@ -540,7 +540,7 @@ impl PullRun<'_> {
             return Err(fail(stage, Code::ConnectionRefused, m).into());
         }
         let seen = self.plan.seen_as(&route.source, &t.dest);
-        let from = self.w.fabric.map.real(&seen);
+        let from = self.w.fabric.map.local(&seen).map_err(|e| InfraError::Io(e.to_string()))?;
         let to = self.w.fabric.https_addr(&t.dest);
         match Conn::open(Some(from), to, &t.host, self.w.tls.clone()).await {
             Ok(c) => {

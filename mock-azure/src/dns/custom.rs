@@ -405,8 +405,11 @@ async fn forward(
             notes.push(format!("{name}: {ip} forwards back here, skipped"));
             continue;
         }
-        let from = dns.fabric.map.real(me);
-        let to = dns.fabric.dns_addr(&target);
+        let Ok(from) = dns.fabric.map.local(me) else {
+            notes.push(format!("{name}: this server's address is not configured here"));
+            continue;
+        };
+        let to = dns.fabric.dns_addr_from(me, &target);
         match client::query(from, to, &qname, qtype, dns.forward_timeout).await {
             Ok(reply) if reply.metadata.response_code == ResponseCode::ServFail => {
                 notes.push(format!("{name}: {ip} answered SERVFAIL"));

@@ -8,6 +8,13 @@
 //! directory the commit is one fsynced journal record, so a `kill -9` after the answer
 //! loses nothing and a torn record from before it is ignored.
 //!
+//! A *follower* ([`Store::follow`]) is a read-only replica of a store persisted in a
+//! directory another process writes (the docker backend's components read the journal
+//! ARM's container writes): every read first applies the records appended since the last
+//! one, so a follower is never behind a commit that was acknowledged before it was read.
+//! [`Store::reset`] empties a store in a new journal file whose first record carries the
+//! next sequence number, so nothing keyed by `seq` mistakes the new store for the old one.
+//!
 //! Fields that Azure keeps but never returns (admin passwords, ownership of records
 //! created by a zone group) live under the top-level key [`PRIVATE`] of a resource and are
 //! stripped by ARM before anything is answered.
@@ -48,6 +55,12 @@ pub enum StoreError {
         /// Underlying I/O error.
         source: std::io::Error,
     },
+    /// A follower was asked to write.
+    #[error("the store is a read-only follower of {path}")]
+    ReadOnly {
+        /// The journal it follows.
+        path: PathBuf,
+    },
 }
 
 #[derive(Default)]
@@ -66,7 +79,18 @@ struct Inner {
     // A std RwLock: critical sections are short map operations and never cross an await.
     state: RwLock<State>,
     journal: Option<Mutex<Journal>>,
+    follower: Option<Mutex<Follower>>,
     changes: broadcast::Sender<Change>,
+}
+
+/// Where a follower is in the journal it follows.
+struct Follower {
+    path: PathBuf,
+    /// The journal file as opened (a reset replaces the file: a new inode).
+    file: File,
+    ino: u64,
+    /// Bytes of `file` applied so far (always at a record boundary).
+    pos: u64,
 }
 
 struct Journal {
@@ -95,7 +119,62 @@ impl Store {
 
     fn with(state: State, journal: Option<Journal>) -> Store {
         let (changes, _) = broadcast::channel(1024);
-        Store { inner: Arc::new(Inner { state: RwLock::new(state), journal: journal.map(Mutex::new), changes }) }
+        Store {
+            inner: Arc::new(Inner {
+                state: RwLock::new(state),
+                journal: journal.map(Mutex::new),
+                follower: None,
+                changes,
+            }),
+        }
+    }
+
+    /// A read-only replica of the store persisted in `dir` by another process: it reads
+    /// the journal's complete records now and before every later read. A journal that
+    /// does not exist yet is an empty store.
+    pub fn follow(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join("journal.jsonl");
+        let (changes, _) = broadcast::channel(1024);
+        let mut state = State::default();
+        let follower = Follower::open(&path, &mut state)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                state: RwLock::new(state),
+                journal: None,
+                follower: Some(Mutex::new(follower)),
+                changes,
+            }),
+        })
+    }
+
+    /// Empties the store. With a journal, the empty store is written to a new file that
+    /// replaces the old one (followers notice the new file), starting with a record that
+    /// carries the next sequence number.
+    pub fn reset(&self) -> Result<(), StoreError> {
+        if let Some(f) = &self.inner.follower {
+            let path = f.lock().unwrap_or_else(|e| e.into_inner()).path.clone();
+            return Err(StoreError::ReadOnly { path });
+        }
+        let mut st = self.write();
+        let seq = st.seq + 1;
+        if let Some(j) = &self.inner.journal {
+            let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
+            let tmp = j.path.with_extension("jsonl.new");
+            let io = |source| StoreError::Journal { path: tmp.clone(), source };
+            let mut file =
+                OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&tmp).map_err(io)?;
+            let mut line = serde_json::to_vec(&json!({"seq": seq, "ops": [], "reset": true})).unwrap_or_default();
+            line.push(b'\n');
+            file.write_all(&line).map_err(io)?;
+            file.sync_data().map_err(io)?;
+            std::fs::rename(&tmp, &j.path).map_err(io)?;
+            j.file = OpenOptions::new().append(true).read(true).open(&j.path).map_err(io)?;
+        }
+        st.resources.clear();
+        st.seq = seq;
+        drop(st);
+        let _ = self.inner.changes.send(Change { seq, ids: Vec::new() });
+        Ok(())
     }
 
     /// Opens (or creates) a store persisted in `dir/journal.jsonl`, replaying every
@@ -121,6 +200,9 @@ impl Store {
                 let Ok(record) = serde_json::from_str::<Value>(&line) else {
                     break;
                 };
+                if record["reset"] == true {
+                    state.resources.clear();
+                }
                 apply_record(&mut state, &record);
                 good_len += n as u64;
             }
@@ -145,6 +227,9 @@ impl Store {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        if let Some(f) = &self.inner.follower {
+            self.catch_up(f);
+        }
         // A panic while holding the lock cannot leave the map half-written (writes are
         // single map operations), so a poisoned lock is still consistent.
         self.inner.state.read().unwrap_or_else(|e| e.into_inner())
@@ -185,12 +270,37 @@ impl Store {
         self.len() == 0
     }
 
+    /// A follower applies what its journal gained since the last read. Errors reading the
+    /// journal leave the follower where it was (it retries on the next read).
+    fn catch_up(&self, f: &Mutex<Follower>) {
+        let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+        let Ok(meta) = std::fs::metadata(&f.path) else { return };
+        use std::os::unix::fs::MetadataExt;
+        if meta.ino() != f.ino {
+            // Reset (or created since): start over from the new file.
+            let mut fresh = State::default();
+            let Ok(next) = Follower::open(&f.path, &mut fresh) else { return };
+            *f = next;
+            *self.write() = fresh;
+            return;
+        }
+        if meta.len() <= f.pos {
+            return;
+        }
+        let mut st = self.write();
+        let _ = f.read_records(&mut st);
+    }
+
     /// Runs `f` as a transaction: its writes are applied together if it returns `Ok`,
     /// and not at all if it returns `Err`. Transactions are serialized.
     pub fn transact<T, E>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
+        if let Some(f) = &self.inner.follower {
+            let path = f.lock().unwrap_or_else(|e| e.into_inner()).path.clone();
+            return Err(StoreError::ReadOnly { path }.into());
+        }
         let mut st = self.write();
         let mut tx = Tx { base: &st.resources, overlay: BTreeMap::new(), ops: Vec::new() };
         let out = f(&mut tx)?;
@@ -222,6 +332,58 @@ impl Store {
         // Nobody listening is fine.
         let _ = self.inner.changes.send(Change { seq, ids });
         Ok(out)
+    }
+}
+
+impl Follower {
+    /// Opens the journal at `path` (an absent one reads as empty until it appears) and
+    /// applies its complete records to `state`.
+    fn open(path: &Path, state: &mut State) -> Result<Follower, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let io = |source| StoreError::Journal { path: path.to_path_buf(), source };
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A placeholder that never matches a real inode: the next read retries.
+                return Ok(Follower {
+                    path: path.to_path_buf(),
+                    file: File::open("/dev/null").map_err(io)?,
+                    ino: 0,
+                    pos: 0,
+                });
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let ino = file.metadata().map_err(io)?.ino();
+        let mut f = Follower { path: path.to_path_buf(), file, ino, pos: 0 };
+        f.read_records(state)?;
+        Ok(f)
+    }
+
+    /// Applies every complete record after `pos`; a record still being written stays for
+    /// the next call.
+    fn read_records(&mut self, state: &mut State) -> Result<(), StoreError> {
+        let io = |source| StoreError::Journal { path: self.path.clone(), source };
+        self.file.seek(SeekFrom::Start(self.pos)).map_err(io)?;
+        let mut reader = BufReader::new(&self.file);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|source| StoreError::Journal { path: self.path.clone(), source })?;
+            if n == 0 || !line.ends_with('\n') {
+                return Ok(());
+            }
+            let Ok(record) = serde_json::from_str::<Value>(&line) else {
+                return Ok(());
+            };
+            if record["reset"] == true {
+                state.resources.clear();
+            }
+            apply_record(state, &record);
+            self.pos += n as u64;
+        }
     }
 }
 
@@ -384,6 +546,67 @@ mod tests {
         .unwrap();
         drop(s);
         assert_eq!(Store::open(dir.path()).unwrap().len(), 2);
+    }
+
+    fn put(s: &Store, name: &str) {
+        s.transact(|tx| {
+            tx.put(res(&format!("/subscriptions/s/resourceGroups/{name}")));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn follower_sees_every_acknowledged_commit_and_refuses_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let early = Store::follow(dir.path()).unwrap();
+        assert!(early.is_empty());
+        let leader = Store::open(dir.path()).unwrap();
+        put(&leader, "a");
+        let follower = Store::follow(dir.path()).unwrap();
+        assert_eq!((follower.len(), follower.seq()), (1, 1));
+        put(&leader, "b");
+        assert_eq!((follower.len(), follower.seq()), (2, 2));
+        assert_eq!(early.len(), 2, "a follower started before the journal existed");
+        let refused: Result<(), StoreError> = follower.transact(|tx| {
+            tx.put(res("/subscriptions/s/resourceGroups/c"));
+            Ok(())
+        });
+        assert!(matches!(refused, Err(StoreError::ReadOnly { .. })));
+        assert_eq!(leader.len(), 2);
+    }
+
+    #[test]
+    fn follower_waits_for_a_record_still_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let leader = Store::open(dir.path()).unwrap();
+        put(&leader, "a");
+        let follower = Store::follow(dir.path()).unwrap();
+        let mut f = OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+        f.write_all(br#"{"seq":2,"ops":[{"put":{"id":"/subscriptions/s/resourceGroups/half""#).unwrap();
+        assert_eq!(follower.seq(), 1);
+        f.write_all(b"}}]}\n").unwrap();
+        assert_eq!(follower.seq(), 2);
+        assert!(follower.get_key("/subscriptions/s/resourcegroups/half").is_some());
+    }
+
+    #[test]
+    fn reset_empties_leader_and_followers_and_keeps_the_sequence_rising() {
+        let dir = tempfile::tempdir().unwrap();
+        let leader = Store::open(dir.path()).unwrap();
+        put(&leader, "a");
+        put(&leader, "b");
+        let follower = Store::follow(dir.path()).unwrap();
+        assert_eq!(follower.len(), 2);
+        leader.reset().unwrap();
+        assert_eq!((leader.len(), leader.seq()), (0, 3));
+        assert_eq!((follower.len(), follower.seq()), (0, 3));
+        put(&leader, "c");
+        assert_eq!((follower.len(), follower.seq()), (1, 4));
+        drop(leader);
+        let reopened = Store::open(dir.path()).unwrap();
+        assert_eq!((reopened.len(), reopened.seq()), (1, 4));
+        assert!(matches!(follower.reset(), Err(StoreError::ReadOnly { .. })));
     }
 
     #[test]

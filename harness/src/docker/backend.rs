@@ -1,0 +1,432 @@
+//! The docker backend's environment: ARM, Azure DNS, the ACR and the worker, each in its
+//! own container, on a public network and one `--internal` network per VNET.
+//!
+//! The containers share a state directory on the host (mounted at `/state`): ARM owns the
+//! store and writes its journal there; the others follow it; the host follows it too (to
+//! lay out the networks) and writes the images into the ACR's blob directory. The host
+//! drives everything through ARM (HTTPS, as any client) and the control channel
+//! ([`super::control`]): `reset` between scenarios, `sync` after the configuration
+//! moved, `pull` on the worker.
+//!
+//! Networks are pooled across the scenarios of a run: the public one, and as many VNET
+//! networks as the largest scenario needs (VNETs peered together share one: see
+//! [`super::fabric`]). DNS and the ACR are attached to all of them; the worker only to the
+//! network of its sites' integration VNETs, so a VNET it is not in is one the kernel has
+//! no route to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
+use mock_azure::acr::{BlobStore, DiskStore};
+use mock_azure::appservice::rules::Epoch;
+use mock_azure::appservice::worker::PullReport;
+use mock_azure::arm::{ArmConfig, ArmRequest, ArmResponse};
+use mock_azure::dns::CustomServer;
+use mock_azure::httpc::Conn;
+use mock_azure::identity::TokenSigner;
+use mock_azure::model::Store;
+use mock_azure::netplan::Plan;
+use mock_azure::tls::Ca;
+use tokio::sync::Mutex;
+
+use super::control::{self, Request};
+use super::fabric::{DockerFabric, Host, Layout, Net16, Place};
+use super::services::{BLOBS, STATE};
+use super::{Run, call, dnsenv, image};
+
+/// How long a component gets to start.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+/// How long a control request may take (a pull included).
+const CONTROL_WITHIN: Duration = Duration::from_secs(120);
+
+/// A network of the run.
+#[derive(Debug, Clone)]
+struct PoolNet {
+    name: String,
+    net: Net16,
+}
+
+/// The running docker environment. [`DockerEnv::stop`] removes everything; dropping it
+/// does too (from the [`Run`]'s guard).
+pub struct DockerEnv {
+    run: Run,
+    state: tempfile::TempDir,
+    docker: Docker,
+    public: PoolNet,
+    pool: Mutex<Vec<PoolNet>>,
+    worker_nets: Mutex<BTreeSet<String>>,
+    ids: Ids,
+    store: Store,
+    map: Arc<DockerFabric>,
+    blobs: DiskStore,
+    signer: TokenSigner,
+    cfg: ArmConfig,
+    tls: Arc<rustls::ClientConfig>,
+    arm_conn: Mutex<Option<Conn>>,
+}
+
+/// The component containers.
+struct Ids {
+    dns: String,
+    acr: String,
+    worker: String,
+}
+
+impl DockerEnv {
+    /// Builds the component image of `bin` (unless cached), creates the public network
+    /// and starts the four components; returns once each answers.
+    pub async fn start(docker: Docker, bin: &Path) -> anyhow::Result<DockerEnv> {
+        let run = Run::new(docker.clone());
+        let state =
+            tempfile::Builder::new().prefix(super::STATE_DIR_PREFIX).tempdir().context("creating a state dir")?;
+        // Whose it is, so `pullsim gc` can remove it if this process is killed.
+        std::fs::write(state.path().join("pid"), std::process::id().to_string())
+            .context("writing the state dir's pid")?;
+        std::fs::create_dir_all(state.path().join(BLOBS)).context("creating the blob directory")?;
+        let ca = Ca::load_or_generate(state.path()).context("preparing the CA")?;
+        let signer = crate::serve::load_signer(state.path())?;
+        let tls = ca.client_config().context("client TLS")?;
+        let image = image::ensure(&docker, bin).await?;
+
+        let public = create_network(&run, "public", 1).await?;
+        let layout = Layout { public: Some(public.net), vnets: Default::default() };
+        layout.write(state.path())?;
+        let arm_ip = public.net.host(Host::Arm);
+        let src = state.path().to_string_lossy().into_owned();
+        let arm_arg = arm_ip.to_string();
+        let worker_args = ["component", "worker", "--arm", arm_arg.as_str()];
+        let (_arm, dns, acr, worker) = tokio::try_join!(
+            service(&run, &image, &src, "arm", &["component", "arm"], &public, Host::Arm),
+            service(&run, &image, &src, "dns", &["component", "azure-dns"], &public, Host::Dns),
+            service(&run, &image, &src, "acr", &["component", "acr"], &public, Host::Acr),
+            service(&run, &image, &src, "worker", &worker_args, &public, Host::Worker),
+        )?;
+        let store = Store::follow(state.path())?;
+        let map = Arc::new(DockerFabric::new(store.clone(), layout, false));
+        let blobs = DiskStore::open(&state.path().join(BLOBS)).context("opening the blob store")?;
+        Ok(DockerEnv {
+            run,
+            state,
+            docker,
+            public,
+            pool: Mutex::new(Vec::new()),
+            worker_nets: Mutex::new(BTreeSet::new()),
+            ids: Ids { dns, acr, worker },
+            store,
+            map,
+            blobs,
+            signer,
+            cfg: ArmConfig::new(format!("https://{arm_ip}")),
+            tls,
+            arm_conn: Mutex::new(None),
+        })
+    }
+
+    /// The run's ID (the value of the `pullsim.run` label).
+    pub fn run_id(&self) -> &str {
+        self.run.id()
+    }
+
+    /// ARM's identities (tenant, subscription, client).
+    pub fn cfg(&self) -> &ArmConfig {
+        &self.cfg
+    }
+
+    /// The key ARM's tokens are signed with (the host signs its own ARM token with it).
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    /// The ACR's blob store (the state directory's, which the ACR container reads).
+    pub fn blobs(&self) -> &dyn BlobStore {
+        &self.blobs
+    }
+
+    /// The host's view of the store (a follower of ARM's journal).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The state directory on the host.
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    fn control_addr(&self, host: Host) -> SocketAddr {
+        SocketAddr::from((self.public.net.host(host), control::PORT))
+    }
+
+    async fn control(&self, host: Host, req: &Request) -> anyhow::Result<serde_json::Value> {
+        control::call(self.control_addr(host), req, CONTROL_WITHIN).await
+    }
+
+    /// Sends one request to ARM over HTTPS (one kept-alive connection, reopened if it
+    /// broke).
+    pub async fn arm(&self, req: &ArmRequest) -> anyhow::Result<ArmResponse> {
+        let addr = SocketAddr::from((self.public.net.host(Host::Arm), 443));
+        let path = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
+        let headers: Vec<(&str, &str)> = req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut conn = self.arm_conn.lock().await;
+        for attempt in 0..2 {
+            if conn.is_none() {
+                *conn = Some(Conn::open(None, addr, &addr.ip().to_string(), self.tls.clone()).await?);
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            match c.send(&req.method, &path, &headers, req.body.clone()).await {
+                Ok(r) => return Ok(ArmResponse { status: r.status, headers: r.headers, body: r.body }),
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %e, "ARM connection broke; reopening");
+                    *conn = None;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        bail!("ARM at {addr} did not answer")
+    }
+
+    /// Stores a custom DNS server (through ARM's container, which owns the store).
+    pub async fn custom_dns(&self, name: &str, server: CustomServer) -> anyhow::Result<()> {
+        self.control(Host::Arm, &Request::CustomDns { name: name.to_string(), server }).await?;
+        Ok(())
+    }
+
+    /// Forgets the previous scenario: an empty store, no blobs, no addresses configured.
+    pub async fn reset(&self) -> anyhow::Result<()> {
+        self.control(Host::Arm, &Request::Reset).await?;
+        tokio::try_join!(
+            self.control(Host::Dns, &Request::Reset),
+            self.control(Host::Acr, &Request::Reset),
+            self.control(Host::Worker, &Request::Reset),
+        )?;
+        // Every registry's repositories go; the store's own layout stays.
+        let registries = self.state.path().join(BLOBS).join("registries");
+        for e in std::fs::read_dir(&registries).with_context(|| format!("reading {}", registries.display()))? {
+            let p = e?.path();
+            std::fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
+        }
+        *self.arm_conn.lock().await = None;
+        Ok(())
+    }
+
+    /// Lays the networks out for the store as it is now (a network per VNET, the worker
+    /// on its sites' VNETs) and has every component serve what the store needs.
+    pub async fn sync(&self) -> anyhow::Result<()> {
+        let plan = Plan::from_store(&self.store);
+        let groups = peering_groups(&plan)?;
+        let mut pool = self.pool.lock().await;
+        while pool.len() < groups.len() {
+            let n = create_network(&self.run, &format!("vnets{}", pool.len()), SLOTS).await?;
+            for (id, host) in [(&self.ids.dns, Host::Dns), (&self.ids.acr, Host::Acr)] {
+                connect(&self.docker, &n, id, host).await?;
+            }
+            pool.push(n);
+        }
+        let mut layout = Layout { public: Some(self.public.net), vnets: Default::default() };
+        let mut network_of: BTreeMap<String, String> = BTreeMap::new();
+        for (group, n) in groups.iter().zip(pool.iter()) {
+            for (i, key) in group.iter().enumerate() {
+                let slot = Net16([n.net.0[0], n.net.0[1] + i as u8]);
+                layout.vnets.insert(key.clone(), Place { slot, network: n.net });
+                network_of.insert(key.clone(), n.name.clone());
+            }
+        }
+        // The worker stands in its sites' integration VNETs (and so in the VNETs peered
+        // with them: they share the network).
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        for site in self.store.filter(|_, v| v["type"] == "Microsoft.Web/sites") {
+            let Some(subnet) = site["properties"]["virtualNetworkSubnetId"].as_str() else { continue };
+            let Some((vnet, _)) = plan.subnet(subnet) else { continue };
+            wanted.extend(network_of.get(&vnet.key).cloned());
+        }
+        let mut attached = self.worker_nets.lock().await;
+        for name in attached.difference(&wanted).cloned().collect::<Vec<_>>() {
+            let req = NetworkDisconnectRequest { container: self.ids.worker.clone(), force: Some(true) };
+            call(|| format!("detaching the worker from {name}"), self.docker.disconnect_network(&name, req)).await?;
+            attached.remove(&name);
+        }
+        for name in wanted.difference(&attached.clone()) {
+            let Some(n) = pool.iter().find(|p| p.name == *name) else { continue };
+            connect(&self.docker, n, &self.ids.worker, Host::Worker).await?;
+            attached.insert(name.clone());
+        }
+        drop(pool);
+        layout.write(self.state.path())?;
+        self.map.set_layout(layout);
+        self.map.check()?;
+        tokio::try_join!(
+            self.control(Host::Dns, &Request::Sync),
+            self.control(Host::Acr, &Request::Sync),
+            self.control(Host::Worker, &Request::Sync),
+        )?;
+        Ok(())
+    }
+
+    /// Has the worker pull a site's image now (after laying out what the store needs).
+    pub async fn pull(&self, site_id: &str, epoch: Epoch) -> anyhow::Result<PullReport> {
+        self.sync().await?;
+        let v = self
+            .control(Host::Worker, &Request::Pull { site: site_id.to_string(), epoch: epoch.as_str().to_string() })
+            .await?;
+        serde_json::from_value(v).context("reading the worker's report")
+    }
+
+    /// Removes every container and network of the run and the state directory.
+    pub async fn stop(mut self) -> anyhow::Result<super::Removed> {
+        let mut removed = self.run.cleanup().await?;
+        let dir = self.state.path().to_path_buf();
+        drop(self.state);
+        removed.dirs.push(dir);
+        Ok(removed)
+    }
+}
+
+/// How many VNET slots (`/16`s) a VNET network has: VNETs peered together share one.
+const SLOTS: u8 = 4;
+
+/// The VNETs in groups that peerings connect (each group shares a network), in key order.
+fn peering_groups(plan: &Plan) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut seen: BTreeSet<&String> = BTreeSet::new();
+    let mut groups = Vec::new();
+    for start in plan.vnets.keys() {
+        if !seen.insert(start) {
+            continue;
+        }
+        let mut group = vec![start.clone()];
+        let mut todo = vec![start];
+        while let Some(k) = todo.pop() {
+            for peer in plan.vnets.get(k).map(|v| v.peers.iter()).into_iter().flatten() {
+                if let Some((key, _)) = plan.vnets.get_key_value(peer)
+                    && seen.insert(key)
+                {
+                    group.push(key.clone());
+                    todo.push(key);
+                }
+            }
+        }
+        group.sort();
+        if group.len() > usize::from(SLOTS) {
+            bail!(
+                "{} VNETs are peered together ({}); the docker backend puts at most {SLOTS} on one network",
+                group.len(),
+                group.join(", ")
+            );
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
+/// Creates an internal network of the run spanning `slots` `/16`s (1, 2 or 4, aligned),
+/// on a range no host route or Docker network uses (`10.200.0.0` upwards); its gateway
+/// is [`Host::Gateway`] of its first slot.
+async fn create_network(run: &Run, label: &str, slots: u8) -> anyhow::Result<PoolNet> {
+    let docker = run.docker();
+    let routes = super::net::host_routes();
+    let name = run.name(label);
+    let prefix = 16 - slots.trailing_zeros() as u8;
+    let mut second = 200u16;
+    while second + u16::from(slots) <= 256 {
+        let net = Net16([10, second as u8]);
+        second += u16::from(slots);
+        let used = super::net::docker_subnets(docker).await?;
+        let covered = (0..slots).map(|i| Net16([10, net.0[1] + i]));
+        if covered.clone().any(|n| routes.iter().chain(used.iter()).any(|(ip, p)| n.overlaps(*ip, *p))) {
+            continue;
+        }
+        let req = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("bridge".to_string()),
+            internal: Some(true),
+            ipam: Some(Ipam {
+                config: Some(vec![IpamConfig {
+                    subnet: Some(format!("{}/{prefix}", net.at(0))),
+                    gateway: Some(net.host(Host::Gateway).to_string()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            labels: Some(run.labels()),
+            ..Default::default()
+        };
+        match docker.create_network(req).await {
+            Ok(_) => return Ok(PoolNet { name, net }),
+            // Another run took it between the listing and the creation.
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("overlap") => {
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("creating the network {name} on {}/{prefix}", net.at(0))),
+        }
+    }
+    bail!("no free /{prefix} left in 10.200.0.0–10.255.255.255 for the network {name}")
+}
+
+fn endpoint(ip: Ipv4Addr) -> EndpointSettings {
+    EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+async fn connect(docker: &Docker, n: &PoolNet, id: &str, host: Host) -> anyhow::Result<()> {
+    let ip = n.net.host(host);
+    let req = NetworkConnectRequest { container: id.to_string(), endpoint_config: Some(endpoint(ip)) };
+    call(|| format!("attaching {id} to {} at {ip}", n.name), docker.connect_network(&n.name, req)).await
+}
+
+/// Creates and starts a component container on the public network at `host`, with the
+/// state directory mounted and the right to configure its own addresses; waits until it
+/// prints that it is ready.
+async fn service(
+    run: &Run,
+    image: &str,
+    state: &str,
+    what: &str,
+    args: &[&str],
+    public: &PoolNet,
+    host: Host,
+) -> anyhow::Result<String> {
+    let docker = run.docker();
+    let name = run.name(what);
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(args.iter().map(|s| s.to_string()).collect()),
+        labels: Some(run.labels()),
+        env: Some(vec![format!("PULLSIM_LOG={}", std::env::var("PULLSIM_LOG").unwrap_or_else(|_| "warn".into()))]),
+        host_config: Some(HostConfig {
+            binds: Some(vec![format!("{state}:{STATE}")]),
+            cap_add: Some(vec!["NET_ADMIN".to_string()]),
+            // A peered VNET is a second network the worker stands in: its packets may
+            // leave by one interface with a source address of another, which strict
+            // reverse-path filtering would drop.
+            sysctls: Some(
+                [("net.ipv4.conf.all.rp_filter", "0"), ("net.ipv4.conf.default.rp_filter", "0")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some([(public.name.clone(), endpoint(public.net.host(host)))].into_iter().collect()),
+        }),
+        ..Default::default()
+    };
+    let created = call(
+        || format!("creating the container {name}"),
+        docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body),
+    )
+    .await?;
+    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
+    dnsenv::wait_ready(docker, &created.id, READY_WITHIN).await.with_context(|| format!("starting {what}"))?;
+    Ok(created.id)
+}
