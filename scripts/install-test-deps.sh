@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests drive: real clients nobody here wrote.
-#   - Debian packages: dig (dnsutils), skopeo, the CNCF distribution registry.
+#   - Debian packages: dig (dnsutils), skopeo, the CNCF distribution registry; for the
+#     docker backend's component image: iproute2's ip and busybox (static).
 #   - The Azure CLI, pinned, in a virtualenv in a cache outside the repository,
 #     reused across runs; its path is written to $PULLSIM_CACHE/az-path.
 # Under CI=true any failure is fatal; elsewhere too, since a test that cannot
@@ -14,6 +15,9 @@ mkdir -p "$CACHE"
 need_apt=()
 command -v dig >/dev/null 2>&1 || need_apt+=(dnsutils)
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+[ -x /usr/sbin/ip ] || need_apt+=(iproute2)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
 if ((${#need_apt[@]})); then
   echo "install-test-deps: apt-get install ${need_apt[*]}" >&2
   SUDO=""

@@ -244,3 +244,69 @@ pub async fn explain(path: &Path, cell: Option<&str>, rules: Option<Epoch>) -> a
     print!("{}", report::explain(&r, s.description.as_deref()));
     Ok(if r.passed { 0 } else { 1 })
 }
+
+/// `pullsim shell`: builds a scenario's topology on the docker backend and opens a shell
+/// (or runs `command`) in a debug container standing in its VNET; removes everything
+/// when the shell ends, on failure and on Ctrl-C.
+pub async fn shell(path: &Path, cell: Option<&str>, vnet: Option<&str>, command: Option<&str>) -> anyhow::Result<u8> {
+    let mut scenarios = load_all(&[path.to_path_buf()])?;
+    if let Some(c) = cell {
+        scenarios.retain(|s| s.name.contains(c));
+    }
+    let s = scenarios.into_iter().next().with_context(|| format!("no scenario in {}", path.display()))?;
+    let docker = crate::docker::connect().await?;
+    let exe = std::env::current_exe().context("finding pullsim's own binary")?;
+    let env = tokio::select! {
+        env = crate::docker::backend::DockerEnv::start(docker, &exe) => env.context("starting the docker environment")?,
+        _ = crate::docker::component::terminated() => bail!("interrupted while starting the docker environment"),
+    };
+    let work = async {
+        let site = crate::run::build_docker(&env, &s).await?;
+        env.sync().await?;
+        let plan = mock_azure::netplan::Plan::from_store(env.store());
+        let key = match vnet {
+            Some(name) => plan
+                .vnets
+                .values()
+                .find(|v| v.name.eq_ignore_ascii_case(name))
+                .map(|v| v.key.clone())
+                .with_context(|| format!("the scenario has no VNET named {name}"))?,
+            None => {
+                let subnet = site
+                    .and_then(|id| env.store().get_key(&id.to_ascii_lowercase()))
+                    .and_then(|v| v["properties"]["virtualNetworkSubnetId"].as_str().map(str::to_string))
+                    .context("the scenario's site has no VNET integration; pick a VNET with --vnet")?;
+                plan.subnet(&subnet).map(|(v, _)| v.key.clone()).context("the integration subnet is not in the plan")?
+            }
+        };
+        let c = env.debug_container(Some(&key)).await?;
+        let name = plan.vnets.get(&key).map(|v| v.name.clone()).unwrap_or_default();
+        match command {
+            Some(cmd) => {
+                print!("{}", c.exec(&["/bin/sh", "-c", cmd]).await?);
+                Ok(0)
+            }
+            None => {
+                eprintln!(
+                    "pullsim: a shell in VNET {name} at {}, resolving through Azure DNS ({}); exit to remove it",
+                    c.ip, c.dns
+                );
+                let id = c.id.clone();
+                let status = tokio::task::spawn_blocking(move || {
+                    std::process::Command::new("docker").args(["exec", "-it", &id, "/bin/sh"]).status()
+                })
+                .await?
+                .context("running `docker exec -it` (the interactive shell needs the docker CLI)")?;
+                Ok(if status.success() { 0 } else { 1 })
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        r = work => r,
+        _ = crate::docker::component::terminated() => Err(anyhow::anyhow!("interrupted")),
+    };
+    let removed = env.stop().await;
+    let code = outcome?;
+    removed.context("removing the docker environment")?;
+    Ok(code)
+}

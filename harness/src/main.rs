@@ -96,51 +96,25 @@ enum Command {
     /// Run one component of the fake Azure (inside a container of the docker backend).
     #[command(subcommand, hide = true)]
     Component(pullsim::docker::component::Component),
-    /// Start a scenario's topology with Azure DNS in a container on per-VNET Docker
-    /// networks; print the networks and addresses; hold until Ctrl-C, then clean up.
-    #[command(hide = true)]
-    DockerDns {
-        /// One scenario file.
+    /// Open a shell in a debug container standing in a scenario's VNET (docker backend),
+    /// where the registry's name resolves as the app sees it (RULES.md A8).
+    ///
+    /// Example:
+    ///   pullsim shell scenarios/seed/a8-private-address-over-vnet.toml
+    ///   pullsim shell scenarios/seed/a8-private-address-over-vnet.toml -c 'nslookup secureacr2021.azurecr.io'
+    Shell {
+        /// One scenario file (a matrix: the first cell, or --cell).
         scenario: PathBuf,
+        /// Pick a matrix cell by a text its name contains.
+        #[arg(long)]
+        cell: Option<String>,
+        /// The VNET to stand in (its name; default: the site's integration VNET).
+        #[arg(long)]
+        vnet: Option<String>,
+        /// Run this command (with busybox's sh) instead of an interactive shell.
+        #[arg(short = 'c', long = "command")]
+        command: Option<String>,
     },
-}
-
-/// `pullsim docker-dns`: the DNS environment until Ctrl-C or SIGTERM. Every exit path
-/// removes what it created: the explicit cleanup below, or the run's drop guard.
-async fn docker_dns(path: &std::path::Path) -> anyhow::Result<u8> {
-    let scenarios = cli::load_all(&[path.to_path_buf()])?;
-    let [scenario] = scenarios.as_slice() else {
-        anyhow::bail!("{} must hold exactly one scenario", path.display());
-    };
-    let docker = pullsim::docker::connect().await?;
-    let exe = std::env::current_exe()?;
-    let env = tokio::select! {
-        env = pullsim::docker::dnsenv::DnsEnv::start(docker, &exe, scenario) => env?,
-        _ = shutdown_signal() => return Ok(2),
-    };
-    println!("run {}", env.run.id());
-    for n in &env.networks {
-        println!("network {} {} {}", n.name, n.subnet, n.vnet.as_deref().unwrap_or("(public)"));
-    }
-    for e in env.map.entries() {
-        println!("address {} {} -> {}", e.vnet.as_deref().unwrap_or("(public)"), e.ip, e.real);
-    }
-    println!("ready");
-    shutdown_signal().await;
-    let removed = env.stop().await?;
-    eprintln!("pullsim: {removed}");
-    Ok(0)
-}
-
-async fn shutdown_signal() {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = tokio::signal::ctrl_c() => {},
-    }
 }
 
 fn main() -> ExitCode {
@@ -178,7 +152,9 @@ fn main() -> ExitCode {
                 Ok(0)
             }
             Command::Component(c) => pullsim::docker::component::run(c).await,
-            Command::DockerDns { scenario } => docker_dns(&scenario).await,
+            Command::Shell { scenario, cell, vnet, command } => {
+                cli::shell(&scenario, cell.as_deref(), vnet.as_deref(), command.as_deref()).await
+            }
         }
     });
     match result {

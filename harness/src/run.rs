@@ -228,6 +228,13 @@ pub async fn build(env: &Env, s: &Scenario) -> anyhow::Result<Option<String>> {
     build_on(Target::Embedded(env), s).await
 }
 
+/// Builds a scenario's topology in the docker environment `env` (reset first) and lays
+/// the networks out for it; returns the site's ID if it has one.
+pub async fn build_docker(env: &DockerEnv, s: &Scenario) -> anyhow::Result<Option<String>> {
+    env.reset().await.context("resetting the docker environment")?;
+    build_on(Target::Docker(env), s).await
+}
+
 async fn build_on(env: Target<'_>, s: &Scenario) -> anyhow::Result<Option<String>> {
     let session = Session::new(env)?;
     let sub = env.subscription_id();

@@ -1,21 +1,22 @@
-//! The docker backend's pieces against the real Docker engine (issue 7): Azure DNS in its
-//! own container answers by the network a query comes from, and nothing pullsim labels
-//! outlives its run — removed by the run itself on SIGTERM, by `pullsim gc` after a
-//! SIGKILL.
+//! The docker backend against the real Docker engine (issue 7): the seed suite gives the
+//! same verdicts and traces as the embedded backend; Azure DNS in its container answers
+//! by the network a query comes from; nothing pullsim labels outlives a run — removed by
+//! the run itself (normal end, SIGTERM), by `pullsim gc` after a SIGKILL.
 //!
 //! The engine must be reachable under `CI=true` (an unreachable engine fails the test);
 //! elsewhere a test without an engine says so and passes.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use pullsim::docker::{self, LABEL_RUN};
+use pullsim::docker::{self, LABEL_PID, LABEL_RUN};
 use pullsim_tests::pullsim_bin;
+use serde_json::Value;
 
-const SCENARIO: &str = "scenarios/seed/a8-private-address-over-vnet.toml";
+const A8: &str = "scenarios/seed/a8-private-address-over-vnet.toml";
 const LOGIN: &str = "secureacr2021.azurecr.io";
 
 fn repo() -> PathBuf {
@@ -40,59 +41,115 @@ fn engine(rt: &tokio::runtime::Runtime) -> Option<docker::Docker> {
     }
 }
 
-fn leftovers(rt: &tokio::runtime::Runtime, d: &docker::Docker, run: &str) -> docker::Removed {
-    rt.block_on(docker::list_labelled(d, &format!("{LABEL_RUN}={run}"))).unwrap()
+fn labelled(rt: &tokio::runtime::Runtime, d: &docker::Docker, label: &str) -> docker::Removed {
+    rt.block_on(docker::list_labelled(d, label)).unwrap()
+}
+
+/// `pullsim run --backend BACKEND --format json scenarios/seed`: its output, its results
+/// and its process ID.
+fn run_json(backend: &str) -> (std::process::Output, Vec<Value>, u32) {
+    let child = Command::new(pullsim_bin())
+        .args(["run", "--backend", backend, "--format", "json", "scenarios/seed"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{backend}: {e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out, results, pid)
 }
 
 #[test]
-fn dns_container_answers_the_private_endpoint_on_the_vnet_network_and_the_public_address_outside() {
+fn seed_suite_gives_the_same_outcome_stage_code_route_and_trace_on_docker_as_embedded() {
     let rt = runtime();
     let Some(d) = engine(&rt) else { return };
-    let scenarios = pullsim::cli::load_all(&[repo().join(SCENARIO)]).unwrap();
-    let env = rt.block_on(docker::dnsenv::DnsEnv::start(d.clone(), &pullsim_bin(), &scenarios[0])).unwrap();
-    let run = env.run.id().to_string();
-    let vnet = env.networks.iter().find_map(|n| n.vnet.clone()).expect("a VNET network");
+    let (docker_out, on_docker, pid) = run_json("docker");
+    let (embedded_out, embedded, _) = run_json("embedded");
+    assert!(docker_out.status.success(), "docker: {}", String::from_utf8_lossy(&docker_out.stderr));
+    assert!(embedded_out.status.success(), "embedded: {}", String::from_utf8_lossy(&embedded_out.stderr));
+    assert_eq!(on_docker.len(), embedded.len());
+    assert!(on_docker.len() >= 60, "the whole seed suite: {}", on_docker.len());
+    for (dk, em) in on_docker.iter().zip(&embedded) {
+        let name = em["name"].as_str().unwrap();
+        assert_eq!(dk["name"], em["name"]);
+        assert_eq!(dk["backend"], "docker", "{name}");
+        assert_eq!(dk["passed"], true, "{name}: {}", dk["failures"]);
+        // Outcome (pull, route, stage, code, message), every trace step with its modeled
+        // addresses, and App Service's log lines: the same on both backends.
+        assert_eq!(dk["outcome"], em["outcome"], "{name}");
+        assert_eq!(dk["trace"], em["trace"], "{name}");
+        assert_eq!(dk["log"], em["log"], "{name}");
+    }
+    // Both outcomes occur, so the comparison covers failures too.
+    let codes: std::collections::BTreeSet<&str> =
+        on_docker.iter().filter_map(|r| r["outcome"]["code"].as_str()).collect();
+    assert!(codes.len() >= 8, "failure codes covered: {codes:?}");
+    assert!(on_docker.iter().any(|r| r["outcome"]["pull"] == "success"));
+    // A run that ended normally leaves nothing behind, without gc.
+    assert_eq!(labelled(&rt, &d, &format!("{LABEL_PID}={pid}")), docker::Removed::default());
+    assert!(state_dirs_of(&pid.to_string()).is_empty(), "the run removed its state directory");
+}
 
-    let inside = rt.block_on(env.dig(Some(&vnet), LOGIN)).unwrap();
-    let outside = rt.block_on(env.dig(None, LOGIN)).unwrap();
+#[test]
+fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address_outside() {
+    let rt = runtime();
+    let Some(d) = engine(&rt) else { return };
+    let scenarios = pullsim::cli::load_all(&[repo().join(A8)]).unwrap();
+    let env = rt.block_on(docker::backend::DockerEnv::start(d.clone(), &pullsim_bin())).unwrap();
+    let run = env.run_id().to_string();
+    let answers = rt.block_on(async {
+        pullsim::run::build_docker(&env, &scenarios[0]).await?;
+        env.sync().await?;
+        let vnet = env
+            .store()
+            .filter(|_, v| v["type"] == "Microsoft.Network/virtualNetworks")
+            .first()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+            .unwrap();
+        let inside = env.debug_container(Some(&vnet)).await?;
+        let outside = env.debug_container(None).await?;
+        let (si, so) = (inside.dns.to_string(), outside.dns.to_string());
+        let dig_in = inside.exec(&["/pullsim", "component", "dig", "--server", &si, LOGIN]).await?;
+        let dig_out = outside.exec(&["/pullsim", "component", "dig", "--server", &so, LOGIN]).await?;
+        let nslookup = inside.exec(&["/bin/nslookup", LOGIN]).await?;
+        anyhow::Ok((dig_in, dig_out, nslookup))
+    });
+    let (inside, outside, nslookup) = answers.unwrap();
     // RULES.md A8: the private endpoint's address inside the linked VNET…
     assert_eq!(inside.trim(), "10.0.2.4", "from the VNET network");
+    // …as busybox's nslookup shows it, through the privatelink CNAME…
+    assert!(nslookup.contains("secureacr2021.privatelink.azurecr.io") && nslookup.contains("10.0.2.4"), "{nslookup}");
     // …and the registry's public address from the internet.
     let public: std::net::Ipv4Addr = outside.trim().parse().unwrap_or_else(|_| panic!("public answer {outside:?}"));
     assert!(!public.is_private(), "from the public network: {public}");
 
     let removed = rt.block_on(env.stop()).unwrap();
-    assert_eq!((removed.containers.len(), removed.networks.len()), (1, 2), "{removed}");
-    assert_eq!(leftovers(&rt, &d, &run), docker::Removed::default());
+    // Four components and two debug containers; the public network and one VNET network.
+    assert_eq!((removed.containers.len(), removed.networks.len()), (6, 2), "{removed}");
+    assert_eq!(labelled(&rt, &d, &format!("{LABEL_RUN}={run}")), docker::Removed::default());
 }
 
-/// `pullsim docker-dns` started and read up to its `ready` line; returns its run ID.
-fn start_held_run() -> (Child, String) {
-    let mut child = Command::new(pullsim_bin())
-        .args(["docker-dns", SCENARIO])
+/// `pullsim run --backend docker` on the seed suite, started and awaited until its
+/// containers exist (polling the engine, up to 60 s).
+fn start_run(rt: &tokio::runtime::Runtime, d: &docker::Docker) -> Child {
+    let child = Command::new(pullsim_bin())
+        .args(["run", "--backend", "docker", "scenarios/seed"])
         .current_dir(repo())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut run = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(id) = line.strip_prefix("run ") {
-            run = Some(id.to_string());
-        }
-        if line == "ready" {
-            break;
-        }
+    let label = format!("{LABEL_PID}={}", child.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while labelled(rt, d, &label).containers.len() < 4 {
+        assert!(Instant::now() < deadline, "the run did not start its four components within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
     }
-    let run = run.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("pullsim docker-dns ended before it was ready: {:?}", child.wait())
-    });
-    // Keep draining its stdout so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, run)
+    child
 }
 
 #[test]
@@ -101,28 +158,28 @@ fn gc_removes_what_a_killed_run_left_and_a_stopped_run_leaves_nothing() {
     let Some(d) = engine(&rt) else { return };
 
     // SIGTERM (as `docker stop` or a CI runner sends): the run cleans up after itself.
-    let (child, run) = start_held_run();
+    let child = start_run(&rt, &d);
     let pid = child.id().to_string();
-    assert!(!leftovers(&rt, &d, &run).containers.is_empty(), "the run has a DNS container");
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{:?}", out.status);
-    assert_eq!(leftovers(&rt, &d, &run), docker::Removed::default(), "after SIGTERM, without gc");
+    assert_eq!(out.status.code(), Some(2), "an interrupted run is an infrastructure exit");
+    assert_eq!(labelled(&rt, &d, &format!("{LABEL_PID}={pid}")), docker::Removed::default(), "after SIGTERM");
+    assert!(state_dirs_of(&pid).is_empty(), "the stopped run removed its state directory");
 
     // SIGKILL: nothing runs in the process any more; `pullsim gc` removes the leftovers.
-    let (mut child, run) = start_held_run();
+    let mut child = start_run(&rt, &d);
     let killed = child.id().to_string();
     child.kill().unwrap();
     child.wait().unwrap();
-    let left = leftovers(&rt, &d, &run);
-    assert_eq!((left.containers.len(), left.networks.len()), (1, 2), "what the killed run left");
+    let left = labelled(&rt, &d, &format!("{LABEL_PID}={killed}"));
+    assert!(left.containers.len() >= 4 && !left.networks.is_empty(), "what the killed run left: {left}");
     assert_eq!(state_dirs_of(&killed).len(), 1, "the killed run's state directory is left");
     let gc = Command::new(pullsim_bin()).arg("gc").output().unwrap();
     assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
-    assert_eq!(leftovers(&rt, &d, &run), docker::Removed::default(), "after gc");
+    assert_eq!(labelled(&rt, &d, &format!("{LABEL_PID}={killed}")), docker::Removed::default(), "after gc");
     assert!(state_dirs_of(&killed).is_empty(), "gc removes the killed run's state directory");
     // The cached component image is kept for the next run; no image carries a run label.
-    let images = rt.block_on(docker::list_labelled(&d, LABEL_RUN)).unwrap().images;
+    let images = labelled(&rt, &d, LABEL_RUN).images;
     assert!(images.is_empty(), "images with a run label: {images:?}");
 }
 

@@ -23,8 +23,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkConnectRequest,
+    NetworkDisconnectRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
 use mock_azure::acr::{BlobStore, DiskStore};
@@ -39,22 +39,17 @@ use mock_azure::netplan::Plan;
 use mock_azure::tls::Ca;
 use tokio::sync::Mutex;
 
+use super::container::wait_ready;
 use super::control::{self, Request};
 use super::fabric::{DockerFabric, Host, Layout, Net16, Place};
+use super::net::{PoolNet, create_network};
 use super::services::{BLOBS, STATE};
-use super::{Run, call, dnsenv, image};
+use super::{Run, call, image};
 
 /// How long a component gets to start.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How long a control request may take (a pull included).
 const CONTROL_WITHIN: Duration = Duration::from_secs(120);
-
-/// A network of the run.
-#[derive(Debug, Clone)]
-struct PoolNet {
-    name: String,
-    net: Net16,
-}
 
 /// The running docker environment. [`DockerEnv::stop`] removes everything; dropping it
 /// does too (from the [`Run`]'s guard).
@@ -66,6 +61,7 @@ pub struct DockerEnv {
     pool: Mutex<Vec<PoolNet>>,
     worker_nets: Mutex<BTreeSet<String>>,
     ids: Ids,
+    image: String,
     store: Store,
     map: Arc<DockerFabric>,
     blobs: DiskStore,
@@ -73,6 +69,47 @@ pub struct DockerEnv {
     cfg: ArmConfig,
     tls: Arc<rustls::ClientConfig>,
     arm_conn: Mutex<Option<Conn>>,
+}
+
+/// A debug container on one of the run's networks (removed with the run).
+pub struct DebugContainer {
+    /// Its ID.
+    pub id: String,
+    docker: Docker,
+    /// The DNS server it asks (Azure DNS on its network).
+    pub dns: Ipv4Addr,
+    /// Its address.
+    pub ip: Ipv4Addr,
+}
+
+impl DebugContainer {
+    /// Runs a command in it; returns what it printed (stdout and stderr), failing if it
+    /// exits non-zero.
+    pub async fn exec(&self, cmd: &[&str]) -> anyhow::Result<String> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        use futures_util::StreamExt;
+        let what = || format!("running {cmd:?} in {}", self.id);
+        let opts = CreateExecOptions {
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = call(what, self.docker.create_exec(&self.id, opts)).await?;
+        let mut out = String::new();
+        if let StartExecResults::Attached { output: mut stream, .. } =
+            call(what, self.docker.start_exec(&exec.id, None)).await?
+        {
+            while let Some(chunk) = tokio::time::timeout(CONTROL_WITHIN, stream.next()).await.with_context(what)? {
+                out.push_str(&String::from_utf8_lossy(&chunk.with_context(what)?.into_bytes()));
+            }
+        }
+        let code = call(what, self.docker.inspect_exec(&exec.id)).await?.exit_code;
+        if code != Some(0) {
+            bail!("{} exited with {code:?}:\n{out}", what());
+        }
+        Ok(out)
+    }
 }
 
 /// The component containers.
@@ -122,6 +159,7 @@ impl DockerEnv {
             pool: Mutex::new(Vec::new()),
             worker_nets: Mutex::new(BTreeSet::new()),
             ids: Ids { dns, acr, worker },
+            image,
             store,
             map,
             blobs,
@@ -280,6 +318,49 @@ impl DockerEnv {
         serde_json::from_value(v).context("reading the worker's report")
     }
 
+    /// Starts a debug container standing in `vnet`'s network (the public one for `None`),
+    /// at a VNET address of its own, whose resolver is Azure DNS as that VNET sees it — the
+    /// place from which people run `nslookup` in Azure (RULES.md A8). It carries busybox
+    /// when the host has it (`/bin/busybox`), and pullsim's `dig`.
+    pub async fn debug_container(&self, vnet: Option<&str>) -> anyhow::Result<DebugContainer> {
+        let layout = self.map.layout();
+        let (network, ip, dns) = match vnet {
+            None => (self.public.clone(), self.public.net.host(Host::Shell), self.public.net.host(Host::Dns)),
+            Some(key) => {
+                let place = layout.vnets.get(&key.to_ascii_lowercase()).with_context(|| format!("no VNET {key}"))?;
+                let pool = self.pool.lock().await;
+                let n = pool.iter().find(|p| p.net == place.network).context("the VNET's network is gone")?;
+                (n.clone(), place.slot.host(Host::Shell), place.network.host(Host::Dns))
+            }
+        };
+        let name = self.run.name(&format!("shell-{}", network.name.rsplit('-').next().unwrap_or("net")));
+        let body = ContainerCreateBody {
+            image: Some(self.image.clone()),
+            entrypoint: Some(vec!["/pullsim".to_string()]),
+            cmd: Some(vec!["component".into(), "idle".into()]),
+            labels: Some(self.run.labels()),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some([(network.name.clone(), endpoint(ip))].into_iter().collect()),
+            }),
+            ..Default::default()
+        };
+        let docker = &self.docker;
+        let created = call(
+            || format!("creating the container {name}"),
+            docker.create_container(
+                Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }),
+                body,
+            ),
+        )
+        .await?;
+        call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
+        wait_ready(docker, &created.id, READY_WITHIN).await?;
+        let c = DebugContainer { id: created.id, docker: docker.clone(), dns, ip };
+        // Docker writes its own resolver in; the VNET's is Azure DNS.
+        c.exec(&["/pullsim", "component", "resolv-conf", "--nameserver", &dns.to_string()]).await?;
+        Ok(c)
+    }
+
     /// Removes every container and network of the run and the state directory.
     pub async fn stop(mut self) -> anyhow::Result<super::Removed> {
         let mut removed = self.run.cleanup().await?;
@@ -324,50 +405,6 @@ fn peering_groups(plan: &Plan) -> anyhow::Result<Vec<Vec<String>>> {
         groups.push(group);
     }
     Ok(groups)
-}
-
-/// Creates an internal network of the run spanning `slots` `/16`s (1, 2 or 4, aligned),
-/// on a range no host route or Docker network uses (`10.200.0.0` upwards); its gateway
-/// is [`Host::Gateway`] of its first slot.
-async fn create_network(run: &Run, label: &str, slots: u8) -> anyhow::Result<PoolNet> {
-    let docker = run.docker();
-    let routes = super::net::host_routes();
-    let name = run.name(label);
-    let prefix = 16 - slots.trailing_zeros() as u8;
-    let mut second = 200u16;
-    while second + u16::from(slots) <= 256 {
-        let net = Net16([10, second as u8]);
-        second += u16::from(slots);
-        let used = super::net::docker_subnets(docker).await?;
-        let covered = (0..slots).map(|i| Net16([10, net.0[1] + i]));
-        if covered.clone().any(|n| routes.iter().chain(used.iter()).any(|(ip, p)| n.overlaps(*ip, *p))) {
-            continue;
-        }
-        let req = NetworkCreateRequest {
-            name: name.clone(),
-            driver: Some("bridge".to_string()),
-            internal: Some(true),
-            ipam: Some(Ipam {
-                config: Some(vec![IpamConfig {
-                    subnet: Some(format!("{}/{prefix}", net.at(0))),
-                    gateway: Some(net.host(Host::Gateway).to_string()),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            labels: Some(run.labels()),
-            ..Default::default()
-        };
-        match docker.create_network(req).await {
-            Ok(_) => return Ok(PoolNet { name, net }),
-            // Another run took it between the listing and the creation.
-            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("overlap") => {
-                continue;
-            }
-            Err(e) => return Err(e).with_context(|| format!("creating the network {name} on {}/{prefix}", net.at(0))),
-        }
-    }
-    bail!("no free /{prefix} left in 10.200.0.0–10.255.255.255 for the network {name}")
 }
 
 fn endpoint(ip: Ipv4Addr) -> EndpointSettings {
@@ -427,6 +464,6 @@ async fn service(
     )
     .await?;
     call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
-    dnsenv::wait_ready(docker, &created.id, READY_WITHIN).await.with_context(|| format!("starting {what}"))?;
+    wait_ready(docker, &created.id, READY_WITHIN).await.with_context(|| format!("starting {what}"))?;
     Ok(created.id)
 }

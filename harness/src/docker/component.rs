@@ -1,24 +1,18 @@
-//! What runs inside a container: `pullsim component arm|azure-dns|acr|worker|dns|dig …`
-//! (hidden from `--help`; the services are in [`super::services`]).
-//! A container gets its configuration from arguments and from files the host uploads
-//! before starting it (`/state/journal.jsonl`: the store; `/state/map.json`: the address
-//! map), never from the host's network or resolver.
+//! What runs inside a container: `pullsim component arm|azure-dns|acr|worker|dig …`
+//! (hidden from `--help`; the services are in [`super::services`]). A container gets its
+//! configuration from arguments and from the state directory the host mounts (the store's
+//! journal, the CA, the token key, the network layout), never from the host's network or
+//! resolver.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hickory_proto::op::{Message, MessageType, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
-use mock_azure::dns::{AzureDns, DnsServer, Role};
-use mock_azure::model::Store;
-use mock_azure::netplan::{AddressMap, Fabric};
-use tokio::net::{TcpListener, UdpSocket};
-
-use super::net::{DockerMap, Entry};
+use tokio::net::UdpSocket;
 
 /// The line a component prints on stdout once it serves (the host waits for it).
 pub const READY: &str = "pullsim component ready";
@@ -26,19 +20,6 @@ pub const READY: &str = "pullsim component ready";
 /// A component to run in this container.
 #[derive(Debug, clap::Subcommand)]
 pub enum Component {
-    /// Azure DNS over the store in `--state`, on port 53 of every interface: the view a
-    /// query gets depends on its source address, through the address map.
-    Dns {
-        /// Directory holding `journal.jsonl` (the store).
-        #[arg(long, default_value = "/state")]
-        state: PathBuf,
-        /// The address map (a JSON list of `{vnet, ip, real}`).
-        #[arg(long, default_value = "/state/map.json")]
-        map: PathBuf,
-        /// UDP and TCP port.
-        #[arg(long, default_value_t = 53)]
-        port: u16,
-    },
     /// ARM over the store in `--state` (it writes the journal the others follow).
     Arm {
         /// The state directory.
@@ -66,6 +47,14 @@ pub enum Component {
         #[arg(long)]
         arm: Ipv4Addr,
     },
+    /// Prints that it is ready and waits for SIGTERM (a debug container's main process).
+    Idle,
+    /// Points this container's resolver at one server (rewrites `/etc/resolv.conf`).
+    ResolvConf {
+        /// The server's address.
+        #[arg(long)]
+        nameserver: Ipv4Addr,
+    },
     /// One A query, as `dig +short` prints it: one address per line, or `status: CODE`
     /// when the answer is not NOERROR.
     Dig {
@@ -83,7 +72,16 @@ pub enum Component {
 /// Runs a component until it is done (`dig`) or until SIGTERM / Ctrl-C (servers).
 pub async fn run(c: Component) -> anyhow::Result<u8> {
     match c {
-        Component::Dns { state, map, port } => dns(state, map, port).await.map(|()| 0),
+        Component::Idle => {
+            println!("{READY}");
+            terminated().await;
+            Ok(0)
+        }
+        Component::ResolvConf { nameserver } => {
+            std::fs::write("/etc/resolv.conf", format!("nameserver {nameserver}\n"))
+                .context("writing /etc/resolv.conf")?;
+            Ok(0)
+        }
         Component::Arm { state } => super::services::arm(state).await.map(|()| 0),
         Component::AzureDns { state } => super::services::azure_dns(state).await.map(|()| 0),
         Component::Acr { state } => super::services::acr(state).await.map(|()| 0),
@@ -94,23 +92,6 @@ pub async fn run(c: Component) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
-}
-
-async fn dns(state: PathBuf, map: PathBuf, port: u16) -> anyhow::Result<()> {
-    let store = Store::open(&state).with_context(|| format!("opening the store in {}", state.display()))?;
-    let text = std::fs::read_to_string(&map).with_context(|| format!("reading {}", map.display()))?;
-    let entries: Vec<Entry> = serde_json::from_str(&text).with_context(|| format!("parsing {}", map.display()))?;
-    let map = Arc::new(DockerMap::from_entries(&entries));
-    let fabric = Fabric { map: map as Arc<dyn AddressMap>, dns_port: port, https_port: 443 };
-    let dns = Arc::new(AzureDns::new(store, fabric));
-    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    let udp = UdpSocket::bind(addr).await.with_context(|| format!("binding UDP {addr}"))?;
-    let tcp = TcpListener::bind(addr).await.with_context(|| format!("binding TCP {addr}"))?;
-    let server = DnsServer::new(dns);
-    server.add(Role::AzureDns, udp, tcp).context("serving Azure DNS")?;
-    println!("{READY}");
-    server.run(terminated()).await.context("serving DNS")?;
-    Ok(())
 }
 
 /// Completes on SIGTERM (what `docker stop` sends; PID 1 ignores it unless handled) or

@@ -18,6 +18,11 @@ use super::{LABEL_APP, call};
 /// Repository of the component image.
 pub const REPOSITORY: &str = "pullsim-component";
 
+/// Where the image (and Debian's busybox-static) keeps busybox.
+pub const BUSYBOX: &str = "/bin/busybox";
+/// The busybox applets the image links.
+const APPLETS: [&str; 5] = ["sh", "nslookup", "wget", "cat", "ls"];
+
 /// Label carrying the content hash.
 pub const LABEL_HASH: &str = "pullsim.hash";
 
@@ -38,6 +43,10 @@ impl BuildContext {
             format!("reading {} (the docker backend needs iproute2: apt-get install iproute2)", ip.display())
         })?;
         files.push((super::fabric::IP_BINARY.trim_start_matches('/').to_string(), ip_bytes, 0o755));
+        // busybox (static), when the host has it: `pullsim shell` runs sh and nslookup.
+        if let Ok(bytes) = std::fs::read(BUSYBOX) {
+            files.push((BUSYBOX.trim_start_matches('/').to_string(), bytes, 0o755));
+        }
         let mut libs = shared_libraries(bin)?;
         libs.extend(shared_libraries(ip)?);
         libs.sort();
@@ -80,7 +89,7 @@ impl BuildContext {
             dirs.dedup();
             dirs
         };
-        let mut dockerfile = String::from("FROM scratch\nCOPY rootfs/ /\n");
+        let mut dockerfile = String::from("FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin:/usr/sbin\n");
         if !lib_dirs.is_empty() {
             dockerfile.push_str(&format!("ENV LD_LIBRARY_PATH={}\n", lib_dirs.join(":")));
         }
@@ -89,6 +98,17 @@ impl BuildContext {
         append(&mut tar, "Dockerfile", dockerfile.as_bytes(), 0o644)?;
         for (path, bytes, mode) in &self.files {
             append(&mut tar, &format!("rootfs/{path}"), bytes, *mode)?;
+        }
+        if self.files.iter().any(|(p, _, _)| p == BUSYBOX.trim_start_matches('/')) {
+            for applet in APPLETS {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                h.set_mtime(0);
+                tar.append_link(&mut h, format!("rootfs/bin/{applet}"), "busybox")
+                    .with_context(|| format!("adding bin/{applet}"))?;
+            }
         }
         tar.into_inner().context("finishing the build context")
     }

@@ -6,11 +6,14 @@
 //! - [`image`]: the component image, built through the Docker API from an in-memory tar
 //!   context `FROM scratch` (pullsim's binary and the libraries it loads), tagged by a
 //!   content hash so it is rebuilt only when the binary changed.
-//! - [`net`]: subnets that collide with nothing the host routes, the networks, and
-//!   [`net::DockerMap`], the modeled ↔ container address map.
-//! - [`component`]: what runs inside a container (`pullsim component …`).
-//! - [`dnsenv`]: a scenario's topology with Azure DNS in its own container, on every
-//!   network it serves.
+//!   The image also carries iproute2's `ip` (components configure their addresses).
+//! - [`net`]: the run's internal networks, on ranges that collide with nothing.
+//! - [`fabric`]: the modeled ↔ container address map every container computes alike.
+//! - [`backend`]: [`backend::DockerEnv`], the environment the scenarios run in.
+//! - [`services`]: ARM, Azure DNS, the ACR and the worker as container processes.
+//! - [`control`]: the host's control channel to them (reset, sync, pull).
+//! - [`component`]: the hidden `pullsim component …` commands that start them.
+//! - [`container`]: readiness and output of one container.
 //!
 //! Everything created carries the labels `pullsim=1` and `pullsim.run=<run id>` (plus
 //! `pullsim.pid`, so `pullsim gc` can tell a crashed run from a live one). A [`Run`]
@@ -20,8 +23,8 @@
 
 pub mod backend;
 pub mod component;
+pub mod container;
 pub mod control;
-pub mod dnsenv;
 pub mod fabric;
 pub mod image;
 pub mod net;
@@ -169,7 +172,7 @@ pub struct Removed {
 
 /// Prefix of a docker run's state directory under the temporary directory; it holds a
 /// `pid` file naming the process it belongs to.
-pub const STATE_DIR_PREFIX: &str = "pullsim-dnsenv-";
+pub const STATE_DIR_PREFIX: &str = "pullsim-docker-";
 
 /// Removes the state directories of runs whose process is gone (all of them with `all`).
 fn remove_stale_state_dirs(all: bool) -> Vec<std::path::PathBuf> {

@@ -1,7 +1,7 @@
-//! Content-addressed storage behind the fake ACR: the [`BlobStore`] trait and its two
-//! implementations, [`MemoryStore`] and [`DiskStore`]. The docker backend will put a
-//! CNCF distribution registry behind the same trait, so it stays small, async and
-//! object-safe (boxed futures, no generic methods).
+//! Content-addressed storage behind the fake ACR: the [`BlobStore`] trait and its three
+//! implementations, [`MemoryStore`], [`DiskStore`] and [`RegistryStore`] (a CNCF
+//! distribution registry, which the docker backend runs as a container). The trait stays
+//! small, async and object-safe (boxed futures, no generic methods).
 //!
 //! Blobs are kept once per registry and *linked* into repositories, as the distribution
 //! registry does: a blob pushed to `a` is not readable through `b` until it is pushed or
@@ -14,6 +14,7 @@
 
 mod disk;
 mod memory;
+mod registry;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ use tokio::io::AsyncRead;
 
 pub use disk::DiskStore;
 pub use memory::MemoryStore;
+pub use registry::RegistryStore;
 
 use super::oci::{Digest, Reference, RepoName};
 
@@ -133,6 +135,18 @@ pub enum StorageError {
         path: std::path::PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The registry behind a [`RegistryStore`] refused or failed a request.
+    #[error("{op}: {}{message}", status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
+    Backend {
+        /// The request (`PUT /v2/<repository>/manifests/<tag>`).
+        op: String,
+        /// Its status; `None` if no answer came (refused connection, timeout).
+        status: Option<u16>,
+        /// The registry's first error code (`MANIFEST_BLOB_UNKNOWN`), for callers to branch on.
+        code: Option<String>,
+        /// What the registry or the connection said.
+        message: String,
     },
 }
 
