@@ -306,7 +306,7 @@ pub async fn layers(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
 }
 
 /// The seed suite (`scenarios/seed`) as `pullsim run` loads it.
-fn seed_suite() -> anyhow::Result<Vec<Scenario>> {
+pub fn seed_suite() -> anyhow::Result<Vec<Scenario>> {
     let files = pullsim::cli::scenario_files(&[std::path::PathBuf::from("scenarios/seed")])?;
     pullsim::cli::load_all(&files)
 }

@@ -148,15 +148,6 @@ impl Figure {
         }
     }
 
-    /// A figure that could not be measured, and why.
-    pub fn unavailable(section: &str, name: &str, unit: &str, why: &str) -> Figure {
-        let mut f = Figure::new(section, name, unit, Better::Lower, Vec::new());
-        f.status = "not available".into();
-        f.summary = None;
-        f.notes = why.into();
-        f
-    }
-
     /// Sets how it was measured.
     pub fn method(mut self, method: impl Into<String>, command: impl Into<String>) -> Figure {
         self.method = method.into();

@@ -189,18 +189,32 @@ pub async fn run_all(
     Ok(results)
 }
 
+/// Starts a docker environment from this binary, giving up on Ctrl-C or SIGTERM (what
+/// was created by then is removed by the run's drop guard).
+async fn start_docker_env() -> anyhow::Result<crate::docker::backend::DockerEnv> {
+    let docker = crate::docker::connect().await?;
+    let exe = std::env::current_exe().context("finding pullsim's own binary")?;
+    tokio::select! {
+        env = crate::docker::backend::DockerEnv::start(docker, &exe) => env.context("starting the docker environment"),
+        _ = crate::docker::component::terminated() => bail!("interrupted while starting the docker environment"),
+    }
+}
+
+/// `work`, or an error if Ctrl-C or SIGTERM comes first (the caller then cleans up).
+async fn until_interrupted<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::select! {
+        r = work => r,
+        _ = crate::docker::component::terminated() => Err(anyhow::anyhow!("interrupted")),
+    }
+}
+
 /// Runs scenarios one after the other in one docker environment, removed at the end, on
 /// failure and on Ctrl-C or SIGTERM.
 pub async fn run_all_docker(
     scenarios: Vec<Scenario>,
     mut each: impl FnMut(&ScenarioResult),
 ) -> anyhow::Result<Vec<ScenarioResult>> {
-    let docker = crate::docker::connect().await?;
-    let exe = std::env::current_exe().context("finding pullsim's own binary")?;
-    let env = tokio::select! {
-        env = crate::docker::backend::DockerEnv::start(docker, &exe) => env.context("starting the docker environment")?,
-        _ = crate::docker::component::terminated() => bail!("interrupted while starting the docker environment"),
-    };
+    let env = start_docker_env().await?;
     let work = async {
         let mut results = Vec::new();
         for s in &scenarios {
@@ -212,10 +226,7 @@ pub async fn run_all_docker(
         }
         Ok::<_, anyhow::Error>(results)
     };
-    let outcome = tokio::select! {
-        r = work => r,
-        _ = crate::docker::component::terminated() => Err(anyhow::anyhow!("interrupted")),
-    };
+    let outcome = until_interrupted(work).await;
     let removed = env.stop().await;
     let results = outcome?;
     removed.context("removing the docker environment")?;
@@ -254,12 +265,7 @@ pub async fn shell(path: &Path, cell: Option<&str>, vnet: Option<&str>, command:
         scenarios.retain(|s| s.name.contains(c));
     }
     let s = scenarios.into_iter().next().with_context(|| format!("no scenario in {}", path.display()))?;
-    let docker = crate::docker::connect().await?;
-    let exe = std::env::current_exe().context("finding pullsim's own binary")?;
-    let env = tokio::select! {
-        env = crate::docker::backend::DockerEnv::start(docker, &exe) => env.context("starting the docker environment")?,
-        _ = crate::docker::component::terminated() => bail!("interrupted while starting the docker environment"),
-    };
+    let env = start_docker_env().await?;
     let work = async {
         let site = crate::run::build_docker(&env, &s).await?;
         env.sync().await?;
@@ -301,10 +307,7 @@ pub async fn shell(path: &Path, cell: Option<&str>, vnet: Option<&str>, command:
             }
         }
     };
-    let outcome = tokio::select! {
-        r = work => r,
-        _ = crate::docker::component::terminated() => Err(anyhow::anyhow!("interrupted")),
-    };
+    let outcome = until_interrupted(work).await;
     let removed = env.stop().await;
     let code = outcome?;
     removed.context("removing the docker environment")?;

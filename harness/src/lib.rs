@@ -7,8 +7,8 @@
 //! - [`cli`]: what `run` and `explain` do: find, load, select, run, report.
 //! - [`run`]: running one scenario: topology through ARM, images, pulls, steps, checks.
 //! - [`report`]: human, JSON and JUnit reports; `explain`'s story; `rules`' table.
-//! - [`docker`]: the docker backend (in progress, issue 7): the component image, the
-//!   per-VNET networks and their address map, Azure DNS in a container, `pullsim gc`.
+//! - [`docker`]: the docker backend: ARM, Azure DNS, the ACR and the worker each in a
+//!   container on per-VNET networks, `pullsim shell`, `pullsim gc`.
 //! - [`embedded`]: the embedded backend: every component in this process on loopback.
 //! - [`proxy`]: vantage points for real clients (skopeo…): CONNECT proxies on the
 //!   internet or inside a VNET.
