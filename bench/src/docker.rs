@@ -48,7 +48,7 @@ pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     let mut on_docker = Vec::new();
     let mut result = Ok(());
     for s in &scenarios {
-        match pullsim::run::run_scenario_docker(&env, s).await {
+        match pullsim::run::run_scenario_docker(&env, s, false).await {
             Ok(r) => on_docker.push(r.duration_ms),
             Err(e) => {
                 result = Err(e);
@@ -73,7 +73,7 @@ pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
                      worker container; wall time per scenario (ScenarioResult.duration_ms).",
                     scenarios.len()
                 ),
-                "pullsim::run::run_scenario_docker(&env, &scenario) for each scenario of scenarios/seed",
+                "pullsim::run::run_scenario_docker(&env, &scenario, false) for each scenario of scenarios/seed (no app container)",
             )
             .peer(
                 "the same scenarios on the embedded backend (a fresh environment each), same run",

@@ -41,6 +41,8 @@ impl FromStr for Partition {
 pub struct RunOptions {
     /// Where the scenarios run.
     pub backend: Backend,
+    /// (docker) Start the pulled image as the app container after a successful pull.
+    pub start_app: bool,
     /// Files and folders.
     pub paths: Vec<PathBuf>,
     /// Epoch override.
@@ -155,7 +157,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<u8> {
     };
     let results = match opts.backend {
         Backend::Embedded => run_all(scenarios, jobs, each).await?,
-        Backend::Docker => run_all_docker(scenarios, each).await?,
+        Backend::Docker => run_all_docker(scenarios, opts.start_app, each).await?,
     };
     match opts.format {
         Format::Human => println!("{}", report::summary(&results)),
@@ -212,13 +214,14 @@ async fn until_interrupted<T>(work: impl std::future::Future<Output = anyhow::Re
 /// failure and on Ctrl-C or SIGTERM.
 pub async fn run_all_docker(
     scenarios: Vec<Scenario>,
+    start_app: bool,
     mut each: impl FnMut(&ScenarioResult),
 ) -> anyhow::Result<Vec<ScenarioResult>> {
     let env = start_docker_env().await?;
     let work = async {
         let mut results = Vec::new();
         for s in &scenarios {
-            let r = crate::run::run_scenario_docker(&env, s)
+            let r = crate::run::run_scenario_docker(&env, s, start_app)
                 .await
                 .with_context(|| format!("scenario '{}' ({})", s.name, s.file.display()))?;
             each(&r);

@@ -34,6 +34,10 @@ enum Command {
         /// Where the fake Azure runs.
         #[arg(long, value_enum, default_value = "embedded")]
         backend: Backend,
+        /// (docker) Do not start the pulled image as the app container after a
+        /// successful pull (faster; the pull's outcome is the same).
+        #[arg(long)]
+        no_app: bool,
         /// Run every scenario under this rules epoch instead of its own.
         #[arg(long, value_name = "EPOCH")]
         rules: Option<Epoch>,
@@ -137,9 +141,18 @@ fn main() -> ExitCode {
                 print!("{}", report::rules_table(epoch));
                 Ok(0)
             }
-            Command::Run { paths, backend, rules, format, filter, partition, jobs } => {
-                let opts =
-                    cli::RunOptions { backend, paths, rules, format, filter, partition, jobs, style: Style::detect() };
+            Command::Run { paths, backend, no_app, rules, format, filter, partition, jobs } => {
+                let opts = cli::RunOptions {
+                    backend,
+                    start_app: !no_app,
+                    paths,
+                    rules,
+                    format,
+                    filter,
+                    partition,
+                    jobs,
+                    style: Style::detect(),
+                };
                 cli::run(opts).await
             }
             Command::Explain { scenario, cell, rules } => cli::explain(&scenario, cell.as_deref(), rules).await,

@@ -46,6 +46,9 @@ pub struct ScenarioResult {
     pub failures: Vec<String>,
     /// Wall time.
     pub duration_ms: f64,
+    /// The docker backend's app container, started after a successful last pull.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<crate::docker::app::AppStart>,
 }
 
 /// The outcome as DESIGN.md's JSON contract spells it.
@@ -101,11 +104,22 @@ async fn run_in(env: &Env, s: &Scenario) -> anyhow::Result<ScenarioResult> {
 }
 
 /// Runs one scenario on the docker environment `env` (reset first; the environment is
-/// reused across the scenarios of a run).
-pub async fn run_scenario_docker(env: &DockerEnv, s: &Scenario) -> anyhow::Result<ScenarioResult> {
+/// reused across the scenarios of a run); with `start_app`, a successful last pull's
+/// image is started as the app container, and a start that fails fails the scenario.
+pub async fn run_scenario_docker(env: &DockerEnv, s: &Scenario, start_app: bool) -> anyhow::Result<ScenarioResult> {
     let start = Instant::now();
     env.reset().await.context("resetting the docker environment")?;
-    let mut r = run_on(Target::Docker(env), s).await?.result;
+    let d = run_on(Target::Docker(env), s).await?;
+    let mut r = d.result;
+    let succeeded = d.report.as_ref().filter(|p| p.outcome.success && start_app);
+    if let (Some(report), Some(site)) = (succeeded, site_id(s, &env.cfg().subscription_id)) {
+        let app = crate::docker::app::start(env, &site, report).await.context("starting the app container")?;
+        if !app.started {
+            r.passed = false;
+            r.failures.push(format!("the app container did not start: {}", app.output));
+        }
+        r.app = Some(app);
+    }
     r.duration_ms = start.elapsed().as_secs_f64() * 1000.0;
     Ok(r)
 }
@@ -218,6 +232,7 @@ pub async fn run_on(env: Target<'_>, s: &Scenario) -> anyhow::Result<Detailed> {
         log: last.as_ref().map(|r| r.log.clone()).unwrap_or_default(),
         failures,
         duration_ms: 0.0,
+        app: None,
     };
     Ok(Detailed { result, report: last })
 }
@@ -242,12 +257,17 @@ async fn build_on(env: Target<'_>, s: &Scenario) -> anyhow::Result<Option<String
         session.apply(&step).await.with_context(|| format!("{}: building the topology", s.file.display()))?;
     }
     env.reconcile().await?;
-    Ok(s.topology.site.as_ref().map(|site| {
+    Ok(site_id(s, &sub))
+}
+
+/// The resource ID of a scenario's site, if it has one.
+fn site_id(s: &Scenario, sub: &str) -> Option<String> {
+    s.topology.site.as_ref().map(|site| {
         format!(
             "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.Web/sites/{}",
             s.topology.resource_group.name, site.name
         )
-    }))
+    })
 }
 
 /// Holds a pull to its expectation; appends what differs.

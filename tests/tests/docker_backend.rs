@@ -83,6 +83,20 @@ fn seed_suite_gives_the_same_outcome_stage_code_route_and_trace_on_docker_as_emb
         assert_eq!(dk["outcome"], em["outcome"], "{name}");
         assert_eq!(dk["trace"], em["trace"], "{name}");
         assert_eq!(dk["log"], em["log"], "{name}");
+        // After a successful pull the image runs as the app, without the registry's
+        // credentials in its environment (RULES.md E), resolving the registry as the app
+        // sees it; no app after a failed pull.
+        if dk["outcome"]["pull"] == "success" {
+            let app = &dk["app"];
+            assert_eq!(app["started"], true, "{name}: {app}");
+            let out = app["output"].as_str().unwrap();
+            assert!(out.contains("no DOCKER_REGISTRY_SERVER_* setting"), "{name}: {out}");
+            assert!(out.contains(".azurecr.io resolves to "), "{name}: {out}");
+            let settings: Vec<&str> = app["settings"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+            assert!(!settings.iter().any(|k| k.starts_with("DOCKER_REGISTRY_SERVER_")), "{name}: {settings:?}");
+        } else {
+            assert!(dk.get("app").is_none(), "{name}: an app after a failed pull");
+        }
     }
     // Both outcomes occur, so the comparison covers failures too.
     let codes: std::collections::BTreeSet<&str> =

@@ -69,6 +69,8 @@ pub struct DockerEnv {
     cfg: ArmConfig,
     tls: Arc<rustls::ClientConfig>,
     arm_conn: Mutex<Option<Conn>>,
+    /// App containers started and their images, removed before the next scenario.
+    apps: Mutex<Vec<(String, String)>>,
 }
 
 /// A debug container on one of the run's networks (removed with the run).
@@ -167,6 +169,7 @@ impl DockerEnv {
             cfg: ArmConfig::new(format!("https://{arm_ip}")),
             tls,
             arm_conn: Mutex::new(None),
+            apps: Mutex::new(Vec::new()),
         })
     }
 
@@ -188,6 +191,40 @@ impl DockerEnv {
     /// The ACR's blob store (the state directory's, which the ACR container reads).
     pub fn blobs(&self) -> &dyn BlobStore {
         &self.blobs
+    }
+
+    /// The component image's tag.
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// The engine client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The labels of everything this run creates.
+    pub fn labels(&self) -> std::collections::HashMap<String, String> {
+        self.run.labels()
+    }
+
+    /// A name for something of this run.
+    pub fn run_name(&self, what: &str) -> String {
+        self.run.name(what)
+    }
+
+    /// Where a container standing in a subnet's VNET goes (the public network without
+    /// one): the network's name, an address of its own in the VNET's slot
+    /// ([`Host::App`]), and Azure DNS's address on that network.
+    pub async fn place_of(&self, subnet_id: Option<&str>) -> anyhow::Result<(String, Ipv4Addr, Ipv4Addr)> {
+        let plan = Plan::from_store(&self.store);
+        let Some((vnet, _)) = subnet_id.and_then(|s| plan.subnet(s)) else {
+            return Ok((self.public.name.clone(), self.public.net.host(Host::App), self.public.net.host(Host::Dns)));
+        };
+        let place = *self.map.layout().vnets.get(&vnet.key).context("the VNET has no network yet")?;
+        let pool = self.pool.lock().await;
+        let n = pool.iter().find(|p| p.net == place.network).context("the VNET's network is gone")?;
+        Ok((n.name.clone(), place.slot.host(Host::App), place.network.host(Host::Dns)))
     }
 
     /// The host's view of the store (a follower of ARM's journal).
@@ -238,8 +275,28 @@ impl DockerEnv {
         Ok(())
     }
 
-    /// Forgets the previous scenario: an empty store, no blobs, no addresses configured.
+    /// Remembers an app container and its image, to remove before the next scenario.
+    pub async fn track_app(&self, container: &str, image: &str) {
+        self.apps.lock().await.push((container.to_string(), image.to_string()));
+    }
+
+    /// Removes the app containers started so far and their images.
+    pub async fn remove_apps(&self) -> anyhow::Result<()> {
+        let apps = std::mem::take(&mut *self.apps.lock().await);
+        for (id, image) in apps {
+            super::remove_container(&self.docker, &id).await?;
+            let opts = bollard::query_parameters::RemoveImageOptions { force: true, ..Default::default() };
+            if let Err(e) = self.docker.remove_image(&image, Some(opts), None).await {
+                tracing::debug!(%image, error = %e, "app image already gone");
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the previous scenario: an empty store, no blobs, no addresses configured,
+    /// no app running.
     pub async fn reset(&self) -> anyhow::Result<()> {
+        self.remove_apps().await?;
         self.control(Host::Arm, &Request::Reset).await?;
         tokio::try_join!(
             self.control(Host::Dns, &Request::Reset),

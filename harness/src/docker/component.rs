@@ -47,6 +47,16 @@ pub enum Component {
         #[arg(long)]
         arm: Ipv4Addr,
     },
+    /// The app container's process: reports its environment and the registry's address
+    /// as the VNET resolves it, then idles.
+    App {
+        /// Azure DNS on the app's network.
+        #[arg(long)]
+        dns: Ipv4Addr,
+        /// The registry's login server.
+        #[arg(long)]
+        registry: String,
+    },
     /// Prints that it is ready and waits for SIGTERM (a debug container's main process).
     Idle,
     /// Points this container's resolver at one server (rewrites `/etc/resolv.conf`).
@@ -72,6 +82,7 @@ pub enum Component {
 /// Runs a component until it is done (`dig`) or until SIGTERM / Ctrl-C (servers).
 pub async fn run(c: Component) -> anyhow::Result<u8> {
     match c {
+        Component::App { dns, registry } => super::app::run_app(dns, &registry).await,
         Component::Idle => {
             println!("{READY}");
             terminated().await;

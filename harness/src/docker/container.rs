@@ -12,6 +12,12 @@ use super::component;
 /// Waits until the container prints [`component::READY`]; fails with its output if it
 /// exits first or the deadline passes.
 pub async fn wait_ready(docker: &Docker, id: &str, within: Duration) -> anyhow::Result<()> {
+    wait_for(docker, id, component::READY, within).await
+}
+
+/// Waits until the container prints `line`; fails with its output if it exits first or
+/// the deadline passes.
+pub async fn wait_for(docker: &Docker, id: &str, line: &str, within: Duration) -> anyhow::Result<()> {
     let opts = LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() };
     let mut stream = docker.logs(id, Some(opts));
     let mut seen = String::new();
@@ -19,7 +25,7 @@ pub async fn wait_ready(docker: &Docker, id: &str, within: Duration) -> anyhow::
         while let Some(chunk) = stream.next().await {
             let Ok(chunk) = chunk else { return false };
             seen.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-            if seen.contains(component::READY) {
+            if seen.contains(line) {
                 return true;
             }
         }

@@ -114,7 +114,7 @@ impl BuildContext {
     }
 }
 
-fn append(tar: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+pub(crate) fn append(tar: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(bytes.len() as u64);
     header.set_mode(mode);
@@ -162,19 +162,52 @@ pub async fn ensure(docker: &Docker, bin: &Path) -> anyhow::Result<String> {
     Ok(tag)
 }
 
+/// The base of the app images built from pulled layers: the component image's files
+/// under `/.platform` (generated layers have a `/pullsim` directory of their own) and
+/// its process as the entrypoint (`pullsim component app`). Built once per component
+/// image; returns its tag.
+pub async fn ensure_platform(docker: &Docker, component: &str) -> anyhow::Result<String> {
+    let hash = component.rsplit(':').next().unwrap_or_default();
+    let tag = format!("pullsim-platform:{hash}");
+    if docker.inspect_image(&tag).await.is_ok() {
+        return Ok(tag);
+    }
+    let dockerfile = format!(
+        "FROM {component} AS platform\nFROM scratch\nCOPY --from=platform /pullsim /.platform/pullsim\n\
+         COPY --from=platform /lib /lib\nCOPY --from=platform /lib64 /lib64\nCOPY --from=platform /bin /bin\n\
+         ENV PATH=/bin\nENTRYPOINT [\"/.platform/pullsim\", \"component\", \"app\"]\n"
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    append(&mut tar, "Dockerfile", dockerfile.as_bytes(), 0o644)?;
+    let body = tar.into_inner().context("finishing the platform's build context")?;
+    let labels = HashMap::from([(LABEL_APP.to_string(), "1".to_string()), (LABEL_HASH.to_string(), hash.to_string())]);
+    build_tar(docker, &tag, labels, body).await?;
+    Ok(tag)
+}
+
 /// Builds the image of `ctx` (labelled `pullsim=1`, `pullsim.hash=<hash>`).
 pub async fn build(docker: &Docker, ctx: &BuildContext) -> anyhow::Result<()> {
     let tag = ctx.tag();
     let body = ctx.tar()?;
     eprintln!("pullsim: building {tag} ({} MB context)", body.len() / 1_000_000);
+    let labels =
+        HashMap::from([(LABEL_APP.to_string(), "1".to_string()), (LABEL_HASH.to_string(), ctx.hash().to_string())]);
+    build_tar(docker, &tag, labels, body).await
+}
+
+/// Builds `tag` from a tar build context (a Dockerfile and what it copies), labelled
+/// with `labels`; fails with the builder's message.
+pub async fn build_tar(
+    docker: &Docker,
+    tag: &str,
+    labels: HashMap<String, String>,
+    body: Vec<u8>,
+) -> anyhow::Result<()> {
     let opts = BuildImageOptions {
-        t: Some(tag.clone()),
+        t: Some(tag.to_string()),
         rm: true,
         forcerm: true,
-        labels: Some(HashMap::from([
-            (LABEL_APP.to_string(), "1".to_string()),
-            (LABEL_HASH.to_string(), ctx.hash().to_string()),
-        ])),
+        labels: Some(labels),
         ..Default::default()
     };
     let mut stream = docker.build_image(opts, None, Some(bollard::body_full(body.into())));
@@ -192,6 +225,6 @@ pub async fn build(docker: &Docker, ctx: &BuildContext) -> anyhow::Result<()> {
             tracing::debug!(target: "pullsim::docker::build", "{}", line.trim_end());
         }
     }
-    call(|| format!("inspecting the image {tag} just built"), docker.inspect_image(&tag)).await?;
+    call(|| format!("inspecting the image {tag} just built"), docker.inspect_image(tag)).await?;
     Ok(())
 }

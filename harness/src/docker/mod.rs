@@ -10,6 +10,7 @@
 //! - [`net`]: the run's internal networks, on ranges that collide with nothing.
 //! - [`fabric`]: the modeled ↔ container address map every container computes alike.
 //! - [`backend`]: [`backend::DockerEnv`], the environment the scenarios run in.
+//! - [`app`]: the pulled image started as the app container.
 //! - [`services`]: ARM, Azure DNS, the ACR and the worker as container processes.
 //! - [`control`]: the host's control channel to them (reset, sync, pull).
 //! - [`component`]: the hidden `pullsim component …` commands that start them.
@@ -21,6 +22,7 @@
 //! up on Ctrl-C. The component image is a cache shared by runs: it carries `pullsim=1`
 //! but no run label, and `gc` removes the ones that no longer match the binary.
 
+pub mod app;
 pub mod backend;
 pub mod component;
 pub mod container;
@@ -220,6 +222,16 @@ pub async fn remove_labelled(docker: &Docker, label: &str) -> anyhow::Result<Rem
     for id in found.networks {
         call(|| format!("removing network {id}"), docker.remove_network(&id)).await?;
         removed.networks.push(id);
+    }
+    // The run's own images (apps built from pulled layers), with their untagged parents;
+    // one already gone with another's parents is done.
+    for id in found.images {
+        let opts = RemoveImageOptions { force: true, ..Default::default() };
+        match docker.remove_image(&id, Some(opts), None).await {
+            Ok(_) => removed.images.push(id),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(e) => return Err(e).with_context(|| format!("removing image {id}")),
+        }
     }
     Ok(removed)
 }

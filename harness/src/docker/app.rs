@@ -1,0 +1,243 @@
+//! The app container: after a successful pull on the docker backend, the image the worker
+//! pulled (its layers, read by digest from the ACR's storage: the bytes the worker
+//! verified) is unpacked in order and committed as an image of the engine, and started
+//! on the site's integration
+//! network, with the site's app settings as its environment — never
+//! `DOCKER_REGISTRY_SERVER_*` (RULES.md E) — and Azure DNS as its resolver.
+//!
+//! pullsim's generated images hold files but no program, so the container's process is
+//! pullsim's own (`pullsim component app`, from the platform image the layers are added
+//! onto, under `/.platform`): it reports its environment and what the registry's name
+//! resolves to from inside, then idles like a web app until the next scenario.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bollard::models::ContainerConfig;
+use bollard::models::{ContainerCreateBody, EndpointIpamConfig, EndpointSettings, NetworkingConfig};
+use bollard::query_parameters::{
+    CommitContainerOptions, CreateContainerOptions, StartContainerOptions, UploadToContainerOptions,
+};
+use mock_azure::acr::Repo;
+use mock_azure::acr::oci::{Digest, Reference, RepoName};
+use mock_azure::appservice::site::SiteView;
+use mock_azure::appservice::worker::PullReport;
+use mock_azure::arm::ArmRequest;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+
+use super::backend::DockerEnv;
+use super::{call, container};
+
+/// The line `pullsim component app` prints once it has looked around.
+pub const APP_READY: &str = "pullsim app started";
+
+/// How a started app went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppStart {
+    /// Whether the container started and reported.
+    pub started: bool,
+    /// The image built from the pulled layers.
+    pub image: String,
+    /// Names of the environment variables it got from the app settings.
+    pub settings: Vec<String>,
+    /// What the app printed (its environment check and its lookup of the registry).
+    pub output: String,
+}
+
+/// App settings App Service never passes into the container.
+fn withheld(name: &str) -> bool {
+    name.to_ascii_uppercase().starts_with("DOCKER_REGISTRY_SERVER_")
+}
+
+/// Builds the pulled image and starts it as `site_id`'s app; waits for its report.
+pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyhow::Result<AppStart> {
+    let t0 = std::time::Instant::now();
+    let digest = report.manifest_digest.as_deref().context("the pull has no manifest digest")?;
+    let site = read_site(env, site_id).await?;
+    let image = site.image().context("the site has no DOCKER| image")?;
+    let registry = image.host.split('.').next().unwrap_or_default();
+    let name = RepoName::parse(&image.repo).with_context(|| format!("'{}' is not a repository", image.repo))?;
+    let repo = Repo::new(registry, name).with_context(|| format!("'{registry}' is not a registry name"))?;
+    let layers = read_layers(env, &repo, digest).await?;
+
+    // The layers unpacked, in order, onto the platform image (the app's stand-in process)
+    // in a container that never runs, committed as the app's image.
+    let platform = super::image::ensure_platform(env.docker(), env.image()).await?;
+    let repo_tag = format!("{}-{}", env.run_id(), &digest.trim_start_matches("sha256:")[..12]);
+    let tag = format!("pullsim-app:{repo_tag}");
+    let labels: HashMap<String, String> = env.labels();
+    let docker = env.docker();
+    let staging = call(
+        || "creating the app's staging container".to_string(),
+        docker.create_container(
+            None::<CreateContainerOptions>,
+            ContainerCreateBody {
+                image: Some(platform.clone()),
+                labels: Some(labels.clone()),
+                network_disabled: Some(true),
+                ..Default::default()
+            },
+        ),
+    )
+    .await?
+    .id;
+    let built = async {
+        for (i, bytes) in layers.into_iter().enumerate() {
+            call(
+                || format!("unpacking layer {i} into {staging}"),
+                docker.upload_to_container(
+                    &staging,
+                    Some(UploadToContainerOptions { path: "/".to_string(), ..Default::default() }),
+                    bollard::body_full(bytes.into()),
+                ),
+            )
+            .await?;
+        }
+        let opts = CommitContainerOptions {
+            container: Some(staging.clone()),
+            repo: Some("pullsim-app".to_string()),
+            tag: Some(repo_tag.clone()),
+            pause: false,
+            ..Default::default()
+        };
+        let config = ContainerConfig { labels: Some(labels.clone()), ..Default::default() };
+        call(|| format!("committing {tag}"), docker.commit_container(opts, config)).await
+    }
+    .await;
+    super::remove_container(docker, &staging).await?;
+    built?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: image committed");
+
+    let settings: Vec<(String, String)> = site.settings.into_iter().filter(|(k, _)| !withheld(k)).collect();
+    let (network, ip, dns) = env.place_of(site.subnet_id.as_deref()).await?;
+    let body = ContainerCreateBody {
+        image: Some(tag.clone()),
+        env: Some(settings.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        labels: Some(labels),
+        cmd: Some(vec!["--dns".into(), dns.to_string(), "--registry".into(), image.host.clone()]),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(
+                [(
+                    network.clone(),
+                    EndpointSettings {
+                        ipam_config: Some(EndpointIpamConfig {
+                            ipv4_address: Some(ip.to_string()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            ),
+        }),
+        ..Default::default()
+    };
+    let name = env.run_name(&format!("app-{}", site.name.to_ascii_lowercase()));
+    // The previous scenario's app goes first (one app per site name and run).
+    env.remove_apps().await?;
+    let created = call(
+        || format!("creating the app container {name}"),
+        docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body),
+    )
+    .await?;
+    env.track_app(&created.id, &tag).await;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: container created");
+    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
+    let ready = container::wait_for(docker, &created.id, APP_READY, Duration::from_secs(30)).await;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: ready");
+    let (output, _) = container::logs(docker, &created.id).await?;
+    Ok(AppStart {
+        started: ready.is_ok(),
+        image: tag,
+        settings: settings.into_iter().map(|(k, _)| k).collect(),
+        output: output.trim_end().to_string(),
+    })
+}
+
+/// The site as the platform reads it: through ARM.
+async fn read_site(env: &DockerEnv, site_id: &str) -> anyhow::Result<SiteView> {
+    let now = mock_azure::identity::token::now();
+    let cfg = env.cfg();
+    let token = env.signer().sign(&json!({
+        "aud": "https://management.core.windows.net/", "tid": cfg.tenant_id,
+        "iat": now, "exp": now + 600, "appid": cfg.client_id,
+    }));
+    let auth = format!("Bearer {token}");
+    let get = async |method: &str, path: String| -> anyhow::Result<Value> {
+        let req = ArmRequest::new(method, &format!("{path}?api-version=2024-11-01")).header("authorization", &auth);
+        let r = env.arm(&req).await?;
+        if r.status != 200 {
+            bail!("{method} {path}: {} {}", r.status, String::from_utf8_lossy(&r.body));
+        }
+        Ok(r.json_body())
+    };
+    let site = get("GET", site_id.to_string()).await?;
+    let web = get("GET", format!("{site_id}/config/web")).await?;
+    let settings = get("POST", format!("{site_id}/config/appsettings/list")).await?;
+    Ok(SiteView::from_arm(&site, &web, &settings))
+}
+
+/// The layers of the image `digest` names (the linux/amd64 one of an index).
+async fn read_layers(env: &DockerEnv, repo: &Repo, digest: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let blobs = env.blobs();
+    let get = async |d: &str| -> anyhow::Result<Value> {
+        let digest = Digest::parse(d).with_context(|| format!("'{d}' is not a digest"))?;
+        let m =
+            blobs.get_manifest(repo, &Reference::Digest(digest)).await?.with_context(|| format!("no manifest {d}"))?;
+        serde_json::from_slice(&m.bytes).context("reading the manifest")
+    };
+    let mut manifest = get(digest).await?;
+    if let Some(list) = manifest["manifests"].as_array() {
+        let amd64 = list
+            .iter()
+            .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
+            .and_then(|m| m["digest"].as_str())
+            .context("the index has no linux/amd64 image")?
+            .to_string();
+        manifest = get(&amd64).await?;
+    }
+    let mut out = Vec::new();
+    for layer in manifest["layers"].as_array().into_iter().flatten() {
+        let d = layer["digest"].as_str().and_then(Digest::parse).context("a layer without a digest")?;
+        let mut r = blobs.open_blob(repo, &d, None).await?.with_context(|| format!("no layer {d}"))?;
+        let mut bytes = Vec::with_capacity(r.size as usize);
+        r.reader.read_to_end(&mut bytes).await.with_context(|| format!("reading the layer {d}"))?;
+        out.push(bytes);
+    }
+    Ok(out)
+}
+
+/// `pullsim component app`: what runs as the app — checks its environment, looks the
+/// registry up through the VNET's resolver, reports, and idles until stopped.
+pub async fn run_app(dns: Ipv4Addr, registry: &str) -> anyhow::Result<u8> {
+    std::fs::write("/etc/resolv.conf", format!("nameserver {dns}\n")).context("writing /etc/resolv.conf")?;
+    let leaked: Vec<String> = std::env::vars().map(|(k, _)| k).filter(|k| withheld(k)).collect();
+    if leaked.is_empty() {
+        println!("environment: no DOCKER_REGISTRY_SERVER_* setting");
+    } else {
+        println!("environment: {} present (App Service never passes them)", leaked.join(", "));
+    }
+    let answer = super::component::dig(std::net::SocketAddr::from((dns, 53)), registry).await?;
+    println!("{registry} resolves to {}", answer.trim().replace('\n', ", "));
+    println!("{APP_READY}");
+    super::component::terminated().await;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::withheld;
+
+    #[test]
+    fn registry_credentials_are_withheld_and_other_settings_pass() {
+        assert!(withheld("DOCKER_REGISTRY_SERVER_PASSWORD"));
+        assert!(withheld("docker_registry_server_url"));
+        assert!(!withheld("WEBSITE_PULL_IMAGE_OVER_VNET"));
+        assert!(!withheld("DOCKER_ENABLE_CI"));
+    }
+}
