@@ -130,9 +130,12 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
         let dig_in = inside.exec(&["/pullsim", "component", "dig", "--server", &si, LOGIN]).await?;
         let dig_out = outside.exec(&["/pullsim", "component", "dig", "--server", &so, LOGIN]).await?;
         let nslookup = inside.exec(&["/bin/nslookup", LOGIN]).await?;
-        anyhow::Ok((dig_in, dig_out, nslookup))
+        let catalog = http_get(env.registry_addr(), "/v2/_catalog").await?;
+        anyhow::Ok((dig_in, dig_out, nslookup, catalog))
     });
-    let (inside, outside, nslookup) = answers.unwrap();
+    let (inside, outside, nslookup, catalog) = answers.unwrap();
+    // The image lives in the CNCF registry behind the ACR.
+    assert!(catalog.contains(r#""secureacr2021/app""#), "{catalog}");
     // RULES.md A8: the private endpoint's address inside the linked VNET…
     assert_eq!(inside.trim(), "10.0.2.4", "from the VNET network");
     // …as busybox's nslookup shows it, through the privatelink CNAME…
@@ -142,9 +145,20 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
     assert!(!public.is_private(), "from the public network: {public}");
 
     let removed = rt.block_on(env.stop()).unwrap();
-    // Four components and two debug containers; the public network and one VNET network.
-    assert_eq!((removed.containers.len(), removed.networks.len()), (6, 2), "{removed}");
+    // Four components, the registry and two debug containers; the public network and one
+    // VNET network.
+    assert_eq!((removed.containers.len(), removed.networks.len()), (7, 2), "{removed}");
     assert_eq!(labelled(&rt, &d, &format!("{LABEL_RUN}={run}")), docker::Removed::default());
+}
+
+/// A plain HTTP GET (the registry speaks HTTP on the run's network); the whole answer.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: registry\r\n\r\n").as_bytes()).await?;
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out)).await??;
+    Ok(out)
 }
 
 /// `pullsim run --backend docker` on the seed suite, started and awaited until its
@@ -159,8 +173,8 @@ fn start_run(rt: &tokio::runtime::Runtime, d: &docker::Docker) -> Child {
         .unwrap();
     let label = format!("{LABEL_PID}={}", child.id());
     let deadline = Instant::now() + Duration::from_secs(60);
-    while labelled(rt, d, &label).containers.len() < 4 {
-        assert!(Instant::now() < deadline, "the run did not start its four components within 60 s");
+    while labelled(rt, d, &label).containers.len() < 5 {
+        assert!(Instant::now() < deadline, "the run did not start its five containers within 60 s");
         std::thread::sleep(Duration::from_millis(100));
     }
     child
@@ -186,7 +200,7 @@ fn gc_removes_what_a_killed_run_left_and_a_stopped_run_leaves_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     let left = labelled(&rt, &d, &format!("{LABEL_PID}={killed}"));
-    assert!(left.containers.len() >= 4 && !left.networks.is_empty(), "what the killed run left: {left}");
+    assert!(left.containers.len() >= 5 && !left.networks.is_empty(), "what the killed run left: {left}");
     assert_eq!(state_dirs_of(&killed).len(), 1, "the killed run's state directory is left");
     let gc = Command::new(pullsim_bin()).arg("gc").output().unwrap();
     assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));

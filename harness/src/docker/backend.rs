@@ -27,7 +27,7 @@ use bollard::models::{
     NetworkDisconnectRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
-use mock_azure::acr::{BlobStore, DiskStore};
+use mock_azure::acr::{BlobStore, RegistryStore};
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::PullReport;
 use mock_azure::arm::{ArmConfig, ArmRequest, ArmResponse};
@@ -42,8 +42,9 @@ use tokio::sync::Mutex;
 use super::container::wait_ready;
 use super::control::{self, Request};
 use super::fabric::{DockerFabric, Host, Layout, Net16, Place};
+use super::image::REGISTRY_BINARY;
 use super::net::{PoolNet, create_network};
-use super::services::{BLOBS, STATE};
+use super::services::{BLOBS, REGISTRY_CONFIG, REGISTRY_DATA, REGISTRY_PORT, STATE, acr_storage};
 use super::{Run, call, image};
 
 /// How long a component gets to start.
@@ -64,7 +65,7 @@ pub struct DockerEnv {
     image: String,
     store: Store,
     map: Arc<DockerFabric>,
-    blobs: DiskStore,
+    blobs: Arc<dyn BlobStore>,
     signer: TokenSigner,
     cfg: ArmConfig,
     tls: Arc<rustls::ClientConfig>,
@@ -141,18 +142,27 @@ impl DockerEnv {
         let layout = Layout { public: Some(public.net), vnets: Default::default() };
         layout.write(state.path())?;
         let arm_ip = public.net.host(Host::Arm);
+        let registry_ip = public.net.host(Host::Registry);
+        std::fs::create_dir_all(state.path().join(REGISTRY_DATA)).context("creating the registry's directory")?;
+        let config = RegistryStore::config(&format!("0.0.0.0:{REGISTRY_PORT}"), &format!("{STATE}/{REGISTRY_DATA}"));
+        std::fs::write(state.path().join(REGISTRY_CONFIG), config).context("writing the registry's configuration")?;
         let src = state.path().to_string_lossy().into_owned();
         let arm_arg = arm_ip.to_string();
         let worker_args = ["component", "worker", "--arm", arm_arg.as_str()];
-        let (_arm, dns, acr, worker) = tokio::try_join!(
+        let registry_arg = registry_ip.to_string();
+        let acr_args = ["component", "acr", "--registry", registry_arg.as_str()];
+        let registry_config = format!("{STATE}/{REGISTRY_CONFIG}");
+        let registry_args = [REGISTRY_BINARY, "serve", registry_config.as_str()];
+        let (_arm, dns, acr, worker, _registry) = tokio::try_join!(
             service(&run, &image, &src, "arm", &["component", "arm"], &public, Host::Arm),
             service(&run, &image, &src, "dns", &["component", "azure-dns"], &public, Host::Dns),
-            service(&run, &image, &src, "acr", &["component", "acr"], &public, Host::Acr),
+            service(&run, &image, &src, "acr", &acr_args, &public, Host::Acr),
             service(&run, &image, &src, "worker", &worker_args, &public, Host::Worker),
+            registry(&run, &image, &src, &registry_args, &public),
         )?;
         let store = Store::follow(state.path())?;
         let map = Arc::new(DockerFabric::new(store.clone(), layout, false));
-        let blobs = DiskStore::open(&state.path().join(BLOBS)).context("opening the blob store")?;
+        let blobs = acr_storage(registry_ip, &state.path().join(BLOBS))?;
         Ok(DockerEnv {
             run,
             state,
@@ -188,9 +198,10 @@ impl DockerEnv {
         &self.signer
     }
 
-    /// The ACR's blob store (the state directory's, which the ACR container reads).
+    /// The ACR's storage: the CNCF registry container (schema 1 manifests beside it in
+    /// the state directory), as the ACR container sees it.
     pub fn blobs(&self) -> &dyn BlobStore {
-        &self.blobs
+        self.blobs.as_ref()
     }
 
     /// The component image's tag.
@@ -225,6 +236,11 @@ impl DockerEnv {
         let pool = self.pool.lock().await;
         let n = pool.iter().find(|p| p.net == place.network).context("the VNET's network is gone")?;
         Ok((n.name.clone(), place.slot.host(Host::App), place.network.host(Host::Dns)))
+    }
+
+    /// The CNCF registry's address (plain HTTP), reachable from the host.
+    pub fn registry_addr(&self) -> SocketAddr {
+        SocketAddr::from((self.public.net.host(Host::Registry), REGISTRY_PORT))
     }
 
     /// The host's view of the store (a follower of ARM's journal).
@@ -303,11 +319,13 @@ impl DockerEnv {
             self.control(Host::Acr, &Request::Reset),
             self.control(Host::Worker, &Request::Reset),
         )?;
-        // Every registry's repositories go; the store's own layout stays.
-        let registries = self.state.path().join(BLOBS).join("registries");
-        for e in std::fs::read_dir(&registries).with_context(|| format!("reading {}", registries.display()))? {
-            let p = e?.path();
-            std::fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
+        // Every image goes: the registry's data (it keeps no cache: it reads its files on
+        // every request) and the schema 1 manifests beside it; the directories stay.
+        for dir in [self.state.path().join(REGISTRY_DATA), self.state.path().join(BLOBS).join("registries")] {
+            for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+                let p = e?.path();
+                std::fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
         }
         *self.arm_conn.lock().await = None;
         Ok(())
@@ -475,6 +493,55 @@ async fn connect(docker: &Docker, n: &PoolNet, id: &str, host: Host) -> anyhow::
     let ip = n.net.host(host);
     let req = NetworkConnectRequest { container: id.to_string(), endpoint_config: Some(endpoint(ip)) };
     call(|| format!("attaching {id} to {} at {ip}", n.name), docker.connect_network(&n.name, req)).await
+}
+
+/// Starts the CNCF distribution registry (the ACR's storage) on the public network at
+/// [`Host::Registry`], its data in the state directory; waits until `GET /v2/` answers.
+async fn registry(run: &Run, image: &str, state: &str, args: &[&str], public: &PoolNet) -> anyhow::Result<String> {
+    let docker = run.docker();
+    let name = run.name("registry");
+    let ip = public.net.host(Host::Registry);
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        entrypoint: Some(args.iter().map(|s| s.to_string()).collect()),
+        labels: Some(run.labels()),
+        host_config: Some(HostConfig { binds: Some(vec![format!("{state}:{STATE}")]), ..Default::default() }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some([(public.name.clone(), endpoint(ip))].into_iter().collect()),
+        }),
+        ..Default::default()
+    };
+    let created = call(
+        || format!("creating the container {name}"),
+        docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body),
+    )
+    .await?;
+    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
+    let addr = SocketAddr::from((ip, REGISTRY_PORT));
+    let deadline = tokio::time::Instant::now() + READY_WITHIN;
+    loop {
+        if answers_v2(addr).await {
+            return Ok(created.id);
+        }
+        if tokio::time::Instant::now() > deadline {
+            let (out, err) = super::container::logs(docker, &created.id).await.unwrap_or_default();
+            bail!("the registry at {addr} did not answer GET /v2/ within {READY_WITHIN:?}:\n{out}{err}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether a registry answers `GET /v2/` with 200 at `addr` (one try, 1 s).
+async fn answers_v2(addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let probe = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: registry\r\n\r\n").await.ok()?;
+        let mut buf = [0u8; 16];
+        let n = s.read(&mut buf).await.ok()?;
+        Some(buf[..n].starts_with(b"HTTP/1.0 200") || buf[..n].starts_with(b"HTTP/1.1 200"))
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(1), probe).await, Ok(Some(true)))
 }
 
 /// Creates and starts a component container on the public network at `host`, with the

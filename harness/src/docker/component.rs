@@ -32,11 +32,15 @@ pub enum Component {
         #[arg(long, default_value = super::services::STATE)]
         state: PathBuf,
     },
-    /// The ACR's endpoints, following the store in `--state`.
+    /// The ACR's endpoints, following the store in `--state`, its images in the CNCF
+    /// registry at `--registry`.
     Acr {
         /// The state directory.
         #[arg(long, default_value = super::services::STATE)]
         state: PathBuf,
+        /// The registry's address (port 5000, plain HTTP).
+        #[arg(long)]
+        registry: Ipv4Addr,
     },
     /// The App Service worker, reading sites through ARM at `--arm`.
     Worker {
@@ -95,7 +99,7 @@ pub async fn run(c: Component) -> anyhow::Result<u8> {
         }
         Component::Arm { state } => super::services::arm(state).await.map(|()| 0),
         Component::AzureDns { state } => super::services::azure_dns(state).await.map(|()| 0),
-        Component::Acr { state } => super::services::acr(state).await.map(|()| 0),
+        Component::Acr { state, registry } => super::services::acr(state, registry).await.map(|()| 0),
         Component::Worker { state, arm } => super::services::worker(state, arm).await.map(|()| 0),
         Component::Dig { server, port, name } => {
             let answer = dig(SocketAddr::new(server, port), &name).await?;

@@ -18,6 +18,9 @@ use super::{LABEL_APP, call};
 /// Repository of the component image.
 pub const REPOSITORY: &str = "pullsim-component";
 
+/// Where the image (and Debian's docker-registry) keeps the CNCF distribution registry.
+pub const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
+
 /// Where the image (and Debian's busybox-static) keeps busybox.
 pub const BUSYBOX: &str = "/bin/busybox";
 /// The busybox applets the image links.
@@ -43,12 +46,19 @@ impl BuildContext {
             format!("reading {} (the docker backend needs iproute2: apt-get install iproute2)", ip.display())
         })?;
         files.push((super::fabric::IP_BINARY.trim_start_matches('/').to_string(), ip_bytes, 0o755));
+        // The CNCF distribution registry (Debian's docker-registry): the ACR's storage.
+        let registry = Path::new(REGISTRY_BINARY);
+        let registry_bytes = std::fs::read(registry).with_context(|| {
+            format!("reading {} (the docker backend needs apt-get install docker-registry)", registry.display())
+        })?;
+        files.push((REGISTRY_BINARY.trim_start_matches('/').to_string(), registry_bytes, 0o755));
         // busybox (static), when the host has it: `pullsim shell` runs sh and nslookup.
         if let Ok(bytes) = std::fs::read(BUSYBOX) {
             files.push((BUSYBOX.trim_start_matches('/').to_string(), bytes, 0o755));
         }
         let mut libs = shared_libraries(bin)?;
         libs.extend(shared_libraries(ip)?);
+        libs.extend(shared_libraries(registry)?);
         libs.sort();
         libs.dedup();
         for lib in libs {

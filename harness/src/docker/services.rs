@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, anyhow};
-use mock_azure::acr::{Acr, DiskStore};
+use mock_azure::acr::{Acr, DiskStore, RegistryStore, Schema1Aside};
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, Worker};
 use mock_azure::arm::{Arm, ArmConfig};
@@ -28,8 +28,23 @@ use super::fabric::{DockerFabric, Host, Layout, own_addresses};
 
 /// Where the host mounts the state directory.
 pub const STATE: &str = "/state";
-/// The blobs directory under the state directory.
+/// The blobs directory under the state directory (schema 1 manifests only, beside the
+/// registry).
 pub const BLOBS: &str = "blobs";
+/// The CNCF registry's data directory under the state directory.
+pub const REGISTRY_DATA: &str = "registry-data";
+/// The CNCF registry's configuration file under the state directory.
+pub const REGISTRY_CONFIG: &str = "registry.yml";
+/// The CNCF registry's port.
+pub const REGISTRY_PORT: u16 = 5000;
+
+/// The ACR's storage: the CNCF registry at `registry`, with the schema 1 manifests it
+/// refuses kept in `blobs`.
+pub fn acr_storage(registry: Ipv4Addr, blobs: &Path) -> anyhow::Result<Arc<dyn mock_azure::acr::BlobStore>> {
+    let main = Arc::new(RegistryStore::new(format!("http://{registry}:{REGISTRY_PORT}"), ""));
+    let aside = Arc::new(DiskStore::open(blobs).context("opening the blob store for schema 1 manifests")?);
+    Ok(Arc::new(Schema1Aside::new(main, aside)))
+}
 
 /// What every service starts from.
 struct Common {
@@ -208,16 +223,16 @@ impl DnsGeneration {
 }
 
 /// The ACR's login servers and data endpoints on every address the store gives them,
-/// with the blobs in the state directory.
-pub async fn acr(state: PathBuf) -> anyhow::Result<()> {
+/// with the images in the CNCF registry at `registry`.
+pub async fn acr(state: PathBuf, registry: Ipv4Addr) -> anyhow::Result<()> {
     let ip = own_public(Host::Acr, &state)?;
     let store = Store::follow(&state)?;
     let c = Arc::new(Common::open(&state, store, String::new())?);
-    let blobs = DiskStore::open(&state.join(BLOBS)).context("opening the blob store")?;
+    let blobs = acr_storage(registry, &state.join(BLOBS))?;
     let acr = Arc::new(
         Acr::new(
             c.store.clone(),
-            Arc::new(blobs),
+            blobs,
             c.signer.clone(),
             c.ca.clone(),
             c.fabric.clone(),

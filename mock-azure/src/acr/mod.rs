@@ -54,7 +54,7 @@ pub use image::{
     import_oci_layout, push_image, push_index,
 };
 pub use serve::{ListenerHandle, Listeners, listeners, serve};
-pub use storage::{BlobStore, DiskStore, MemoryStore, RegistryStore, Repo};
+pub use storage::{BlobStore, DiskStore, MemoryStore, RegistryStore, Repo, Schema1Aside};
 
 use crate::identity::TokenSigner;
 use crate::model::{PRIVATE, ResourceId, Store};

@@ -1,7 +1,9 @@
 //! Content-addressed storage behind the fake ACR: the [`BlobStore`] trait and its three
 //! implementations, [`MemoryStore`], [`DiskStore`] and [`RegistryStore`] (a CNCF
-//! distribution registry, which the docker backend runs as a container). The trait stays
-//! small, async and object-safe (boxed futures, no generic methods).
+//! distribution registry, which the docker backend runs as a container), and
+//! [`Schema1Aside`], which keeps the schema 1 manifests such a registry refuses in a
+//! second store. The trait stays small, async and object-safe (boxed futures, no generic
+//! methods).
 //!
 //! Blobs are kept once per registry and *linked* into repositories, as the distribution
 //! registry does: a blob pushed to `a` is not readable through `b` until it is pushed or
@@ -15,6 +17,7 @@
 mod disk;
 mod memory;
 mod registry;
+mod split;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +28,7 @@ use tokio::io::AsyncRead;
 pub use disk::DiskStore;
 pub use memory::MemoryStore;
 pub use registry::RegistryStore;
+pub use split::Schema1Aside;
 
 use super::oci::{Digest, Reference, RepoName};
 
