@@ -230,15 +230,8 @@ pub async fn acr(state: PathBuf, registry: Ipv4Addr) -> anyhow::Result<()> {
     let c = Arc::new(Common::open(&state, store, String::new())?);
     let blobs = acr_storage(registry, &state.join(BLOBS))?;
     let acr = Arc::new(
-        Acr::new(
-            c.store.clone(),
-            blobs,
-            c.signer.clone(),
-            c.ca.clone(),
-            c.fabric.clone(),
-            c.cfg.tenant_id.clone(),
-        )
-        .context("ACR certificates")?,
+        Acr::new(c.store.clone(), blobs, c.signer.clone(), c.ca.clone(), c.fabric.clone(), c.cfg.tenant_id.clone())
+            .context("ACR certificates")?,
     );
     let (handle, listeners) = mock_azure::acr::listeners();
     // One listener for every address: the ACR tells its endpoints apart by the address a
