@@ -1,6 +1,8 @@
 //! The docker backend against the real Docker engine (issue 7): the seed suite gives the
-//! same verdicts and traces as the embedded backend; Azure DNS in its container answers
-//! by the network a query comes from; nothing pullsim labels outlives a run — removed by
+//! same verdicts and traces as the embedded backend (and starts each pulled image as the
+//! app); Azure DNS in its container answers by the network a query comes from (dig from
+//! client containers started with testcontainers, nslookup from `pullsim shell`'s); the
+//! images live in the CNCF registry; nothing pullsim labels outlives a run — removed by
 //! the run itself (normal end, SIGTERM), by `pullsim gc` after a SIGKILL.
 //!
 //! The engine must be reachable under `CI=true` (an unreachable engine fails the test);
@@ -124,11 +126,11 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
             .first()
             .and_then(|v| v["id"].as_str().map(str::to_string))
             .unwrap();
+        // dig from clients testcontainers starts on the VNET's network and on the public
+        // one (addresses from Docker's allocator: Azure DNS tells them apart by network).
+        let (dig_in, dig_out) = (dig_from(&env, Some(&vnet)).await?, dig_from(&env, None).await?);
+        // busybox's nslookup in `pullsim shell`'s debug container, inside the VNET.
         let inside = env.debug_container(Some(&vnet)).await?;
-        let outside = env.debug_container(None).await?;
-        let (si, so) = (inside.dns.to_string(), outside.dns.to_string());
-        let dig_in = inside.exec(&["/pullsim", "component", "dig", "--server", &si, LOGIN]).await?;
-        let dig_out = outside.exec(&["/pullsim", "component", "dig", "--server", &so, LOGIN]).await?;
         let nslookup = inside.exec(&["/bin/nslookup", LOGIN]).await?;
         let catalog = http_get(env.registry_addr(), "/v2/_catalog").await?;
         anyhow::Ok((dig_in, dig_out, nslookup, catalog))
@@ -145,10 +147,34 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
     assert!(!public.is_private(), "from the public network: {public}");
 
     let removed = rt.block_on(env.stop()).unwrap();
-    // Four components, the registry and two debug containers; the public network and one
-    // VNET network.
-    assert_eq!((removed.containers.len(), removed.networks.len()), (7, 2), "{removed}");
+    // Four components, the registry and the debug container (testcontainers removed its
+    // own); the public network and one VNET network.
+    assert_eq!((removed.containers.len(), removed.networks.len()), (6, 2), "{removed}");
     assert_eq!(labelled(&rt, &d, &format!("{LABEL_RUN}={run}")), docker::Removed::default());
+}
+
+/// `pullsim component dig LOGIN` in a client container testcontainers starts from the
+/// component image on the network of `vnet` (the public one for `None`), removed when
+/// done; what it printed.
+async fn dig_from(env: &docker::backend::DockerEnv, vnet: Option<&str>) -> anyhow::Result<String> {
+    use testcontainers::core::{ExecCommand, WaitFor};
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::{GenericImage, ImageExt};
+    let (network, _, dns) = env.network(vnet).await?;
+    let (name, tag) = env.image().split_once(':').unwrap();
+    let client = GenericImage::new(name, tag)
+        .with_entrypoint("/pullsim")
+        .with_wait_for(WaitFor::message_on_stdout(docker::component::READY))
+        .with_cmd(["component", "idle"])
+        .with_network(network)
+        .with_label(LABEL_RUN, env.run_id())
+        .start()
+        .await?;
+    let mut out =
+        client.exec(ExecCommand::new(["/pullsim", "component", "dig", "--server", &dns.to_string(), LOGIN])).await?;
+    let answer = String::from_utf8(out.stdout_to_vec().await?)?;
+    client.rm().await?;
+    Ok(answer)
 }
 
 /// A plain HTTP GET (the registry speaks HTTP on the run's network); the whole answer.

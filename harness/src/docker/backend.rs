@@ -229,13 +229,22 @@ impl DockerEnv {
     /// ([`Host::App`]), and Azure DNS's address on that network.
     pub async fn place_of(&self, subnet_id: Option<&str>) -> anyhow::Result<(String, Ipv4Addr, Ipv4Addr)> {
         let plan = Plan::from_store(&self.store);
-        let Some((vnet, _)) = subnet_id.and_then(|s| plan.subnet(s)) else {
-            return Ok((self.public.name.clone(), self.public.net.host(Host::App), self.public.net.host(Host::Dns)));
+        let vnet = subnet_id.and_then(|s| plan.subnet(s)).map(|(v, _)| v.key.as_str());
+        let (name, slot, dns) = self.network(vnet).await?;
+        Ok((name, slot.host(Host::App), dns))
+    }
+
+    /// The network a VNET (by lower-cased ID; the public side for `None`) is on: its
+    /// name, the VNET's slot, and Azure DNS's address there.
+    pub async fn network(&self, vnet: Option<&str>) -> anyhow::Result<(String, Net16, Ipv4Addr)> {
+        let Some(key) = vnet else {
+            return Ok((self.public.name.clone(), self.public.net, self.public.net.host(Host::Dns)));
         };
-        let place = *self.map.layout().vnets.get(&vnet.key).context("the VNET has no network yet")?;
+        let place =
+            *self.map.layout().vnets.get(&key.to_ascii_lowercase()).with_context(|| format!("no VNET {key}"))?;
         let pool = self.pool.lock().await;
         let n = pool.iter().find(|p| p.net == place.network).context("the VNET's network is gone")?;
-        Ok((n.name.clone(), place.slot.host(Host::App), place.network.host(Host::Dns)))
+        Ok((n.name.clone(), place.slot, place.network.host(Host::Dns)))
     }
 
     /// The CNCF registry's address (plain HTTP), reachable from the host.
@@ -398,24 +407,16 @@ impl DockerEnv {
     /// place from which people run `nslookup` in Azure (RULES.md A8). It carries busybox
     /// when the host has it (`/bin/busybox`), and pullsim's `dig`.
     pub async fn debug_container(&self, vnet: Option<&str>) -> anyhow::Result<DebugContainer> {
-        let layout = self.map.layout();
-        let (network, ip, dns) = match vnet {
-            None => (self.public.clone(), self.public.net.host(Host::Shell), self.public.net.host(Host::Dns)),
-            Some(key) => {
-                let place = layout.vnets.get(&key.to_ascii_lowercase()).with_context(|| format!("no VNET {key}"))?;
-                let pool = self.pool.lock().await;
-                let n = pool.iter().find(|p| p.net == place.network).context("the VNET's network is gone")?;
-                (n.clone(), place.slot.host(Host::Shell), place.network.host(Host::Dns))
-            }
-        };
-        let name = self.run.name(&format!("shell-{}", network.name.rsplit('-').next().unwrap_or("net")));
+        let (network, slot, dns) = self.network(vnet).await?;
+        let ip = slot.host(Host::Shell);
+        let name = self.run.name(&format!("shell-{}", network.rsplit('-').next().unwrap_or("net")));
         let body = ContainerCreateBody {
             image: Some(self.image.clone()),
             entrypoint: Some(vec!["/pullsim".to_string()]),
             cmd: Some(vec!["component".into(), "idle".into()]),
             labels: Some(self.run.labels()),
             networking_config: Some(NetworkingConfig {
-                endpoints_config: Some([(network.name.clone(), endpoint(ip))].into_iter().collect()),
+                endpoints_config: Some([(network.clone(), endpoint(ip))].into_iter().collect()),
             }),
             ..Default::default()
         };
