@@ -220,6 +220,7 @@ pub async fn build_tar(
         labels: Some(labels),
         ..Default::default()
     };
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut stream = docker.build_image(opts, None, Some(bollard::body_full(body.into())));
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
     loop {
@@ -232,8 +233,17 @@ pub async fn build_tar(
             bail!("building {tag}: {detail}");
         }
         if let Some(line) = info.stream {
-            tracing::debug!(target: "pullsim::docker::build", "{}", line.trim_end());
+            let line = line.trim_end();
+            tracing::debug!(target: "pullsim::docker::build", "{line}");
+            // `Step 2/4 : COPY rootfs/ /`: a one-line progress on a terminal.
+            if progress && let Some(step) = line.strip_prefix("Step ") {
+                let shown: String = step.chars().take(70).collect();
+                eprint!("\r\x1b[2Kpullsim: building {tag}: step {shown}");
+            }
         }
+    }
+    if progress {
+        eprintln!("\r\x1b[2Kpullsim: built {tag}");
     }
     call(|| format!("inspecting the image {tag} just built"), docker.inspect_image(tag)).await?;
     Ok(())
