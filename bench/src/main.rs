@@ -22,6 +22,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+
+/// The allocator `pullsim` itself uses (the in-process sections measure its servers).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stats::Figure;
 
 #[derive(Debug, Parser)]

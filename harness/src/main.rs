@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the servers allocate per request on every worker thread, where glibc's
+/// allocator contends on its arena locks (profile of issue 8).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use mock_azure::appservice::rules::Epoch;
 use pullsim::cli::Backend;
 use pullsim::report::{self, Format, Style};

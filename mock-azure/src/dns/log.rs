@@ -4,10 +4,13 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use hickory_proto::rr::RecordType;
+use hickory_server::net::xfer::Protocol;
 use serde_json::{Value, json};
 
+use super::resolve::{Resolution, rcode_name, summarize};
 use super::{Role, View};
 use crate::netplan::Modeled;
 
@@ -68,6 +71,68 @@ impl LogEntry {
     }
 }
 
+/// An entry as the server records it: the answer shared with the reply, formatted into a
+/// [`LogEntry`] only when the log is read (formatting every answer cost a tenth of the
+/// server's time under load; issue 8).
+#[derive(Debug)]
+pub(crate) struct Raw {
+    pub elapsed_ms: u64,
+    pub role: Role,
+    pub protocol: Protocol,
+    pub source: SocketAddr,
+    pub source_modeled: Option<Modeled>,
+    pub view: Option<View>,
+    pub qname: String,
+    pub qtype: RecordType,
+    /// The reply; `None` when none was sent.
+    pub reply: Option<Arc<Resolution>>,
+}
+
+impl Raw {
+    fn entry(&self, seq: u64) -> LogEntry {
+        LogEntry {
+            seq,
+            elapsed_ms: self.elapsed_ms,
+            role: self.role.clone(),
+            protocol: match self.protocol {
+                Protocol::Udp => "udp".into(),
+                Protocol::Tcp => "tcp".into(),
+                other => other.to_string(),
+            },
+            source: self.source,
+            source_modeled: self.source_modeled.clone(),
+            view: self.view.clone(),
+            qname: self.qname.clone(),
+            qtype: self.qtype.to_string(),
+            rcode: self.reply.as_ref().map(|r| rcode_name(r.rcode)),
+            answers: self.reply.as_ref().map(|r| r.answers.iter().map(summarize).collect()).unwrap_or_default(),
+            notes: self.reply.as_ref().map(|r| r.sources.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Item {
+    Entry(LogEntry),
+    Raw(u64, Raw),
+}
+
+impl Item {
+    fn seq(&self) -> u64 {
+        match self {
+            Item::Entry(e) => e.seq,
+            Item::Raw(seq, _) => *seq,
+        }
+    }
+
+    fn entry(&self) -> LogEntry {
+        match self {
+            Item::Entry(e) => e.clone(),
+            Item::Raw(seq, r) => r.entry(*seq),
+        }
+    }
+}
+
 /// A bounded ring of [`LogEntry`].
 #[derive(Debug)]
 pub struct QueryLog {
@@ -78,7 +143,7 @@ pub struct QueryLog {
 
 #[derive(Debug, Default)]
 struct Ring {
-    entries: VecDeque<LogEntry>,
+    entries: VecDeque<Item>,
     next_seq: u64,
 }
 
@@ -95,23 +160,35 @@ impl QueryLog {
 
     /// Appends an entry, numbering it; drops the oldest past the capacity.
     pub fn push(&self, mut entry: LogEntry) {
+        self.push_item(|seq| {
+            entry.seq = seq;
+            Item::Entry(entry)
+        });
+    }
+
+    /// Appends what the server recorded, formatted when read.
+    pub(crate) fn push_raw(&self, raw: Raw) {
+        self.push_item(|seq| Item::Raw(seq, raw));
+    }
+
+    fn push_item(&self, item: impl FnOnce(u64) -> Item) {
         let mut ring = self.lock();
-        entry.seq = ring.next_seq;
+        let seq = ring.next_seq;
         ring.next_seq += 1;
         if ring.entries.len() >= self.capacity {
             ring.entries.pop_front();
         }
-        ring.entries.push_back(entry);
+        ring.entries.push_back(item(seq));
     }
 
     /// Every entry kept, oldest first.
     pub fn entries(&self) -> Vec<LogEntry> {
-        self.lock().entries.iter().cloned().collect()
+        self.lock().entries.iter().map(Item::entry).collect()
     }
 
     /// Entries with a sequence number above `seq`, oldest first.
     pub fn since(&self, seq: u64) -> Vec<LogEntry> {
-        self.lock().entries.iter().filter(|e| e.seq > seq).cloned().collect()
+        self.lock().entries.iter().filter(|e| e.seq() > seq).map(Item::entry).collect()
     }
 
     /// The sequence number the next entry will get, minus one (0 when empty): pass it to

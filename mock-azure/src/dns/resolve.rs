@@ -11,6 +11,7 @@
 //! private), and the answer section holds the whole chain, as Azure DNS gives it.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, CNAME, SOA};
@@ -92,6 +93,29 @@ enum Step {
 }
 
 /// Resolves `qname` (lower-case, no trailing dot) in `view`.
+/// [`resolve`], remembered in the snapshot (up to [`super::snapshot::MAX_ANSWERS`]
+/// answers): the same question in the same view gets the same answer until the store
+/// moves and the snapshot is rebuilt.
+pub(crate) fn resolve_cached(snap: &Snapshot, view: &View, qname: &str, qtype: RecordType) -> Arc<Resolution> {
+    let key = (
+        match view {
+            View::Public => None,
+            View::Vnet { key, .. } => Some(key.clone()),
+        },
+        qname.to_string(),
+        u16::from(qtype),
+    );
+    if let Some(r) = snap.answers.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return r.clone();
+    }
+    let r = Arc::new(resolve(snap, view, qname, qtype));
+    let mut answers = snap.answers.lock().unwrap_or_else(|e| e.into_inner());
+    if answers.len() < super::snapshot::MAX_ANSWERS {
+        answers.insert(key, r.clone());
+    }
+    r
+}
+
 pub(crate) fn resolve(snap: &Snapshot, view: &View, qname: &str, qtype: RecordType) -> Resolution {
     let mut res = Resolution {
         view: view.clone(),
@@ -589,5 +613,25 @@ mod tests {
         assert_ne!(snap.seq, store.seq(), "a commit moves the cache key");
         let r = ask(&store, &view("hub"), &names::login_server(REG), RecordType::A);
         assert_eq!(r.addresses(), [std::net::Ipv4Addr::new(10, 0, 2, 9)]);
+    }
+
+    #[test]
+    fn answers_are_remembered_per_view_and_name_and_the_memory_is_bounded() {
+        let store = fixture();
+        let snap = Snapshot::build(&store, store.seq());
+        let login = names::login_server(REG);
+        let first = resolve_cached(&snap, &view("hub"), &login, RecordType::A);
+        let again = resolve_cached(&snap, &view("hub"), &login, RecordType::A);
+        assert!(Arc::ptr_eq(&first, &again), "the second ask is the remembered answer");
+        let public = resolve_cached(&snap, &View::Public, &login, RecordType::A);
+        assert_ne!(public.addresses(), first.addresses(), "views are remembered apart");
+        for i in 0..super::super::snapshot::MAX_ANSWERS + 100 {
+            resolve_cached(&snap, &View::Public, &format!("n{i}.azurecr.io"), RecordType::A);
+        }
+        let kept = snap.answers.lock().unwrap().len();
+        assert_eq!(kept, super::super::snapshot::MAX_ANSWERS, "at most MAX_ANSWERS answers are kept");
+        // Past the bound an answer is still right, only not remembered.
+        let late = resolve_cached(&snap, &view("hub"), &format!("{REG}.westeurope.data.azurecr.io"), RecordType::A);
+        assert_eq!(late.addresses(), [std::net::Ipv4Addr::new(10, 0, 2, 5)]);
     }
 }

@@ -23,14 +23,14 @@ use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCod
 use hickory_proto::rr::{DNSClass, Record, RecordType};
 use hickory_server::Server;
 use hickory_server::net::runtime::Time;
-use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-use super::log::LogEntry;
-use super::resolve::{self, rcode_name, summarize};
+use super::log::Raw;
+use super::resolve;
+use super::resolve::Resolution;
 use super::{AzureDns, DnsError, Role, View, custom, view_for};
 
 /// How long a TCP connection may stay idle between queries.
@@ -51,18 +51,21 @@ struct RoleHandler {
     role: Role,
 }
 
-/// What goes back, and what the log says about it.
+/// What goes back (sections shared with the answer cache and the log), and the view
+/// that answered (`None` for a custom server).
 struct Reply {
-    rcode: ResponseCode,
-    answers: Vec<Record>,
-    authority: Vec<Record>,
+    body: Arc<Resolution>,
     view: Option<View>,
-    notes: Vec<String>,
 }
 
 impl Reply {
+    fn new(rcode: ResponseCode, answers: Vec<Record>, authority: Vec<Record>, notes: Vec<String>) -> Reply {
+        let body = Resolution { view: View::Public, rcode, answers, authority, sources: notes };
+        Reply { body: Arc::new(body), view: None }
+    }
+
     fn error(rcode: ResponseCode, why: &str) -> Reply {
-        Reply { rcode, answers: Vec::new(), authority: Vec::new(), view: None, notes: vec![why.to_string()] }
+        Reply::new(rcode, Vec::new(), Vec::new(), vec![why.to_string()])
     }
 }
 
@@ -128,9 +131,9 @@ impl RoleHandler {
         let mut metadata = Metadata::response_from_request(&request.metadata);
         // Azure DNS and the forwarders are recursive for the names they serve.
         metadata.recursion_available = true;
-        metadata.response_code = reply.rcode;
+        metadata.response_code = reply.body.rcode;
         let builder = MessageResponseBuilder::new(&request.queries, response_edns.as_ref());
-        let response = builder.build(metadata, reply.answers.iter(), reply.authority.iter(), [], []);
+        let response = builder.build(metadata, reply.body.answers.iter(), reply.body.authority.iter(), [], []);
         match response_handle.send_response(response).await {
             Ok(info) => info,
             Err(error) => {
@@ -146,14 +149,8 @@ impl RoleHandler {
         match &self.role {
             Role::AzureDns => {
                 let view = view_for(&snap, source);
-                let r = resolve::resolve(&snap, &view, name, qtype);
-                Some(Reply {
-                    rcode: r.rcode,
-                    answers: r.answers,
-                    authority: r.authority,
-                    view: Some(view),
-                    notes: r.sources,
-                })
+                let body = resolve::resolve_cached(&snap, &view, name, qtype);
+                Some(Reply { body, view: Some(view) })
             }
             Role::Custom(me) => {
                 // Each forward has its own deadline; a chain of them gets one too, so a
@@ -162,13 +159,7 @@ impl RoleHandler {
                 match tokio::time::timeout(limit, custom::answer(&self.dns, &snap, me, name, qtype)).await {
                     Ok(f) => {
                         let f = f?;
-                        Some(Reply {
-                            rcode: f.rcode,
-                            answers: f.answers,
-                            authority: f.authority,
-                            view: None,
-                            notes: f.notes,
-                        })
+                        Some(Reply::new(f.rcode, f.answers, f.authority, f.notes))
                     }
                     Err(_) => Some(Reply::error(ResponseCode::ServFail, &format!("forwarding took over {limit:?}"))),
                 }
@@ -184,23 +175,16 @@ impl RoleHandler {
         qname: Option<String>,
         qtype: RecordType,
     ) {
-        self.dns.log.push(LogEntry {
-            seq: 0,
+        self.dns.log.push_raw(Raw {
             elapsed_ms: self.dns.elapsed_ms(),
             role: self.role.clone(),
-            protocol: match request.protocol() {
-                Protocol::Udp => "udp".into(),
-                Protocol::Tcp => "tcp".into(),
-                other => other.to_string(),
-            },
+            protocol: request.protocol(),
             source: request.src(),
             source_modeled: source_modeled.clone(),
             view: reply.and_then(|r| r.view.clone()),
             qname: qname.unwrap_or_default(),
-            qtype: qtype.to_string(),
-            rcode: reply.map(|r| rcode_name(r.rcode)),
-            answers: reply.map(|r| r.answers.iter().map(summarize).collect()).unwrap_or_default(),
-            notes: reply.map(|r| r.notes.clone()).unwrap_or_default(),
+            qtype,
+            reply: reply.map(|r| r.body.clone()),
         });
     }
 }

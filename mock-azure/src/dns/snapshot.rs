@@ -6,14 +6,16 @@
 //! after that commit reads it. No other state is kept: a commit makes the next query
 //! rebuild, so an ARM change is visible to the next query.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, RecordType};
 use serde_json::Value;
 
 use super::custom::{CUSTOM_SERVER_TYPE, CustomServer};
+use super::resolve::Resolution;
 use crate::model::{PRIVATE, Store};
 use crate::netplan::Modeled;
 
@@ -78,7 +80,18 @@ pub(crate) struct Snapshot {
     pub vnets: BTreeMap<String, String>,
     /// Custom DNS servers by modeled address: (resource name, definition).
     pub custom: BTreeMap<Modeled, (String, CustomServer)>,
+    /// Answers already computed from this index, by (VNET or public, name, type): a
+    /// resolution depends on nothing else, and the index is rebuilt when the store moves.
+    pub answers: Mutex<HashMap<AnswerKey, Arc<Resolution>>>,
 }
+
+/// What an answer of Azure DNS depends on besides the index: the view's VNET (`None`:
+/// public), the lower-cased name and the type.
+pub(crate) type AnswerKey = (Option<String>, String, u16);
+
+/// Answers kept per index at most: names that do not exist are asked too (fuzzers,
+/// typos), and each would stay otherwise.
+pub(crate) const MAX_ANSWERS: usize = 4096;
 
 const ZONE_TYPE: &str = "microsoft.network/privatednszones";
 const LINK_TYPE: &str = "microsoft.network/privatednszones/virtualnetworklinks";
