@@ -12,13 +12,15 @@ use crate::model::{PRIVATE, ResourceId, Store, Tx};
 
 /// Read access shared by the store and a transaction, so rendering works in both.
 pub(super) trait Read {
-    fn get_key(&self, key: &str) -> Option<Value>;
+    /// Only part of a resource (a JSON pointer): reads on every request copy no more
+    /// than they need.
+    fn get_at(&self, key: &str, pointer: &str) -> Option<Value>;
     fn scan_prefix(&self, prefix: &str) -> Vec<Value>;
 }
 
 impl Read for Store {
-    fn get_key(&self, key: &str) -> Option<Value> {
-        Store::get_key(self, key)
+    fn get_at(&self, key: &str, pointer: &str) -> Option<Value> {
+        Store::get_at(self, key, pointer)
     }
     fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
         Store::scan_prefix(self, prefix)
@@ -26,8 +28,8 @@ impl Read for Store {
 }
 
 impl Read for Tx<'_> {
-    fn get_key(&self, key: &str) -> Option<Value> {
-        Tx::get_key(self, key)
+    fn get_at(&self, key: &str, pointer: &str) -> Option<Value> {
+        Tx::get_at(self, key, pointer)
     }
     fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
         Tx::scan_prefix(self, prefix)
@@ -363,8 +365,8 @@ pub(super) fn check_sub(arm: &Arm, sub: &str) -> Result<(), ArmError> {
 
 /// The resource group's name as created, or `ResourceGroupNotFound`.
 pub(super) fn group_name(r: &dyn Read, sub: &str, rg: &str) -> Result<String, ArmError> {
-    r.get_key(&ResourceId::group(sub, rg).key())
-        .map(|g| g["name"].as_str().unwrap_or(rg).to_string())
+    r.get_at(&ResourceId::group(sub, rg).key(), "/name")
+        .map(|n| n.as_str().unwrap_or(rg).to_string())
         .ok_or_else(|| ArmError::group_not_found(rg))
 }
 
@@ -428,7 +430,7 @@ fn check_ancestry(arm: &Arm, r: &dyn Read, id: &ResourceId) -> Result<Option<Str
     check_sub(arm, &id.subscription)?;
     if let Some(scope) = &id.scope
         && !scope.segments.is_empty()
-        && r.get_key(&scope.key()).is_none()
+        && r.get_at(&scope.key(), "/id").is_none()
     {
         return Err(not_found(scope));
     }
@@ -438,7 +440,7 @@ fn check_ancestry(arm: &Arm, r: &dyn Read, id: &ResourceId) -> Result<Option<Str
     };
     let mut p = id.parent();
     while let Some(parent) = p {
-        if r.get_key(&parent.key()).is_none() {
+        if r.get_at(&parent.key(), "/id").is_none() {
             return Err(not_found(&parent));
         }
         p = parent.parent();

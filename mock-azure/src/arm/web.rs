@@ -528,7 +528,7 @@ fn site_identity(
 
 fn render_site(_ctx: &Ctx, r: &dyn Read, mut site: Value) -> Value {
     let key = site["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let config = r.get_key(&format!("{key}/config/web")).map(|c| c["properties"].clone()).unwrap_or_else(|| json!({}));
+    let config = r.get_at(&format!("{key}/config/web"), "/properties").unwrap_or_else(|| json!({}));
     let route_all = config["vnetRouteAllEnabled"].as_bool().unwrap_or(false);
     let routing = site["properties"]["outboundVnetRouting"].clone();
     let flag = |k: &str| routing[k].as_bool().unwrap_or(false);

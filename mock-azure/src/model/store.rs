@@ -249,6 +249,12 @@ impl Store {
         self.read().resources.get(key).cloned()
     }
 
+    /// Part of the resource with this lower-cased key (a JSON pointer, `""` for all),
+    /// copying only that part; `None` if the resource or the part is absent.
+    pub fn get_at(&self, key: &str, pointer: &str) -> Option<Value> {
+        self.read().resources.get(key).and_then(|v| v.pointer(pointer)).cloned()
+    }
+
     /// Every resource whose key starts with `prefix` (lower-cased), in key order.
     pub fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
         let st = self.read();
@@ -433,9 +439,14 @@ impl Tx<'_> {
 
     /// The resource with this lower-cased key as the transaction sees it.
     pub fn get_key(&self, key: &str) -> Option<Value> {
+        self.get_at(key, "")
+    }
+
+    /// Part of a resource as the transaction sees it (a JSON pointer, `""` for all).
+    pub fn get_at(&self, key: &str, pointer: &str) -> Option<Value> {
         match self.overlay.get(key) {
-            Some(v) => v.clone(),
-            None => self.base.get(key).cloned(),
+            Some(v) => v.as_ref().and_then(|v| v.pointer(pointer)).cloned(),
+            None => self.base.get(key).and_then(|v| v.pointer(pointer)).cloned(),
         }
     }
 
