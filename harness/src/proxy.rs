@@ -54,7 +54,7 @@ async fn tunnel(mut client: TcpStream, env: &Env, source: &Modeled) -> std::io::
     if port != "443" {
         return reply(&mut client, "403 Forbidden").await;
     }
-    let plan = Plan::from_store(&env.store);
+    let plan = Plan::of(&env.store);
     let Some(dest) = resolve(env, &plan, source, host).await else {
         return reply(&mut client, "502 Bad Gateway").await;
     };

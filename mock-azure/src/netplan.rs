@@ -124,6 +124,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan of the store as it is now, computed once per store sequence number and
+    /// shared by every reader (the worker's pulls, DNS forwarding, the docker backend's
+    /// address map).
+    pub fn of(store: &Store) -> std::sync::Arc<Plan> {
+        store.derived(Plan::from_store)
+    }
+
     /// Computes the plan from the store now.
     pub fn from_store(store: &Store) -> Plan {
         let mut vnets = BTreeMap::new();

@@ -228,7 +228,7 @@ impl DockerEnv {
     /// one): the network's name, an address of its own in the VNET's slot
     /// ([`Host::App`]), and Azure DNS's address on that network.
     pub async fn place_of(&self, subnet_id: Option<&str>) -> anyhow::Result<(String, Ipv4Addr, Ipv4Addr)> {
-        let plan = Plan::from_store(&self.store);
+        let plan = Plan::of(&self.store);
         let vnet = subnet_id.and_then(|s| plan.subnet(s)).map(|(v, _)| v.key.as_str());
         let (name, slot, dns) = self.network(vnet).await?;
         Ok((name, slot.host(Host::App), dns))
@@ -343,7 +343,7 @@ impl DockerEnv {
     /// Lays the networks out for the store as it is now (a network per VNET, the worker
     /// on its sites' VNETs) and has every component serve what the store needs.
     pub async fn sync(&self) -> anyhow::Result<()> {
-        let plan = Plan::from_store(&self.store);
+        let plan = Plan::of(&self.store);
         let groups = peering_groups(&plan)?;
         let mut pool = self.pool.lock().await;
         while pool.len() < groups.len() {

@@ -151,8 +151,7 @@ impl Layout {
 
 /// What the map derives from the store, rebuilt when the store moves.
 struct Derived {
-    seq: u64,
-    plan: Plan,
+    plan: Arc<Plan>,
     /// Public addresses the store knows, by their slot on the public network.
     public: BTreeMap<u32, BTreeSet<Ipv4Addr>>,
 }
@@ -161,7 +160,6 @@ struct Derived {
 pub struct DockerFabric {
     store: Store,
     layout: RwLock<Layout>,
-    derived: Mutex<Option<Arc<Derived>>>,
     /// Configure addresses on this process's interfaces when they are used locally.
     configure: bool,
     configured: Mutex<BTreeSet<Ipv4Addr>>,
@@ -174,13 +172,7 @@ impl DockerFabric {
     /// A map over `store` and `layout`. With `configure`, [`AddressMap::local`] puts the
     /// address on this container's interface (inside a component container only).
     pub fn new(store: Store, layout: Layout, configure: bool) -> DockerFabric {
-        DockerFabric {
-            store,
-            layout: RwLock::new(layout),
-            derived: Mutex::new(None),
-            configure,
-            configured: Mutex::new(BTreeSet::new()),
-        }
+        DockerFabric { store, layout: RwLock::new(layout), configure, configured: Mutex::new(BTreeSet::new()) }
     }
 
     /// Replaces the layout (after the host wrote a new one).
@@ -194,32 +186,7 @@ impl DockerFabric {
     }
 
     fn derived(&self) -> Arc<Derived> {
-        let seq = self.store.seq();
-        let mut d = self.derived.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = d.as_ref().filter(|d| d.seq == seq) {
-            return d.clone();
-        }
-        let plan = Plan::from_store(&self.store);
-        let mut known: BTreeSet<Ipv4Addr> = WELL_KNOWN_PUBLIC.into_iter().collect();
-        known.extend(plan.vnets.values().filter_map(|v| v.egress));
-        for v in self
-            .store
-            .filter(|_, v| v["type"] == "Microsoft.ContainerRegistry/registries" || v["type"] == "Microsoft.Web/sites")
-        {
-            let addresses = v[PRIVATE]["publicIps"].as_array().into_iter().flatten().filter_map(|a| a.as_str());
-            let outbound = ["outboundIpAddresses", "possibleOutboundIpAddresses"]
-                .into_iter()
-                .filter_map(|k| v["properties"][k].as_str())
-                .flat_map(|s| s.split(','));
-            known.extend(addresses.chain(outbound).filter_map(|a| a.trim().parse::<Ipv4Addr>().ok()));
-        }
-        let mut public: BTreeMap<u32, BTreeSet<Ipv4Addr>> = BTreeMap::new();
-        for ip in known {
-            public.entry(u32::from(ip) & 0xffff).or_default().insert(ip);
-        }
-        let fresh = Arc::new(Derived { seq, plan, public });
-        *d = Some(fresh.clone());
-        fresh
+        self.store.derived(Derived::build)
     }
 
     /// Modeled addresses that cannot have a place of their own on the networks: two
@@ -294,6 +261,29 @@ impl DockerFabric {
             ip_cmd(&["neigh", "flush", "all"])?;
         }
         Ok(())
+    }
+}
+
+impl Derived {
+    fn build(store: &Store) -> Derived {
+        let plan = Plan::of(store);
+        let mut known: BTreeSet<Ipv4Addr> = WELL_KNOWN_PUBLIC.into_iter().collect();
+        known.extend(plan.vnets.values().filter_map(|v| v.egress));
+        for v in store
+            .filter(|_, v| v["type"] == "Microsoft.ContainerRegistry/registries" || v["type"] == "Microsoft.Web/sites")
+        {
+            let addresses = v[PRIVATE]["publicIps"].as_array().into_iter().flatten().filter_map(|a| a.as_str());
+            let outbound = ["outboundIpAddresses", "possibleOutboundIpAddresses"]
+                .into_iter()
+                .filter_map(|k| v["properties"][k].as_str())
+                .flat_map(|s| s.split(','));
+            known.extend(addresses.chain(outbound).filter_map(|a| a.trim().parse::<Ipv4Addr>().ok()));
+        }
+        let mut public: BTreeMap<u32, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+        for ip in known {
+            public.entry(u32::from(ip) & 0xffff).or_default().insert(ip);
+        }
+        Derived { plan, public }
     }
 }
 

@@ -253,13 +253,7 @@ pub fn find_host(store: &Store, host: &str) -> Option<(Value, HostKind)> {
     if !storage::valid_registry(&name) {
         return None;
     }
-    let reg = store
-        .filter(|_, v| {
-            v["type"] == "Microsoft.ContainerRegistry/registries"
-                && v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name))
-        })
-        .into_iter()
-        .next()?;
+    let reg = store.derived(registries_by_name).get(&name)?.clone();
     if let Some(region) = region
         && !reg["location"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(&region))
     {
@@ -268,12 +262,22 @@ pub fn find_host(store: &Store, host: &str) -> Option<(Value, HostKind)> {
     Some((reg, kind))
 }
 
+/// Registries by lower-cased name (the first in key order when two share one, which
+/// Azure's global name uniqueness rules out): every request looks its host up here.
+fn registries_by_name(store: &Store) -> std::collections::HashMap<String, Value> {
+    let mut by_name = std::collections::HashMap::new();
+    for reg in store.filter(|_, v| v["type"] == "Microsoft.ContainerRegistry/registries") {
+        let name = reg["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+        by_name.entry(name).or_insert(reg);
+    }
+    by_name
+}
+
 /// A random identifier (upload sessions).
 pub(crate) fn random_id() -> String {
     let mut b = [0u8; 16];
     // The OS RNG does not fail on supported platforms; a zero ID would still be unique
     // enough for the one process that hit that.
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    crate::model::net::uuid_text(&b)
 }

@@ -102,14 +102,8 @@ impl Worker {
     /// Pulls the image of `site_id` under `epoch`.
     pub async fn pull(&self, site_id: &str, epoch: Epoch) -> Result<PullReport, InfraError> {
         let view = self.read_site(site_id).await?;
-        let mut p = PullRun {
-            w: self,
-            epoch,
-            view,
-            trace: Trace::default(),
-            log: Vec::new(),
-            plan: Plan::from_store(&self.store),
-        };
+        let mut p =
+            PullRun { w: self, epoch, view, trace: Trace::default(), log: Vec::new(), plan: Plan::of(&self.store) };
         let result = p.run().await;
         let PullRun { trace, mut log, view, epoch, .. } = p;
         let image = view.image().map(|i| i.to_string()).unwrap_or_else(|| view.linux_fx.clone());
@@ -239,7 +233,7 @@ struct PullRun<'a> {
     view: SiteView,
     trace: Trace,
     log: Vec<String>,
-    plan: Plan,
+    plan: std::sync::Arc<Plan>,
 }
 
 /// The route's source and how names are resolved on it.

@@ -386,7 +386,7 @@ async fn forward(
     qtype: RecordType,
     notes: &mut Vec<String>,
 ) -> Option<Reply> {
-    let plan = Plan::from_store(&dns.store);
+    let plan = Plan::of(&dns.store);
     let qname = fqdn(name)?;
     for &ip in targets {
         let target = locate_dns_server(&plan, me.vnet.as_deref(), ip);

@@ -101,7 +101,12 @@ pub fn guid(parts: &[&str]) -> String {
     b.copy_from_slice(&d[..16]);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    // Written digit by digit: ARM stamps every response with one (issue 8's profile).
+    uuid_text(&b)
+}
+
+/// 16 bytes as a GUID's text (`8-4-4-4-12` lower-case hex digits), written digit by
+/// digit: ARM stamps every response with one (issue 8's profile).
+pub fn uuid_text(b: &[u8; 16]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(36);
     for (i, x) in b.iter().enumerate() {

@@ -19,7 +19,8 @@
 //! created by a zone group) live under the top-level key [`PRIVATE`] of a resource and are
 //! stripped by ARM before anything is answered.
 
-use std::collections::BTreeMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::ops::Bound;
@@ -81,7 +82,13 @@ struct Inner {
     journal: Option<Mutex<Journal>>,
     follower: Option<Mutex<Follower>>,
     changes: broadcast::Sender<Change>,
+    /// Values derived from the store, one per type, each with the sequence number it was
+    /// computed at (see [`Store::derived`]).
+    derived: Mutex<HashMap<TypeId, Derived>>,
 }
+
+/// A derived value and the sequence number it was computed at.
+type Derived = (u64, Arc<dyn Any + Send + Sync>);
 
 /// Where a follower is in the journal it follows.
 struct Follower {
@@ -125,6 +132,7 @@ impl Store {
                 journal: journal.map(Mutex::new),
                 follower: None,
                 changes,
+                derived: Mutex::default(),
             }),
         }
     }
@@ -143,6 +151,7 @@ impl Store {
                 journal: None,
                 follower: Some(Mutex::new(follower)),
                 changes,
+                derived: Mutex::default(),
             }),
         })
     }
@@ -219,6 +228,27 @@ impl Store {
     /// Subscribes to committed changes.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.inner.changes.subscribe()
+    }
+
+    /// A value computed from the store by `build`, at most once per sequence number: an
+    /// index (the network plan, registries by name) that readers on every request share
+    /// instead of scanning the store each time. Nothing is kept in sync: a commit moves
+    /// the sequence number and the next reader computes it again.
+    pub fn derived<T: Send + Sync + 'static>(&self, build: fn(&Store) -> T) -> Arc<T> {
+        let seq = self.seq();
+        let key = TypeId::of::<T>();
+        let cached = self.inner.derived.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        if let Some((at, v)) = cached
+            && at == seq
+            && let Ok(v) = v.downcast::<T>()
+        {
+            return v;
+        }
+        // Built outside the lock (a builder may read other derived values); a commit
+        // racing the build only makes the next reader build again.
+        let v = Arc::new(build(self));
+        self.inner.derived.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (seq, v.clone()));
+        v
     }
 
     /// The current sequence number (number of commits so far).
@@ -618,6 +648,24 @@ mod tests {
         let reopened = Store::open(dir.path()).unwrap();
         assert_eq!((reopened.len(), reopened.seq()), (1, 4));
         assert!(matches!(follower.reset(), Err(StoreError::ReadOnly { .. })));
+    }
+
+    #[test]
+    fn derived_values_are_computed_once_per_sequence_number() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static BUILDS: AtomicUsize = AtomicUsize::new(0);
+        fn count(s: &Store) -> usize {
+            BUILDS.fetch_add(1, Ordering::SeqCst);
+            s.len()
+        }
+        let s = Store::in_memory();
+        put(&s, "a");
+        assert_eq!(*s.derived(count), 1);
+        assert_eq!(*s.derived(count), 1);
+        assert_eq!(BUILDS.load(Ordering::SeqCst), 1, "the second read is the cached value");
+        put(&s, "b");
+        assert_eq!(*s.derived(count), 2, "a commit is seen at once");
+        assert_eq!(BUILDS.load(Ordering::SeqCst), 2);
     }
 
     #[test]
