@@ -17,9 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bollard::models::ContainerConfig;
 use bollard::models::{ContainerCreateBody, EndpointIpamConfig, EndpointSettings, NetworkingConfig};
-use bollard::query_parameters::{
-    CommitContainerOptions, CreateContainerOptions, StartContainerOptions, UploadToContainerOptions,
-};
+use bollard::query_parameters::{CommitContainerOptions, CreateContainerOptions, UploadToContainerOptions};
 use mock_azure::acr::Repo;
 use mock_azure::acr::oci::{Digest, Reference, RepoName};
 use mock_azure::appservice::site::SiteView;
@@ -140,17 +138,12 @@ pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyho
     let name = env.run_name(&format!("app-{}", site.name.to_ascii_lowercase()));
     // The previous scenario's app goes first (one app per site name and run).
     env.remove_apps().await?;
-    let created = call(
-        || format!("creating the app container {name}"),
-        docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body),
-    )
-    .await?;
-    env.track_app(&created.id, &tag).await;
+    let id = super::container::create_and_start(docker, &name, body).await?;
+    env.track_app(&id, &tag).await;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: container created");
-    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
-    let ready = container::wait_for(docker, &created.id, APP_READY, Duration::from_secs(30)).await;
+    let ready = container::wait_for(docker, &id, APP_READY, Duration::from_secs(30)).await;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: ready");
-    let (output, _) = container::logs(docker, &created.id).await?;
+    let (output, _) = container::logs(docker, &id).await?;
     Ok(AppStart {
         started: ready.is_ok(),
         image: tag,

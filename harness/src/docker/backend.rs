@@ -26,7 +26,6 @@ use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkConnectRequest,
     NetworkDisconnectRequest, NetworkingConfig,
 };
-use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
 use mock_azure::acr::{BlobStore, RegistryStore};
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::PullReport;
@@ -421,17 +420,9 @@ impl DockerEnv {
             ..Default::default()
         };
         let docker = &self.docker;
-        let created = call(
-            || format!("creating the container {name}"),
-            docker.create_container(
-                Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }),
-                body,
-            ),
-        )
-        .await?;
-        call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
-        wait_ready(docker, &created.id, READY_WITHIN).await?;
-        let c = DebugContainer { id: created.id, docker: docker.clone(), dns, ip };
+        let id = super::container::create_and_start(docker, &name, body).await?;
+        wait_ready(docker, &id, READY_WITHIN).await?;
+        let c = DebugContainer { id, docker: docker.clone(), dns, ip };
         // Docker writes its own resolver in; the VNET's is Azure DNS.
         c.exec(&["/pullsim", "component", "resolv-conf", "--nameserver", &dns.to_string()]).await?;
         Ok(c)
@@ -512,20 +503,15 @@ async fn registry(run: &Run, image: &str, state: &str, args: &[&str], public: &P
         }),
         ..Default::default()
     };
-    let created = call(
-        || format!("creating the container {name}"),
-        docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body),
-    )
-    .await?;
-    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
+    let id = super::container::create_and_start(docker, &name, body).await?;
     let addr = SocketAddr::from((ip, REGISTRY_PORT));
     let deadline = tokio::time::Instant::now() + READY_WITHIN;
     loop {
         if answers_v2(addr).await {
-            return Ok(created.id);
+            return Ok(id);
         }
         if tokio::time::Instant::now() > deadline {
-            let (out, err) = super::container::logs(docker, &created.id).await.unwrap_or_default();
+            let (out, err) = super::container::logs(docker, &id).await.unwrap_or_default();
             bail!("the registry at {addr} did not answer GET /v2/ within {READY_WITHIN:?}:\n{out}{err}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -583,12 +569,7 @@ async fn service(
         }),
         ..Default::default()
     };
-    let created = call(
-        || format!("creating the container {name}"),
-        docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body),
-    )
-    .await?;
-    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
-    wait_ready(docker, &created.id, READY_WITHIN).await.with_context(|| format!("starting {what}"))?;
-    Ok(created.id)
+    let id = super::container::create_and_start(docker, &name, body).await?;
+    wait_ready(docker, &id, READY_WITHIN).await.with_context(|| format!("starting {what}"))?;
+    Ok(id)
 }

@@ -4,10 +4,19 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bollard::Docker;
-use bollard::query_parameters::LogsOptions;
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{CreateContainerOptions, LogsOptions, StartContainerOptions};
 use futures_util::StreamExt;
 
-use super::component;
+use super::{call, component};
+
+/// Creates the container `name` from `body` and starts it; returns its ID.
+pub async fn create_and_start(docker: &Docker, name: &str, body: ContainerCreateBody) -> anyhow::Result<String> {
+    let opts = CreateContainerOptions { name: Some(name.to_string()), ..Default::default() };
+    let created = call(|| format!("creating the container {name}"), docker.create_container(Some(opts), body)).await?;
+    call(|| format!("starting {name}"), docker.start_container(&created.id, None::<StartContainerOptions>)).await?;
+    Ok(created.id)
+}
 
 /// Waits until the container prints [`component::READY`]; fails with its output if it
 /// exits first or the deadline passes.
