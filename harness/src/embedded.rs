@@ -76,17 +76,14 @@ impl Env {
         let (store, ca, signer) = match &opts.state_dir {
             Some(dir) => (
                 Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
-                Ca::load_or_generate(dir).context("preparing the CA")?,
-                crate::serve::load_signer(dir)?,
+                Arc::new(Ca::load_or_generate(dir).context("preparing the CA")?),
+                Arc::new(crate::serve::load_signer(dir)?),
             ),
-            None => (
-                Store::in_memory(),
-                Ca::generate().context("generating the CA")?,
-                TokenSigner::generate().map_err(|_| anyhow::anyhow!("the system random generator failed"))?,
-            ),
+            None => {
+                let (ca, signer) = process_keys()?;
+                (Store::in_memory(), ca, signer)
+            }
         };
-        let ca = Arc::new(ca);
-        let signer = Arc::new(signer);
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
 
@@ -299,6 +296,19 @@ impl Env {
     pub fn write_ca(&self, path: &Path) -> anyhow::Result<()> {
         std::fs::write(path, self.ca.cert_pem()).with_context(|| format!("writing {}", path.display()))
     }
+}
+
+/// The CA and token key every in-memory environment of this process shares: each
+/// environment is its own store, addresses and servers, but generating keys and issuing
+/// certificates for each scenario anew was a tenth of a scenario's time (issue 8).
+fn process_keys() -> anyhow::Result<(Arc<Ca>, Arc<TokenSigner>)> {
+    static KEYS: std::sync::OnceLock<(Arc<Ca>, Arc<TokenSigner>)> = std::sync::OnceLock::new();
+    if let Some(k) = KEYS.get() {
+        return Ok(k.clone());
+    }
+    let ca = Arc::new(Ca::generate().context("generating the CA")?);
+    let signer = Arc::new(TokenSigner::generate().map_err(|_| anyhow::anyhow!("the system random generator failed"))?);
+    Ok(KEYS.get_or_init(|| (ca, signer)).clone())
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {

@@ -5,15 +5,17 @@
 //! its PEM (`REQUESTS_CA_BUNDLE` for the Azure CLI, `--cert-dir` for skopeo). Keys are
 //! ECDSA P-256: RSA handshakes cost about three times more (../shared/BENCH.md).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
 
 /// Why a certificate could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,16 @@ pub enum TlsError {
 pub struct Ca {
     cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
+    /// What this CA issued and built, kept: every environment sharing the CA (the
+    /// scenarios `pullsim run` runs) reuses them instead of generating keys again.
+    made: Made,
+}
+
+#[derive(Default)]
+struct Made {
+    certified: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+    servers: Mutex<HashMap<String, Arc<rustls::ServerConfig>>>,
+    client: OnceLock<Arc<rustls::ClientConfig>>,
 }
 
 /// A certificate chain and its key, ready for a TLS server.
@@ -71,7 +83,7 @@ impl Ca {
         params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(3650);
         let cert = params.self_signed(&key).map_err(gen_err)?;
         let cert_pem = cert.pem();
-        Ok(Ca { cert_pem, issuer: Issuer::new(params, key) })
+        Ok(Ca { cert_pem, issuer: Issuer::new(params, key), made: Made::default() })
     }
 
     /// Loads the CA from `dir/ca.pem` + `dir/ca-key.pem`, or generates and writes one
@@ -89,7 +101,7 @@ impl Ca {
             let gen_err = |source| TlsError::Generate { what: "the stored CA".into(), source };
             let key = KeyPair::from_pem(&key_pem).map_err(gen_err)?;
             let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).map_err(gen_err)?;
-            return Ok(Ca { cert_pem, issuer });
+            return Ok(Ca { cert_pem, issuer, made: Made::default() });
         }
         let ca = Ca::generate()?;
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -133,19 +145,43 @@ impl Ca {
         })
     }
 
-    /// A rustls server configuration for these names and addresses (HTTP/1.1).
+    /// A certificate and key for one host name, issued once and kept (the ACR's
+    /// per-SNI certificates).
+    pub fn certified(&self, name: &str) -> Result<Arc<CertifiedKey>, TlsError> {
+        if let Some(k) = self.made.certified.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Ok(k.clone());
+        }
+        let leaf = self.issue(&[name], &[])?;
+        let key = provider().key_provider.load_private_key(PrivateKeyDer::Pkcs8(leaf.key))?;
+        let k = Arc::new(CertifiedKey::new(leaf.chain, key));
+        self.made.certified.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), k.clone());
+        Ok(k)
+    }
+
+    /// A rustls server configuration for these names and addresses (HTTP/1.1), built once
+    /// per set of names and addresses and kept.
     pub fn server_config(&self, dns_names: &[&str], ips: &[IpAddr]) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let key = format!("{dns_names:?} {ips:?}");
+        if let Some(c) = self.made.servers.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
         let leaf = self.issue(dns_names, ips)?;
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(leaf.chain, PrivateKeyDer::Pkcs8(leaf.key))?;
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Arc::new(cfg))
+        let cfg = Arc::new(cfg);
+        self.made.servers.lock().unwrap_or_else(|e| e.into_inner()).insert(key, cfg.clone());
+        Ok(cfg)
     }
 
-    /// A rustls client configuration that trusts only this CA (for tests and the worker).
+    /// A rustls client configuration that trusts only this CA (for tests and the worker),
+    /// built once and shared (with its session cache).
     pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        if let Some(c) = self.made.client.get() {
+            return Ok(c.clone());
+        }
         let mut roots = rustls::RootCertStore::empty();
         for der in CertificateDer::pem_slice_iter(self.cert_pem.as_bytes()).flatten() {
             roots.add(der)?;
@@ -154,7 +190,7 @@ impl Ca {
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(Arc::new(cfg))
+        Ok(self.made.client.get_or_init(|| Arc::new(cfg)).clone())
     }
 }
 

@@ -7,19 +7,16 @@
 //! Listeners arrive through a channel, so the environment can add one whenever a private
 //! endpoint (and so a new address) appears while the server runs.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::PrivateKeyDer;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -224,8 +221,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
 struct CertResolver {
     store: Store,
     ca: Arc<Ca>,
-    provider: Arc<CryptoProvider>,
-    cache: Mutex<HashMap<String, Arc<CertifiedKey>>>,
 }
 
 impl std::fmt::Debug for CertResolver {
@@ -234,26 +229,12 @@ impl std::fmt::Debug for CertResolver {
     }
 }
 
-impl CertResolver {
-    fn issue(&self, name: &str) -> Result<Arc<CertifiedKey>, TlsError> {
-        let leaf = self.ca.issue(&[name], &[])?;
-        let key = self.provider.key_provider.load_private_key(PrivateKeyDer::Pkcs8(leaf.key))?;
-        Ok(Arc::new(CertifiedKey::new(leaf.chain, key)))
-    }
-}
-
 impl ResolvesServerCert for CertResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let name = hello.server_name()?.to_ascii_lowercase();
         super::find_host(&self.store, &name)?;
-        if let Some(k) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&name) {
-            return Some(k.clone());
-        }
-        match self.issue(&name) {
-            Ok(k) => {
-                self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(name, k.clone());
-                Some(k)
-            }
+        match self.ca.certified(&name) {
+            Ok(k) => Some(k),
             Err(e) => {
                 tracing::warn!(%name, error = %e, "issuing an ACR certificate failed");
                 None
@@ -265,7 +246,7 @@ impl ResolvesServerCert for CertResolver {
 /// The TLS configuration of the fake ACR: HTTP/1.1, certificates per registry host name.
 pub(crate) fn server_config(store: Store, ca: Arc<Ca>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = crate::tls::provider();
-    let resolver = CertResolver { store, ca, provider: provider.clone(), cache: Mutex::default() };
+    let resolver = CertResolver { store, ca };
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
