@@ -164,7 +164,7 @@ fn main() -> ExitCode {
             Command::Gc { all } => {
                 let docker = pullsim::docker::connect().await?;
                 let exe = std::env::current_exe()?;
-                let keep = pullsim::docker::image::BuildContext::for_binary(&exe).ok().map(|c| c.tag());
+                let keep = pullsim::docker::image::BuildContext::for_binary(&exe).ok().map(|c| c.hash().to_string());
                 let removed = pullsim::docker::gc(&docker, all, keep.as_deref()).await?;
                 println!("pullsim gc: {removed}");
                 Ok(0)

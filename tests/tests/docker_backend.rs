@@ -168,6 +168,8 @@ async fn dig_from(env: &docker::backend::DockerEnv, vnet: Option<&str>) -> anyho
         .with_cmd(["component", "idle"])
         .with_network(network)
         .with_label(LABEL_RUN, env.run_id())
+        .with_label(docker::LABEL_APP, "1")
+        .with_label(LABEL_PID, std::process::id().to_string())
         .start()
         .await?;
     let mut out =

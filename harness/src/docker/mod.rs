@@ -278,9 +278,20 @@ pub(crate) async fn remove_container(docker: &Docker, id: &str) -> anyhow::Resul
     )
     .await;
     match r {
-        Err(e) if is_not_found(&e) => Ok(()),
+        // Gone, or going: the engine finishes a removal a killed run asked for.
+        Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => Ok(()),
         r => r,
     }
+}
+
+/// A forced removal answered 409: the engine is already removing the container.
+fn is_removal_in_progress(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<bollard::errors::Error>(),
+            Some(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. })
+        )
+    })
 }
 
 fn is_not_found(e: &anyhow::Error) -> bool {
@@ -292,10 +303,10 @@ fn is_not_found(e: &anyhow::Error) -> bool {
     })
 }
 
-/// `pullsim gc`: removes the containers and networks of runs whose process is gone (or of
-/// every run with `all`), and pullsim images other than `keep_image` (the current
-/// binary's, still a useful cache) that no container uses.
-pub async fn gc(docker: &Docker, all: bool, keep_image: Option<&str>) -> anyhow::Result<Removed> {
+/// `pullsim gc`: removes the containers, networks and images of runs whose process is
+/// gone (or of every run with `all`), and the cached images (component, platform) of
+/// other binaries than the one with content hash `keep_hash`, when no container uses them.
+pub async fn gc(docker: &Docker, all: bool, keep_hash: Option<&str>) -> anyhow::Result<Removed> {
     let mut runs = std::collections::BTreeSet::new();
     let containers = call(
         || "listing pullsim containers".to_string(),
@@ -325,6 +336,7 @@ pub async fn gc(docker: &Docker, all: bool, keep_image: Option<&str>) -> anyhow:
         let r = remove_labelled(docker, &format!("{LABEL_RUN}={run}")).await?;
         removed.containers.extend(r.containers);
         removed.networks.extend(r.networks);
+        removed.images.extend(r.images);
     }
     let images = call(
         || "listing pullsim images".to_string(),
@@ -336,7 +348,11 @@ pub async fn gc(docker: &Docker, all: bool, keep_image: Option<&str>) -> anyhow:
     )
     .await?;
     for img in images {
-        let keep = keep_image.is_some_and(|k| img.repo_tags.iter().any(|t| t == k));
+        // A run's own images (apps) go with their run, above; a live run's stay.
+        if img.labels.contains_key(LABEL_RUN) {
+            continue;
+        }
+        let keep = keep_hash.is_some_and(|k| img.labels.get(image::LABEL_HASH).is_some_and(|h| h == k));
         if keep && !all {
             continue;
         }
