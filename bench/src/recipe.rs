@@ -19,10 +19,7 @@ use serde_json::{Value, json};
 
 /// A bearer token ARM accepts, valid for a day.
 pub fn arm_token(arm: &Arm) -> String {
-    let now = mock_azure::identity::token::now();
-    arm.signer.sign(&json!({
-        "aud": "https://management.core.windows.net/", "tid": arm.cfg.tenant_id, "iat": now, "exp": now + 86_400,
-    }))
+    arm.cfg.client_token(&arm.signer, 86_400)
 }
 
 /// ARM calls against one environment's ARM, in process.

@@ -360,16 +360,10 @@ struct Session<'a> {
 
 impl<'a> Session<'a> {
     fn new(env: Target<'a>) -> anyhow::Result<Session<'a>> {
-        let now = mock_azure::identity::token::now();
-        let (signer, cfg) = match env {
-            Target::Embedded(e) => (e.arm.signer.as_ref(), &e.arm.cfg),
-            Target::Docker(e) => (e.signer(), e.cfg()),
+        let token = match env {
+            Target::Embedded(e) => e.arm.cfg.client_token(&e.arm.signer, 3600),
+            Target::Docker(e) => e.cfg().client_token(e.signer(), 3600),
         };
-        let token = signer.sign(&json!({
-            "aud": "https://management.core.windows.net/", "tid": cfg.tenant_id,
-            "iat": now, "exp": now + 3600,
-            "appid": cfg.client_id,
-        }));
         Ok(Session { env, token })
     }
 

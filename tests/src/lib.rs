@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use mock_azure::arm::{Arm, ArmConfig, ArmRequest, ArmResponse};
 use mock_azure::identity::TokenSigner;
 use mock_azure::model::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The `pullsim` binary, built if it is not there yet.
 pub fn pullsim_bin() -> PathBuf {
@@ -403,10 +403,7 @@ impl ArmFixture {
     pub fn new() -> ArmFixture {
         let signer = Arc::new(TokenSigner::generate().expect("system randomness"));
         let cfg = ArmConfig::new("https://127.0.0.1:1");
-        let now = mock_azure::identity::token::now();
-        let token = signer.sign(&json!({
-            "aud": "https://management.core.windows.net/", "tid": cfg.tenant_id, "iat": now, "exp": now + 3600,
-        }));
+        let token = cfg.client_token(&signer, 3600);
         ArmFixture { arm: Arm::new(Store::in_memory(), signer, cfg), token }
     }
 

@@ -23,7 +23,6 @@ use mock_azure::acr::oci::{Digest, RepoName, media};
 use mock_azure::acr::{Acr, BlobStore, ConnInfo, DiskStore, MemoryStore, Repo, generate_image, push_image};
 use mock_azure::arm::{Arm, ArmConfig, ArmRequest, admin_passwords};
 use mock_azure::identity::TokenSigner;
-use mock_azure::identity::token::now;
 use mock_azure::model::{PRIVATE, Store};
 use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
 use mock_azure::tls::Ca;
@@ -66,9 +65,7 @@ impl Env {
         let store = Store::in_memory();
         let signer = Arc::new(TokenSigner::generate().unwrap());
         let arm = Arm::new(store.clone(), signer.clone(), ArmConfig::new("https://127.0.0.1:1"));
-        let token = signer.sign(
-            &json!({"aud": "https://management.core.windows.net/", "tid": arm.cfg.tenant_id, "exp": now() + 3600}),
-        );
+        let token = arm.cfg.client_token(&signer, 3600);
         let call = |method: &str, path: &str, body: Value| {
             let req = ArmRequest::new(method, &format!("{path}?api-version=2024-11-01"))
                 .header("authorization", &format!("Bearer {token}"))

@@ -37,7 +37,6 @@ use mock_azure::acr::oci::{Digest, RepoName};
 use mock_azure::acr::{Acr, DiskStore, Image, Repo, generate_image, generate_index, push_image};
 use mock_azure::arm::{Arm, ArmConfig, ArmRequest, ArmResponse, admin_passwords};
 use mock_azure::identity::TokenSigner;
-use mock_azure::identity::token::now;
 use mock_azure::model::{PRIVATE, Store};
 use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
 use mock_azure::tls::Ca;
@@ -77,9 +76,7 @@ impl Env {
         let store = Store::in_memory();
         let signer = Arc::new(TokenSigner::generate().unwrap());
         let arm = Arm::new(store.clone(), signer.clone(), ArmConfig::new("https://127.0.0.1:1"));
-        let token = signer.sign(
-            &json!({"aud": "https://management.core.windows.net/", "tid": arm.cfg.tenant_id, "exp": now() + 3600}),
-        );
+        let token = arm.cfg.client_token(&signer, 3600);
         let dir = tempfile::Builder::new().prefix("pullsim-skopeo-").tempdir().unwrap();
         let rg = format!("/subscriptions/{}/resourceGroups/rg", arm.cfg.subscription_id);
         let r = arm_call(&arm, &token, "PUT", &rg, json!({"location": "westeurope"}));

@@ -20,7 +20,6 @@ use mock_azure::dns::{
     AzureDns, CustomServer, DnsError, DnsHandle, DnsServer, Role, Upstream, View, put_custom_server,
 };
 use mock_azure::identity::TokenSigner;
-use mock_azure::identity::token::now;
 use mock_azure::model::{PRIVATE, Store};
 use mock_azure::netplan::{AZURE_DNS, AddressMap, Fabric, LoopbackMap, Modeled};
 use serde_json::{Value, json};
@@ -120,8 +119,8 @@ impl Env {
 
         let signer = Arc::new(TokenSigner::generate().unwrap());
         let cfg = ArmConfig::new("https://127.0.0.1:1");
-        let claims = json!({"aud": "https://management.core.windows.net/", "tid": cfg.tenant_id, "exp": now() + 3600});
-        let bearer = format!("Bearer {}", signer.sign(&claims));
+
+        let bearer = format!("Bearer {}", cfg.client_token(&signer, 3600));
         let ids = Ids::new(&cfg.subscription_id);
         let arm = Arm::new(store.clone(), signer, cfg);
         let env = Env { rt, arm, bearer, store, map, port, dns, handle, stop: Some(stop), server: Some(server), ids };

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use mock_azure::arm::{Arm, ArmConfig, ArmRequest};
 use mock_azure::dns::{AzureDns, Role};
 use mock_azure::identity::TokenSigner;
-use mock_azure::identity::token::now;
 use mock_azure::model::Store;
 use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
 use serde_json::{Value, json};
@@ -367,8 +366,8 @@ fn parse_answer(msg: &[u8]) -> Option<(Vec<Ipv4Addr>, Option<u8>)> {
 fn topology(store: &Store) -> String {
     let signer = Arc::new(TokenSigner::generate().unwrap());
     let cfg = ArmConfig::new("https://127.0.0.1:1");
-    let claims = json!({"aud": "https://management.core.windows.net/", "tid": cfg.tenant_id, "exp": now() + 3600});
-    let bearer = format!("Bearer {}", signer.sign(&claims));
+
+    let bearer = format!("Bearer {}", cfg.client_token(&signer, 3600));
     let rg = format!("/subscriptions/{}/resourceGroups/rg", cfg.subscription_id);
     let arm = Arm::new(store.clone(), signer, cfg);
     let net = format!("{rg}/providers/Microsoft.Network");

@@ -1109,10 +1109,7 @@ impl Fixture {
 fn fixture() -> Fixture {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let env = rt.block_on(Env::start(EnvOptions::default())).unwrap();
-    let now = mock_azure::identity::token::now();
-    let token = env.arm.signer.sign(&json!({
-        "aud": "https://management.core.windows.net/", "tid": env.arm.cfg.tenant_id, "iat": now, "exp": now + 86_400,
-    }));
+    let token = env.arm.cfg.client_token(&env.arm.signer, 86_400);
     let sub = env.arm.cfg.subscription_id.clone();
     let rg = format!("/subscriptions/{sub}/resourceGroups/{RG}");
     let site = format!("{rg}/providers/Microsoft.Web/sites/{SITE}");

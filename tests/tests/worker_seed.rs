@@ -96,10 +96,7 @@ impl World {
 /// The July 2021 recipe, everything in place (RULES.md A1–A8).
 async fn recipe() -> World {
     let env = Env::start(EnvOptions::default()).await.unwrap();
-    let now = mock_azure::identity::token::now();
-    let token = env.arm.signer.sign(&json!({
-        "aud": "https://management.core.windows.net/", "tid": env.arm.cfg.tenant_id, "iat": now, "exp": now + 3600,
-    }));
+    let token = env.arm.cfg.client_token(&env.arm.signer, 3600);
     let rg = format!("/subscriptions/{}/resourceGroups/secureacrsetup", env.arm.cfg.subscription_id);
     let site = format!("{rg}/providers/Microsoft.Web/sites/secureacrweb2021");
     let mut w = World { env, token, site, rg: rg.clone(), catalog: Catalog::default() };

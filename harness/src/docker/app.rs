@@ -24,7 +24,7 @@ use mock_azure::appservice::site::SiteView;
 use mock_azure::appservice::worker::PullReport;
 use mock_azure::arm::ArmRequest;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 use super::backend::DockerEnv;
@@ -154,13 +154,7 @@ pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyho
 
 /// The site as the platform reads it: through ARM.
 async fn read_site(env: &DockerEnv, site_id: &str) -> anyhow::Result<SiteView> {
-    let now = mock_azure::identity::token::now();
-    let cfg = env.cfg();
-    let token = env.signer().sign(&json!({
-        "aud": "https://management.core.windows.net/", "tid": cfg.tenant_id,
-        "iat": now, "exp": now + 600, "appid": cfg.client_id,
-    }));
-    let auth = format!("Bearer {token}");
+    let auth = format!("Bearer {}", env.cfg().client_token(env.signer(), 600));
     let get = async |method: &str, path: String| -> anyhow::Result<Value> {
         let req = ArmRequest::new(method, &format!("{path}?api-version=2024-11-01")).header("authorization", &auth);
         let r = env.arm(&req).await?;
@@ -169,10 +163,8 @@ async fn read_site(env: &DockerEnv, site_id: &str) -> anyhow::Result<SiteView> {
         }
         Ok(r.json_body())
     };
-    let site = get("GET", site_id.to_string()).await?;
-    let web = get("GET", format!("{site_id}/config/web")).await?;
-    let settings = get("POST", format!("{site_id}/config/appsettings/list")).await?;
-    Ok(SiteView::from_arm(&site, &web, &settings))
+    let [a, b, c] = SiteView::reads(site_id);
+    Ok(SiteView::from_arm(&get(a.0, a.1).await?, &get(b.0, b.1).await?, &get(c.0, c.1).await?))
 }
 
 /// The layers of the image `digest` names (the linux/amd64 one of an index).

@@ -375,10 +375,11 @@ impl DockerEnv {
             call(|| format!("detaching the worker from {name}"), self.docker.disconnect_network(&name, req)).await?;
             attached.remove(&name);
         }
-        for name in wanted.difference(&attached.clone()) {
-            let Some(n) = pool.iter().find(|p| p.name == *name) else { continue };
-            connect(&self.docker, n, &self.ids.worker, Host::Worker).await?;
-            attached.insert(name.clone());
+        for n in pool.iter().filter(|p| wanted.contains(&p.name)) {
+            if !attached.contains(&n.name) {
+                connect(&self.docker, n, &self.ids.worker, Host::Worker).await?;
+                attached.insert(n.name.clone());
+            }
         }
         drop(pool);
         layout.write(self.state.path())?;

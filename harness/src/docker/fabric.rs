@@ -358,19 +358,10 @@ pub const IP_BINARY: &str = "/usr/sbin/ip";
 
 /// The interface on whose network `ip` is, and the network's prefix length.
 fn iface_for(ip: Ipv4Addr) -> std::io::Result<(String, u8)> {
-    let out = std::process::Command::new(IP_BINARY).args(["-o", "-4", "addr", "show"]).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    for line in text.lines() {
-        // `2: eth0    inet 10.200.255.251/16 brd … scope global eth0`
-        let mut f = line.split_whitespace();
-        let (Some(_), Some(name), Some("inet"), Some(addr)) = (f.next(), f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        let Some((own, len)) = addr.split_once('/') else { continue };
-        let (Ok(own), Ok(len)) = (own.parse::<Ipv4Addr>(), len.parse::<u8>()) else { continue };
+    for (name, own, len) in interface_addresses()? {
         let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
         if u32::from(own) & mask == u32::from(ip) & mask {
-            return Ok((name.trim_end_matches(':').to_string(), len));
+            return Ok((name, len));
         }
     }
     Err(std::io::Error::other(format!("no interface of this container is on the network of {ip}")))
@@ -379,21 +370,32 @@ fn iface_for(ip: Ipv4Addr) -> std::io::Result<(String, u8)> {
 /// Every address on this container's interfaces that is a component's own
 /// ([`Host`]) — the networks it is attached to, as `(network, own address)`.
 pub fn own_addresses(host: Host) -> std::io::Result<Vec<(Net16, Ipv4Addr)>> {
+    Ok(interface_addresses()?
+        .into_iter()
+        .filter_map(|(_, addr, _)| {
+            let o = addr.octets();
+            let net = Net16([o[0], o[1]]);
+            (addr == net.host(host)).then_some((net, addr))
+        })
+        .collect())
+}
+
+/// This container's IPv4 addresses as `ip -o -4 addr show` lists them: (interface,
+/// address, prefix length), primaries first on each interface.
+fn interface_addresses() -> std::io::Result<Vec<(String, Ipv4Addr, u8)>> {
     let out = std::process::Command::new(IP_BINARY).args(["-o", "-4", "addr", "show"]).output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut found = Vec::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let Some(addr) = f.get(3).and_then(|a| a.split('/').next()).and_then(|a| a.parse::<Ipv4Addr>().ok()) else {
-            continue;
-        };
-        let o = addr.octets();
-        let net = Net16([o[0], o[1]]);
-        if addr == net.host(host) {
-            found.push((net, addr));
-        }
-    }
-    Ok(found)
+    Ok(text.lines().filter_map(parse_addr_line).collect())
+}
+
+/// One line of `ip -o -4 addr show`: `2: eth0    inet 10.200.255.251/16 brd … scope global eth0`.
+fn parse_addr_line(line: &str) -> Option<(String, Ipv4Addr, u8)> {
+    let mut f = line.split_whitespace();
+    let (Some(_), Some(name), Some("inet"), Some(addr)) = (f.next(), f.next(), f.next(), f.next()) else {
+        return None;
+    };
+    let (own, len) = addr.split_once('/')?;
+    Some((name.trim_end_matches(':').to_string(), own.parse().ok()?, len.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -452,6 +454,13 @@ mod tests {
         assert_eq!(map.real_from(&login, &dns), IpAddr::from([10, 200, 255, 253]));
         assert_eq!(map.modeled(IpAddr::from([10, 204, 255, 253])), Some(dns));
         map.check().unwrap();
+    }
+
+    #[test]
+    fn ip_addr_lines_give_interface_address_and_prefix() {
+        let line = "2: eth0    inet 10.200.255.251/16 brd 10.200.255.255 scope global eth0\\       valid_lft forever";
+        assert_eq!(parse_addr_line(line), Some(("eth0".to_string(), Ipv4Addr::new(10, 200, 255, 251), 16)));
+        assert_eq!(parse_addr_line("1: lo    inet6 ::1/128 scope host"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use mock_azure::acr::{Acr, DiskStore, RegistryStore, Schema1Aside};
@@ -167,7 +167,7 @@ struct DnsGeneration {
     handle: Option<DnsHandle>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    bound: Mutex<BTreeSet<SocketAddr>>,
+    bound: BTreeSet<SocketAddr>,
 }
 
 impl DnsGeneration {
@@ -180,11 +180,11 @@ impl DnsGeneration {
                 tracing::error!(error = %e, "DNS server stopped");
             }
         });
-        DnsGeneration { handle: Some(handle), stop: Some(tx), task: Some(task), bound: Mutex::new(BTreeSet::new()) }
+        DnsGeneration { handle: Some(handle), stop: Some(tx), task: Some(task), bound: BTreeSet::new() }
     }
 
     fn idle() -> DnsGeneration {
-        DnsGeneration { handle: None, stop: None, task: None, bound: Mutex::new(BTreeSet::new()) }
+        DnsGeneration { handle: None, stop: None, task: None, bound: BTreeSet::new() }
     }
 
     async fn stop(mut self) {
@@ -197,7 +197,7 @@ impl DnsGeneration {
     }
 
     /// Binds Azure DNS on every own address and each custom server not bound yet.
-    async fn bind(&self, c: &Common) -> Result<(), String> {
+    async fn bind(&mut self, c: &Common) -> Result<(), String> {
         let Some(handle) = &self.handle else { return Err("the DNS server has stopped".into()) };
         let mut wanted: Vec<(Role, SocketAddr)> = own_addresses(Host::Dns)
             .map_err(|e| e.to_string())?
@@ -210,13 +210,13 @@ impl DnsGeneration {
             wanted.push((Role::Custom(m), SocketAddr::new(ip, 53)));
         }
         for (role, addr) in wanted {
-            if self.bound.lock().unwrap_or_else(|e| e.into_inner()).contains(&addr) {
+            if self.bound.contains(&addr) {
                 continue;
             }
             let udp = UdpSocket::bind(addr).await.map_err(|e| format!("binding DNS at {addr}: {e}"))?;
             let tcp = TcpListener::bind(addr).await.map_err(|e| format!("binding DNS at {addr}: {e}"))?;
             handle.add(role, udp, tcp).map_err(|e| e.to_string())?;
-            self.bound.lock().unwrap_or_else(|e| e.into_inner()).insert(addr);
+            self.bound.insert(addr);
         }
         Ok(())
     }

@@ -25,9 +25,7 @@ impl Env {
         let store = Store::in_memory();
         let signer = Arc::new(TokenSigner::generate().unwrap());
         let arm = Arm::new(store.clone(), signer.clone(), ArmConfig::new("https://arm.invalid"));
-        let now = crate::identity::token::now();
-        let token = signer
-            .sign(&json!({"aud": "https://management.core.windows.net/", "tid": arm.cfg.tenant_id, "exp": now + 3600}));
+        let token = arm.cfg.client_token(&signer, 3600);
         let env = Env { store, arm, signer, token };
         env.call("PUT", &env.rg_id(), json!({"location": "westeurope"}));
         env

@@ -125,6 +125,17 @@ impl SiteView {
         }
     }
 
+    /// The ARM requests (method, path) the platform reads a site with, in the order
+    /// [`SiteView::from_arm`] takes their answers: the site, its `config/web`, its app
+    /// settings.
+    pub fn reads(site_id: &str) -> [(&'static str, String); 3] {
+        [
+            ("GET", site_id.to_string()),
+            ("GET", format!("{site_id}/config/web")),
+            ("POST", format!("{site_id}/config/appsettings/list")),
+        ]
+    }
+
     /// An app setting, by name (App Service setting names are case-insensitive).
     pub fn setting(&self, name: &str) -> Option<&str> {
         self.settings.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())

@@ -181,10 +181,8 @@ impl Worker {
             }
             Ok(r.json())
         };
-        let site = get("GET", site_id.to_string()).await?;
-        let web = get("GET", format!("{site_id}/config/web")).await?;
-        let settings = get("POST", format!("{site_id}/config/appsettings/list")).await?;
-        Ok(SiteView::from_arm(&site, &web, &settings))
+        let [a, b, c] = SiteView::reads(site_id);
+        Ok(SiteView::from_arm(&get(a.0, a.1).await?, &get(b.0, b.1).await?, &get(c.0, c.1).await?))
     }
 
     /// An Entra token for the site's managed identity, from the platform's MSI endpoint.

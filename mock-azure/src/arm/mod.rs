@@ -74,6 +74,17 @@ impl ArmConfig {
             client_secret: "pullsim-secret".into(),
         }
     }
+
+    /// A bearer token ARM accepts from the service principal, signed by `signer` (the
+    /// key ARM verifies with) and valid for `valid_secs`: what a client gets from the
+    /// identity endpoint, minted directly by those holding the key (the harness, tests).
+    pub fn client_token(&self, signer: &TokenSigner, valid_secs: u64) -> String {
+        let now = crate::identity::token::now();
+        signer.sign(&json!({
+            "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "exp": now + valid_secs,
+            "appid": self.client_id,
+        }))
+    }
 }
 
 /// Runtime state of the modeled App Service platform that ARM exposes but does not
