@@ -34,8 +34,9 @@ impl From<crate::model::StoreError> for ArmError {
 }
 
 impl ArmError {
-    /// An error with this status, code and message.
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
+    /// An error with this status, code and message: private, so every error ARM answers
+    /// has a named constructor below.
+    fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
         ArmError { status, code: code.into(), message: message.into(), target: None }
     }
 
@@ -272,5 +273,238 @@ impl ArmError {
     /// 409 `RoleAssignmentExists`.
     pub fn role_assignment_exists() -> ArmError {
         Self::new(409, "RoleAssignmentExists", "The role assignment already exists.")
+    }
+
+    /// 400 `IdentityNotFound`: the platform's MSI endpoint asked for the system identity
+    /// of a site that has none.
+    pub fn no_system_identity() -> ArmError {
+        Self::new(400, "IdentityNotFound", "The site has no system-assigned managed identity.")
+    }
+
+    /// 400 `IdentityNotFound`: no user-assigned identity with this client ID on the site.
+    pub fn no_user_identity(client_id: &str) -> ArmError {
+        Self::new(
+            400,
+            "IdentityNotFound",
+            format!("No user-assigned managed identity with client ID '{client_id}' is assigned to the site."),
+        )
+    }
+
+    /// 400 `InvalidAddressPrefixFormat` for a prefix with host bits set (or no prefix at
+    /// all); `subnet` names the subnet it was given for.
+    pub fn bad_prefix_format(prefix: &str, subnet: Option<&str>) -> ArmError {
+        let of = subnet.map(|s| format!(" of subnet {s}")).unwrap_or_default();
+        Self::new(
+            400,
+            "InvalidAddressPrefixFormat",
+            format!("Address prefix {prefix}{of} does not have a valid format (host bits must be zero)."),
+        )
+    }
+
+    /// 400 `VnetAddressSpacesOverlap`: two prefixes of one virtual network overlap.
+    pub fn vnet_spaces_overlap(a: &str, b: &str) -> ArmError {
+        Self::new(
+            400,
+            "VnetAddressSpacesOverlap",
+            format!("Address prefixes {a} and {b} of the virtual network overlap."),
+        )
+    }
+
+    /// 400 `VnetAddressSpacesOverlap`: two virtual networks to peer overlap.
+    pub fn peering_spaces_overlap(peering: &str, this: &str, remote: &str, a: &str, b: &str) -> ArmError {
+        Self::new(
+            400,
+            "VnetAddressSpacesOverlap",
+            format!(
+                "Cannot create or update peering {peering}. Virtual networks {this} and {remote} cannot be peered because their address spaces overlap ({a} and {b})."
+            ),
+        )
+    }
+
+    /// 400 `NetcfgSubnetRangeOutsideVnet`.
+    pub fn subnet_outside_vnet(subnet: &str, vnet: &str) -> ArmError {
+        Self::new(
+            400,
+            "NetcfgSubnetRangeOutsideVnet",
+            format!(
+                "Subnet '{subnet}' is not valid because its IP address range is outside the IP address range of virtual network '{vnet}'."
+            ),
+        )
+    }
+
+    /// 400 `InvalidAddressPrefix`: a subnet smaller than a /29.
+    pub fn subnet_too_small(subnet: &str, prefix: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidAddressPrefix",
+            format!(
+                "Subnet '{subnet}' has an address prefix {prefix} that is too small. The smallest supported subnet is /29."
+            ),
+        )
+    }
+
+    /// 400 `NetcfgSubnetRangesOverlap`.
+    pub fn subnets_overlap(subnet: &str, other: &str, vnet: &str) -> ArmError {
+        Self::new(
+            400,
+            "NetcfgSubnetRangesOverlap",
+            format!(
+                "Subnet '{subnet}' is not valid because its IP address range overlaps with that of an existing subnet '{other}' in virtual network '{vnet}'."
+            ),
+        )
+    }
+
+    /// 400 `InUseSubnetCannotBeUpdated`: a used subnet's prefix cannot change.
+    pub fn subnet_in_use_update(subnet: &str) -> ArmError {
+        Self::new(
+            400,
+            "InUseSubnetCannotBeUpdated",
+            format!("Subnet {subnet} is in use and its address prefix cannot be changed."),
+        )
+    }
+
+    /// 400 `InvalidServiceNameOnDelegation`.
+    pub fn bad_delegation(subnet: &str, service: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidServiceNameOnDelegation",
+            format!("Subnet {subnet} has an invalid delegation service name '{service}'."),
+        )
+    }
+
+    /// 400 `PrivateEndpointCreationNotAllowedAsSubnetIsDelegated`.
+    pub fn endpoint_in_delegated_subnet(endpoint: &str, subnet: &str, service: &str) -> ArmError {
+        Self::new(
+            400,
+            "PrivateEndpointCreationNotAllowedAsSubnetIsDelegated",
+            format!("Private endpoint {endpoint} cannot be created as subnet {subnet} is delegated to {service}."),
+        )
+    }
+
+    /// 400 `PrivateEndpointBadRequest`: group IDs a registry does not have.
+    pub fn endpoint_bad_groups(groups: &[String]) -> ArmError {
+        Self::new(
+            400,
+            "PrivateEndpointBadRequest",
+            format!(
+                "Call to Microsoft.ContainerRegistry/registries failed. Error message: The group ID(s) {groups:?} are invalid; a registry supports only 'registry'."
+            ),
+        )
+    }
+
+    /// 400 `SubnetIsFull`: no address left for a private endpoint.
+    pub fn subnet_full(subnet: &str, endpoint: &str) -> ArmError {
+        Self::new(
+            400,
+            "SubnetIsFull",
+            format!("Subnet {subnet} has no free address left for private endpoint {endpoint}."),
+        )
+    }
+
+    /// 403 `AuthorizationFailed`: pullsim models built-in roles only.
+    pub fn custom_role_definition() -> ArmError {
+        Self::new(
+            403,
+            "AuthorizationFailed",
+            "Custom role definitions are not modeled by pullsim; use a built-in role.",
+        )
+    }
+
+    /// 403 `AuthorizationFailed`: built-in role definitions cannot be deleted.
+    pub fn builtin_role_delete() -> ArmError {
+        Self::new(403, "AuthorizationFailed", "Built-in role definitions cannot be deleted.")
+    }
+
+    /// 400 `RoleAssignmentUpdateNotPermitted`.
+    pub fn role_assignment_update() -> ArmError {
+        Self::new(
+            400,
+            "RoleAssignmentUpdateNotPermitted",
+            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+        )
+    }
+
+    /// 400 `InvalidRoleAssignmentId`: the assignment's name is not a GUID.
+    pub fn role_assignment_id(name: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidRoleAssignmentId",
+            format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."),
+        )
+    }
+
+    /// `RoleDefinitionDoesNotExist`: 404 when the definition is addressed, 400 when an
+    /// assignment names it.
+    pub fn role_definition_missing(status: u16, guid: &str) -> ArmError {
+        Self::new(
+            status,
+            "RoleDefinitionDoesNotExist",
+            format!("The specified role definition with ID '{guid}' does not exist."),
+        )
+    }
+
+    /// 400 `PrincipalNotFound` (Azure prints the principal without dashes).
+    pub fn principal_not_found(principal: &str, tenant: &str) -> ArmError {
+        Self::new(
+            400,
+            "PrincipalNotFound",
+            format!(
+                "Principal {} does not exist in the directory {tenant}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay.",
+                principal.replace('-', "")
+            ),
+        )
+    }
+
+    /// 400 `InvalidResourceGroupName`.
+    pub fn bad_group_name(name: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidResourceGroupName",
+            format!(
+                "Resource group name '{name}' is invalid. It can include alphanumeric, underscore, parentheses, hyphen, period (except at end), and Unicode characters that match the allowed characters, and be 1-90 characters long."
+            ),
+        )
+    }
+
+    /// 409 `InvalidResourceGroupLocation`: a group cannot move.
+    pub fn group_location(given: &str, existing: &str) -> ArmError {
+        Self::new(
+            409,
+            "InvalidResourceGroupLocation",
+            format!(
+                "Invalid resource group location '{given}'. The Resource group already exists in location '{existing}'."
+            ),
+        )
+    }
+
+    /// 400 `InvalidFilterInQueryString` for a `$filter` outside the supported subset.
+    pub fn bad_filter(filter: &str) -> ArmError {
+        Self::new(
+            400,
+            "InvalidFilterInQueryString",
+            format!(
+                "The $filter '{filter}' is invalid. Supported: resourceGroup, resourceType, name and location with 'eq', joined by 'and'."
+            ),
+        )
+    }
+
+    /// 400 `LinkedInvalidPropertyId`: a property that must hold a resource ID does not.
+    pub fn linked_invalid_id(value: &str, path: &str, reason: &str) -> ArmError {
+        Self::new(
+            400,
+            "LinkedInvalidPropertyId",
+            format!(
+                "Property id '{value}' at path '{path}' is invalid. Expect fully qualified resource Id that start with '/subscriptions/{{subscriptionId}}' or '/providers/{{resourceProviderNamespace}}/'. ({reason})"
+            ),
+        )
+    }
+
+    /// 409 `Conflict`: a plan still has sites.
+    pub fn plan_in_use(plan: &str, site: &str) -> ArmError {
+        Self::new(
+            409,
+            "Conflict",
+            format!("Server farm '{plan}' cannot be deleted because it has web app(s) {site} assigned to it."),
+        )
     }
 }

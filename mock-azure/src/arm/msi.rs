@@ -21,22 +21,14 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> Result<ArmRespo
     let site = arm.store.get(&id).ok_or_else(|| super::resources::not_found(&id))?;
     let identity = &site["identity"];
     let principal = match req.query_param("client_id") {
-        None => identity["principalId"].as_str().map(str::to_string).ok_or_else(|| {
-            ArmError::new(400, "IdentityNotFound", "The site has no system-assigned managed identity.")
-        })?,
+        None => identity["principalId"].as_str().map(str::to_string).ok_or_else(|| ArmError::no_system_identity())?,
         Some(client) => identity["userAssignedIdentities"]
             .as_object()
             .into_iter()
             .flatten()
             .find(|(_, v)| v["clientId"].as_str().is_some_and(|c| c.eq_ignore_ascii_case(&client)))
             .and_then(|(_, v)| v["principalId"].as_str().map(str::to_string))
-            .ok_or_else(|| {
-                ArmError::new(
-                    400,
-                    "IdentityNotFound",
-                    format!("No user-assigned managed identity with client ID '{client}' is assigned to the site."),
-                )
-            })?,
+            .ok_or_else(|| ArmError::no_user_identity(&client))?,
     };
     let now = crate::identity::token::now();
     let exp = now + super::identity_api::TOKEN_LIFETIME;

@@ -134,14 +134,7 @@ fn cidrs(v: &Value, at: &str) -> Result<Vec<Cidr>, ArmError> {
     list.iter()
         .map(|p| {
             let s = p.as_str().unwrap_or_default();
-            Cidr::parse(s).ok_or_else(|| {
-                ArmError::new(
-                    400,
-                    "InvalidAddressPrefixFormat",
-                    format!("Address prefix {s} does not have a valid format (host bits must be zero)."),
-                )
-                .with_target(at.to_string())
-            })
+            Cidr::parse(s).ok_or_else(|| ArmError::bad_prefix_format(s, None).with_target(at.to_string()))
         })
         .collect()
 }
@@ -171,11 +164,7 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
     }
     for (i, a) in space.iter().enumerate() {
         if let Some(b) = space[i + 1..].iter().find(|b| a.overlaps(b)) {
-            return Err(ArmError::new(
-                400,
-                "VnetAddressSpacesOverlap",
-                format!("Address prefixes {a} and {b} of the virtual network overlap."),
-            ));
+            return Err(ArmError::vnet_spaces_overlap(&a.to_string(), &b.to_string()));
         }
     }
     let dns = match props.pointer("/dhcpOptions/dnsServers") {
@@ -202,15 +191,7 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
         if let Some(p) = subnet_prefix(&s)
             && !space.iter().any(|c| c.covers(&p))
         {
-            return Err(ArmError::new(
-                400,
-                "NetcfgSubnetRangeOutsideVnet",
-                format!(
-                    "Subnet '{}' is not valid because its IP address range is outside the IP address range of virtual network '{}'.",
-                    s["name"].as_str().unwrap_or_default(),
-                    ctx.id.name()
-                ),
-            ));
+            return Err(ArmError::subnet_outside_vnet(s["name"].as_str().unwrap_or_default(), ctx.id.name()));
         }
     }
     let vnet = json!({
@@ -295,35 +276,14 @@ fn put_subnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&V
         .ok_or_else(|| {
             ArmError::bad_request("The subnet must have an addressPrefix.").with_target("properties.addressPrefix")
         })?;
-    let prefix = Cidr::parse(&prefix_str).ok_or_else(|| {
-        ArmError::new(
-            400,
-            "InvalidAddressPrefixFormat",
-            format!(
-                "Address prefix {prefix_str} of subnet {} does not have a valid format (host bits must be zero).",
-                ctx.id.name()
-            ),
-        )
-    })?;
+    let prefix =
+        Cidr::parse(&prefix_str).ok_or_else(|| ArmError::bad_prefix_format(&prefix_str, Some(ctx.id.name())))?;
     let name = ctx.id.name();
     if prefix.len > 29 {
-        return Err(ArmError::new(
-            400,
-            "InvalidAddressPrefix",
-            format!(
-                "Subnet '{name}' has an address prefix {prefix} that is too small. The smallest supported subnet is /29."
-            ),
-        ));
+        return Err(ArmError::subnet_too_small(name, &prefix.to_string()));
     }
     if !vnet_space(&vnet).iter().any(|c| c.covers(&prefix)) {
-        return Err(ArmError::new(
-            400,
-            "NetcfgSubnetRangeOutsideVnet",
-            format!(
-                "Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network '{}'.",
-                vnet_id.name()
-            ),
-        ));
+        return Err(ArmError::subnet_outside_vnet(name, vnet_id.name()));
     }
     let key = id.to_ascii_lowercase();
     for sib in tx.scan_prefix(&format!("{}/subnets/", vnet_id.key())) {
@@ -331,26 +291,14 @@ fn put_subnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&V
             continue;
         }
         if subnet_prefix(&sib).is_some_and(|p| p.overlaps(&prefix)) {
-            return Err(ArmError::new(
-                400,
-                "NetcfgSubnetRangesOverlap",
-                format!(
-                    "Subnet '{name}' is not valid because its IP address range overlaps with that of an existing subnet '{}' in virtual network '{}'.",
-                    sib["name"].as_str().unwrap_or_default(),
-                    vnet_id.name()
-                ),
-            ));
+            return Err(ArmError::subnets_overlap(name, sib["name"].as_str().unwrap_or_default(), vnet_id.name()));
         }
     }
     if let Some(e) = existing
         && subnet_prefix(e) != Some(prefix)
         && !users_of_subnet(tx, &key).is_empty()
     {
-        return Err(ArmError::new(
-            400,
-            "InUseSubnetCannotBeUpdated",
-            format!("Subnet {name} is in use and its address prefix cannot be changed."),
-        ));
+        return Err(ArmError::subnet_in_use_update(name));
     }
     let delegations = match props.get("delegations").filter(|v| !v.is_null()) {
         Some(d) => {
@@ -362,13 +310,10 @@ fn put_subnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&V
                     .as_str()
                     .or_else(|| del["serviceName"].as_str())
                     .unwrap_or_default();
-                let known = DELEGATIONS.iter().find(|s| s.eq_ignore_ascii_case(service)).ok_or_else(|| {
-                    ArmError::new(
-                        400,
-                        "InvalidServiceNameOnDelegation",
-                        format!("Subnet {name} has an invalid delegation service name '{service}'."),
-                    )
-                })?;
+                let known = DELEGATIONS
+                    .iter()
+                    .find(|s| s.eq_ignore_ascii_case(service))
+                    .ok_or_else(|| ArmError::bad_delegation(name, service))?;
                 let dname = del["name"].as_str().map(str::to_string).unwrap_or_else(|| format!("delegation{i}"));
                 out.push(json!({
                     "id": format!("{id}/delegations/{dname}"),
@@ -490,15 +435,12 @@ fn put_peering(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&
     }
     for a in vnet_space(&this) {
         if let Some(b) = vnet_space(&remote).into_iter().find(|b| a.overlaps(b)) {
-            return Err(ArmError::new(
-                400,
-                "VnetAddressSpacesOverlap",
-                format!(
-                    "Cannot create or update peering {}. Virtual networks {} and {} cannot be peered because their address spaces overlap ({a} and {b}).",
-                    ctx.id.name(),
-                    this_id.name(),
-                    remote_id.name()
-                ),
+            return Err(ArmError::peering_spaces_overlap(
+                ctx.id.name(),
+                this_id.name(),
+                remote_id.name(),
+                &a.to_string(),
+                &b.to_string(),
             ));
         }
     }
@@ -564,15 +506,7 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     // A delegated subnet belongs to the service it is delegated to (App Service's
     // integration subnet included) and takes no private endpoints.
     if let Some(service) = subnet["properties"]["delegations"][0]["properties"]["serviceName"].as_str() {
-        return Err(ArmError::new(
-            400,
-            "PrivateEndpointCreationNotAllowedAsSubnetIsDelegated",
-            format!(
-                "Private endpoint {} cannot be created as subnet {} is delegated to {service}.",
-                ctx.id.name(),
-                subnet_id.name()
-            ),
-        ));
+        return Err(ArmError::endpoint_in_delegated_subnet(ctx.id.name(), subnet_id.name(), service));
     }
     let vnet_id = subnet_id.parent().ok_or_else(|| not_found(&subnet_id))?;
     let vnet = tx.get(&vnet_id).ok_or_else(|| not_found(&vnet_id))?;
@@ -612,13 +546,7 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
         .filter_map(|g| g.as_str().map(str::to_ascii_lowercase))
         .collect();
     if groups != ["registry"] {
-        return Err(ArmError::new(
-            400,
-            "PrivateEndpointBadRequest",
-            format!(
-                "Call to Microsoft.ContainerRegistry/registries failed. Error message: The group ID(s) {groups:?} are invalid; a registry supports only 'registry'."
-            ),
-        ));
+        return Err(ArmError::endpoint_bad_groups(&groups));
     }
     let sku = target["sku"]["name"].as_str().unwrap_or_default();
     if sku != "Premium" {
@@ -650,15 +578,7 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
         let ip = match prefix.nth(n) {
             Some(ip) if n + 1 < prefix.size() => ip.to_string(),
             _ => {
-                return Err(ArmError::new(
-                    400,
-                    "SubnetIsFull",
-                    format!(
-                        "Subnet {} has no free address left for private endpoint {}.",
-                        subnet_id.name(),
-                        ctx.id.name()
-                    ),
-                ));
+                return Err(ArmError::subnet_full(subnet_id.name(), ctx.id.name()));
             }
         };
         if !used.contains(&ip) {

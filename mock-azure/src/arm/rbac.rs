@@ -59,14 +59,8 @@ static DEFINITION: Kind = Kind {
     canonical: "Microsoft.Authorization/roleDefinitions",
     tracked: false,
     loc: Loc::None,
-    put: |_, _, _, _, _| {
-        Err(ArmError::new(
-            403,
-            "AuthorizationFailed",
-            "Custom role definitions are not modeled by pullsim; use a built-in role.",
-        ))
-    },
-    delete: |_, _, _, _| Err(ArmError::new(403, "AuthorizationFailed", "Built-in role definitions cannot be deleted.")),
+    put: |_, _, _, _, _| Err(ArmError::custom_role_definition()),
+    delete: |_, _, _, _| Err(ArmError::builtin_role_delete()),
     render: plain_render,
     action: no_action,
 };
@@ -108,44 +102,20 @@ fn principal_exists(arm: &Arm, tx: &Tx, principal_id: &str) -> bool {
 
 fn put_assignment(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
     if existing.is_some() {
-        return Err(ArmError::new(
-            400,
-            "RoleAssignmentUpdateNotPermitted",
-            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-        ));
+        return Err(ArmError::role_assignment_update());
     }
     let name = ctx.id.name();
     if !is_guid(name) {
-        return Err(ArmError::new(
-            400,
-            "InvalidRoleAssignmentId",
-            format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."),
-        ));
+        return Err(ArmError::role_assignment_id(name));
     }
     let def = str_at(&body, "/properties/roleDefinitionId")?
         .ok_or_else(|| ArmError::invalid_content("properties.roleDefinitionId is required"))?;
-    let role = role_by_definition_id(def).ok_or_else(|| {
-        ArmError::new(
-            400,
-            "RoleDefinitionDoesNotExist",
-            format!(
-                "The specified role definition with ID '{}' does not exist.",
-                def.rsplit('/').next().unwrap_or(def)
-            ),
-        )
-    })?;
+    let role = role_by_definition_id(def)
+        .ok_or_else(|| ArmError::role_definition_missing(400, def.rsplit('/').next().unwrap_or(def)))?;
     let principal = str_at(&body, "/properties/principalId")?
         .ok_or_else(|| ArmError::invalid_content("properties.principalId is required"))?;
     if !principal_exists(ctx.arm, tx, principal) {
-        return Err(ArmError::new(
-            400,
-            "PrincipalNotFound",
-            format!(
-                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay.",
-                principal.replace('-', ""),
-                ctx.arm.cfg.tenant_id
-            ),
-        ));
+        return Err(ArmError::principal_not_found(principal, &ctx.arm.cfg.tenant_id));
     }
     let scope = match &ctx.id.scope {
         Some(s) => s.as_str().to_string(),

@@ -120,13 +120,7 @@ static GROUP: Kind = Kind {
             && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
             && !name.ends_with('.');
         if !valid {
-            return Err(ArmError::new(
-                400,
-                "InvalidResourceGroupName",
-                format!(
-                    "Resource group name '{name}' is invalid. It can include alphanumeric, underscore, parentheses, hyphen, period (except at end), and Unicode characters that match the allowed characters, and be 1-90 characters long."
-                ),
-            ));
+            return Err(ArmError::bad_group_name(name));
         }
         let mut v = json!({
             "properties": {"provisioningState": "Succeeded"},
@@ -139,14 +133,9 @@ static GROUP: Kind = Kind {
                 normalize_location(l.as_str().unwrap_or_default()) != e["location"].as_str().unwrap_or_default()
             })
         {
-            return Err(ArmError::new(
-                409,
-                "InvalidResourceGroupLocation",
-                format!(
-                    "Invalid resource group location '{}'. The Resource group already exists in location '{}'.",
-                    body["location"].as_str().unwrap_or_default(),
-                    e["location"].as_str().unwrap_or_default()
-                ),
+            return Err(ArmError::group_location(
+                body["location"].as_str().unwrap_or_default(),
+                e["location"].as_str().unwrap_or_default(),
             ));
         }
         Ok(v)
@@ -497,13 +486,9 @@ fn resource(arm: &Arm, req: &ArmRequest, api: ApiVersion, id: &ResourceId) -> Re
     match req.method.as_str() {
         "GET" if type_key == "microsoft.authorization/roledefinitions" => {
             check_sub(arm, &id.subscription)?;
-            rbac::definition(arm, id).map(|d| ArmResponse::json(200, &d)).ok_or_else(|| {
-                ArmError::new(
-                    404,
-                    "RoleDefinitionDoesNotExist",
-                    format!("The specified role definition with ID '{}' does not exist.", id.name()),
-                )
-            })
+            rbac::definition(arm, id)
+                .map(|d| ArmResponse::json(200, &d))
+                .ok_or_else(|| ArmError::role_definition_missing(404, id.name()))
         }
         "GET" | "HEAD" => {
             check_ancestry(arm, &arm.store, id)?;
@@ -763,15 +748,7 @@ fn list_resources(arm: &Arm, req: &ArmRequest, sub: &str, rg: Option<&str>) -> R
 /// Parses `field eq 'value' [and field eq 'value']…` (the subset ARM documents for
 /// resource listings).
 fn parse_filter(f: &str) -> Result<Vec<(String, String)>, ArmError> {
-    let bad = || {
-        ArmError::new(
-            400,
-            "InvalidFilterInQueryString",
-            format!(
-                "The $filter '{f}' is invalid. Supported: resourceGroup, resourceType, name and location with 'eq', joined by 'and'."
-            ),
-        )
-    };
+    let bad = || ArmError::bad_filter(f);
     let mut out = Vec::new();
     let mut rest = f.trim();
     loop {
@@ -873,7 +850,7 @@ pub(super) fn id_at(body: &Value, pointer: &str) -> Result<Option<ResourceId>, A
         None => Ok(None),
         Some(s) => ResourceId::parse(s)
             .map(Some)
-            .map_err(|e| ArmError::new(400, "LinkedInvalidPropertyId", format!("Property id '{s}' at path '{}' is invalid. Expect fully qualified resource Id that start with '/subscriptions/{{subscriptionId}}' or '/providers/{{resourceProviderNamespace}}/'. ({})", pointer.trim_start_matches('/').replace('/', "."), e.reason))),
+            .map_err(|e| ArmError::linked_invalid_id(s, &pointer.trim_start_matches('/').replace('/', "."), &e.reason)),
     }
 }
 

@@ -35,14 +35,9 @@ static PLAN: Kind = Kind {
                 && v["properties"]["serverFarmId"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&key))
         });
         match used {
-            Some(site) => Err(ArmError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Server farm '{}' cannot be deleted because it has web app(s) {} assigned to it.",
-                    plan["name"].as_str().unwrap_or_default(),
-                    site["name"].as_str().unwrap_or_default()
-                ),
+            Some(site) => Err(ArmError::plan_in_use(
+                plan["name"].as_str().unwrap_or_default(),
+                site["name"].as_str().unwrap_or_default(),
             )),
             None => Ok(()),
         }
