@@ -3,27 +3,32 @@
 
 use serde_json::{Value, json};
 
+use super::body::{bool_at, str_at};
 use super::error::ArmError;
-use super::resources::{Ctx, Kind, Loc, Read, bool_at, no_action, not_found, str_at};
-use super::{Arm, ArmResponse};
+use super::http::ArmResponse;
+use super::kind::{Ctx, Kind, Loc, ProviderAction, Read};
+use super::network::set_connection_status;
+use super::public_ip::new_public_ips;
+use super::regions::normalize_location;
+use super::resources::{not_found, strip_private};
+use super::service::Arm;
 use crate::model::{PRIVATE, ResourceId, Tx, net};
 
-pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
-    match type_key {
-        "microsoft.containerregistry/registries" => Some(&REGISTRY),
-        "microsoft.containerregistry/registries/privateendpointconnections" => Some(&CONNECTION),
-        _ => None,
-    }
-}
+/// The kinds of this provider.
+pub(super) static KINDS: &[&Kind] = &[&REGISTRY, &CONNECTION];
+
+/// Its subscription-level actions.
+pub(super) static ACTIONS: &[ProviderAction] =
+    &[ProviderAction { namespace: "Microsoft.ContainerRegistry", name: "checkNameAvailability", run: check_name }];
 
 static REGISTRY: Kind = Kind {
     canonical: "Microsoft.ContainerRegistry/registries",
     tracked: true,
     loc: Loc::Region,
     put: put_registry,
-    delete: super::resources::no_delete_hook,
     render: render_registry,
     action: registry_action,
+    ..Kind::BASE
 };
 
 /// Connections are stored as children of the registry; the private endpoint creates
@@ -39,13 +44,12 @@ static CONNECTION: Kind = Kind {
         if let Some(pe) = conn["properties"]["privateEndpoint"]["id"].as_str().and_then(|i| ResourceId::parse(i).ok())
             && let Some(mut v) = tx.get(&pe)
         {
-            super::network::set_connection_status(&mut v, "Disconnected", "Deleted by the registry owner");
+            set_connection_status(&mut v, "Disconnected", "Deleted by the registry owner");
             tx.put(v);
         }
         Ok(())
     },
-    render: super::resources::plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 const SKUS: [&str; 3] = ["Basic", "Standard", "Premium"];
@@ -138,7 +142,7 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     };
     let location = body["location"]
         .as_str()
-        .map(super::resources::normalize_location)
+        .map(normalize_location)
         .or_else(|| existing.and_then(|e| e["location"].as_str().map(str::to_string)))
         .unwrap_or_default();
     let login = format!("{}.azurecr.io", name.to_ascii_lowercase());
@@ -147,7 +151,7 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
         Some(e) => e[PRIVATE].clone(),
         None => {
             // The login server's and the data endpoint's public addresses.
-            let ips = super::resources::new_public_ips(tx, &key, 2);
+            let ips = new_public_ips(tx, &key, 2);
             json!({"publicIps": ips, "passwordGen": [0, 0]})
         }
     };
@@ -217,11 +221,8 @@ fn has_connections(r: &dyn Read, registry_id: &str) -> bool {
 
 fn render_registry(_: &Ctx, r: &dyn Read, mut reg: Value) -> Value {
     let key = reg["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let conns: Vec<Value> = r
-        .scan_prefix(&format!("{key}/privateendpointconnections/"))
-        .into_iter()
-        .map(super::resources::strip_private)
-        .collect();
+    let conns: Vec<Value> =
+        r.scan_prefix(&format!("{key}/privateendpointconnections/")).into_iter().map(strip_private).collect();
     reg["properties"]["privateEndpointConnections"] = json!(conns);
     reg
 }
@@ -316,7 +317,7 @@ fn put_connection(ctx: &Ctx, tx: &mut Tx, _id: &str, body: Value, existing: Opti
     if let Some(pe) = v["properties"]["privateEndpoint"]["id"].as_str().and_then(|i| ResourceId::parse(i).ok())
         && let Some(mut p) = tx.get(&pe)
     {
-        super::network::set_connection_status(&mut p, status, &description);
+        set_connection_status(&mut p, status, &description);
         tx.put(p);
     }
     Ok(v)

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::{ARM_AUDIENCES, Arm, ArmRequest, ArmResponse, parse_form};
+use super::http::{ArmRequest, ArmResponse};
+use super::service::{ARM_AUDIENCES, Arm};
+use crate::form::parse_form;
 
 /// Token lifetime in seconds (Entra issues about an hour).
 pub const TOKEN_LIFETIME: u64 = 3599;

@@ -6,7 +6,11 @@
 
 use serde_json::json;
 
-use super::{Arm, ArmError, ArmRequest, ArmResponse};
+use super::error::ArmError;
+use super::http::{ArmRequest, ArmResponse};
+use super::identity_api::TOKEN_LIFETIME;
+use super::resources::not_found;
+use super::service::Arm;
 use crate::model::ResourceId;
 
 pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> Result<ArmResponse, ArmError> {
@@ -18,10 +22,10 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> Result<ArmRespo
     let resource =
         req.query_param("resource").ok_or_else(|| ArmError::bad_request("The 'resource' parameter is required."))?;
     let id = ResourceId::parse(&site_id).map_err(|e| ArmError::bad_request(e.to_string()))?;
-    let site = arm.store.get(&id).ok_or_else(|| super::resources::not_found(&id))?;
+    let site = arm.store.get(&id).ok_or_else(|| not_found(&id))?;
     let identity = &site["identity"];
     let principal = match req.query_param("client_id") {
-        None => identity["principalId"].as_str().map(str::to_string).ok_or_else(|| ArmError::no_system_identity())?,
+        None => identity["principalId"].as_str().map(str::to_string).ok_or_else(ArmError::no_system_identity)?,
         Some(client) => identity["userAssignedIdentities"]
             .as_object()
             .into_iter()
@@ -31,7 +35,7 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> Result<ArmRespo
             .ok_or_else(|| ArmError::no_user_identity(&client))?,
     };
     let now = crate::identity::token::now();
-    let exp = now + super::identity_api::TOKEN_LIFETIME;
+    let exp = now + TOKEN_LIFETIME;
     let claims = json!({
         "aud": resource, "iss": format!("https://sts.windows.net/{}/", arm.cfg.tenant_id),
         "iat": now, "nbf": now, "exp": exp,

@@ -9,22 +9,17 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Value, json};
 
+use super::body::{id_at, str_at};
 use super::error::ArmError;
-use super::resources::{Ctx, Kind, Loc, Read, id_at, no_action, not_found, plain_render, str_at};
+use super::kind::{Ctx, Kind, Loc, Read};
+use super::public_ip::new_public_ips;
+use super::regions::normalize_location;
+use super::resources::{not_found, put_resource, strip_private};
 use crate::model::net::{Cidr, guid};
 use crate::model::{PRIVATE, ResourceId, Tx};
 
-pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
-    match type_key {
-        "microsoft.network/virtualnetworks" => Some(&VNET),
-        "microsoft.network/virtualnetworks/subnets" => Some(&SUBNET),
-        "microsoft.network/virtualnetworks/virtualnetworkpeerings" => Some(&PEERING),
-        "microsoft.network/privateendpoints" => Some(&ENDPOINT),
-        "microsoft.network/privateendpoints/privatednszonegroups" => Some(&ZONE_GROUP),
-        "microsoft.network/networkinterfaces" => Some(&NIC),
-        _ => None,
-    }
-}
+/// The kinds of this provider (private DNS is `privatedns`).
+pub(super) static KINDS: &[&Kind] = &[&VNET, &SUBNET, &PEERING, &ENDPOINT, &ZONE_GROUP, &NIC];
 
 static VNET: Kind = Kind {
     canonical: "Microsoft.Network/virtualNetworks",
@@ -42,7 +37,7 @@ static VNET: Kind = Kind {
         Ok(())
     },
     render: render_vnet,
-    action: no_action,
+    ..Kind::BASE
 };
 
 static SUBNET: Kind = Kind {
@@ -54,7 +49,7 @@ static SUBNET: Kind = Kind {
         if cascade { Ok(()) } else { check_subnet_unused(tx, subnet) }
     },
     render: render_subnet,
-    action: no_action,
+    ..Kind::BASE
 };
 
 static PEERING: Kind = Kind {
@@ -71,8 +66,7 @@ static PEERING: Kind = Kind {
         }
         Ok(())
     },
-    render: plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 static ENDPOINT: Kind = Kind {
@@ -88,8 +82,7 @@ static ENDPOINT: Kind = Kind {
         }
         Ok(())
     },
-    render: plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 static ZONE_GROUP: Kind = Kind {
@@ -101,8 +94,7 @@ static ZONE_GROUP: Kind = Kind {
         remove_group_records(tx, group);
         Ok(())
     },
-    render: plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 static NIC: Kind = Kind {
@@ -124,8 +116,7 @@ static NIC: Kind = Kind {
         }
         Ok(())
     },
-    render: plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 fn cidrs(v: &Value, at: &str) -> Result<Vec<Cidr>, ArmError> {
@@ -205,7 +196,7 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
         // Azure's default outbound address: what the internet sees of traffic leaving the VNET.
         PRIVATE: {"publicIps": match existing {
             Some(e) => e[PRIVATE]["publicIps"].clone(),
-            None => json!(super::resources::new_public_ips(tx, &key, 1)),
+            None => json!(new_public_ips(tx, &key, 1)),
         }},
     });
     // Inline subnets: the list is the whole truth when given.
@@ -224,16 +215,9 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             names.push(name.to_ascii_lowercase());
             let sid =
                 ResourceId::parse(&format!("{id}/subnets/{name}")).map_err(|e| ArmError::bad_request(e.to_string()))?;
-            let sctx = Ctx { arm: ctx.arm, api: ctx.api, id: &sid };
+            let sctx = Ctx { arm: ctx.arm, api: ctx.api, id: &sid, kinds: ctx.kinds };
             let existing_subnet = tx.get(&sid);
-            super::resources::put_resource(
-                &sctx,
-                tx,
-                &SUBNET,
-                ctx.id.resource_group.as_deref(),
-                s.clone(),
-                existing_subnet.as_ref(),
-            )?;
+            put_resource(&sctx, tx, &SUBNET, ctx.id.resource_group.as_deref(), s.clone(), existing_subnet.as_ref())?;
         }
         for s in tx.scan_prefix(&format!("{key}/subnets/")) {
             if !names.contains(&s["name"].as_str().unwrap_or_default().to_ascii_lowercase()) {
@@ -394,13 +378,10 @@ fn render_vnet(ctx: &Ctx, r: &dyn Read, mut v: Value) -> Value {
     let subnets: Vec<Value> = r
         .scan_prefix(&format!("{key}/subnets/"))
         .into_iter()
-        .map(|s| render_subnet(ctx, r, super::resources::strip_private(s)))
+        .map(|s| render_subnet(ctx, r, strip_private(s)))
         .collect();
-    let peerings: Vec<Value> = r
-        .scan_prefix(&format!("{key}/virtualnetworkpeerings/"))
-        .into_iter()
-        .map(super::resources::strip_private)
-        .collect();
+    let peerings: Vec<Value> =
+        r.scan_prefix(&format!("{key}/virtualnetworkpeerings/")).into_iter().map(strip_private).collect();
     v["properties"]["subnets"] = json!(subnets);
     v["properties"]["virtualNetworkPeerings"] = json!(peerings);
     v
@@ -510,7 +491,7 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     }
     let vnet_id = subnet_id.parent().ok_or_else(|| not_found(&subnet_id))?;
     let vnet = tx.get(&vnet_id).ok_or_else(|| not_found(&vnet_id))?;
-    let location = body["location"].as_str().map(super::resources::normalize_location).unwrap_or_default();
+    let location = body["location"].as_str().map(normalize_location).unwrap_or_default();
     if vnet["location"].as_str().is_some_and(|l| l != location) {
         return Err(ArmError::bad_request(format!(
             "Private endpoint {} must be in the same region as its virtual network {} ({}).",

@@ -4,24 +4,33 @@
 
 use serde_json::{Value, json};
 
+use super::body::{bool_at, id_at, str_at};
 use super::error::ArmError;
-use super::resources::{
-    Ctx, Kind, Loc, Read, bool_at, id_at, no_action, no_delete_hook, not_found, plain_render, str_at,
-};
+use super::kind::{Ctx, Kind, Loc, Read};
+use super::resources::not_found;
 use crate::model::{ResourceId, Tx, net};
 
-/// Record types a private zone holds.
-pub const RECORD_TYPES: [&str; 8] = ["A", "AAAA", "CNAME", "MX", "PTR", "SOA", "SRV", "TXT"];
+/// The kinds of this provider: zones, links, and a record set kind per record type.
+pub(super) static KINDS: &[&Kind] = &[
+    &ZONE,
+    &LINK,
+    &RECORD_KINDS[0],
+    &RECORD_KINDS[1],
+    &RECORD_KINDS[2],
+    &RECORD_KINDS[3],
+    &RECORD_KINDS[4],
+    &RECORD_KINDS[5],
+    &RECORD_KINDS[6],
+    &RECORD_KINDS[7],
+];
 
-pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
-    match type_key {
-        "microsoft.network/privatednszones" => Some(&ZONE),
-        "microsoft.network/privatednszones/virtualnetworklinks" => Some(&LINK),
-        _ => {
-            let rt = type_key.strip_prefix("microsoft.network/privatednszones/")?;
-            RECORD_KINDS.iter().zip(RECORD_TYPES).find(|(_, t)| t.eq_ignore_ascii_case(rt)).map(|(k, _)| k)
-        }
+/// `GET {zone}/ALL` and `{zone}/recordsets` list the record sets of every type.
+fn record_listing(name: &str) -> Option<fn(&str) -> bool> {
+    fn is_record_set(t: &str) -> bool {
+        t.starts_with("Microsoft.Network/privateDnsZones/")
+            && t != "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
     }
+    matches!(name, "all" | "recordsets").then_some(is_record_set as fn(&str) -> bool)
 }
 
 static ZONE: Kind = Kind {
@@ -43,7 +52,8 @@ static ZONE: Kind = Kind {
         }
     },
     render: render_zone,
-    action: no_action,
+    child_listing: Some(record_listing),
+    ..Kind::BASE
 };
 
 static LINK: Kind = Kind {
@@ -51,9 +61,7 @@ static LINK: Kind = Kind {
     tracked: true,
     loc: Loc::Global,
     put: put_link,
-    delete: no_delete_hook,
-    render: plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 macro_rules! record_kind {
@@ -69,8 +77,7 @@ macro_rules! record_kind {
                 }
                 Ok(())
             },
-            render: plain_render,
-            action: no_action,
+            ..Kind::BASE
         }
     };
 }

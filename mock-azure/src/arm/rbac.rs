@@ -3,20 +3,15 @@
 
 use serde_json::{Value, json};
 
+use super::body::str_at;
 use super::error::ArmError;
-use super::resources::{Ctx, Kind, Loc, no_action, no_delete_hook, plain_render, str_at};
-use super::version::ApiVersion;
-use super::{Arm, ArmRequest, ArmResponse};
+use super::http::{ArmRequest, ArmResponse};
+use super::kind::{Ctx, Kind, Loc};
+use super::service::Arm;
 use crate::model::{ResourceId, Tx, net};
 
-pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
-    match type_key {
-        "microsoft.managedidentity/userassignedidentities" => Some(&IDENTITY),
-        "microsoft.authorization/roleassignments" => Some(&ASSIGNMENT),
-        "microsoft.authorization/roledefinitions" => Some(&DEFINITION),
-        _ => None,
-    }
-}
+/// The kinds of this provider (Microsoft.ManagedIdentity and Microsoft.Authorization).
+pub(super) static KINDS: &[&Kind] = &[&IDENTITY, &ASSIGNMENT, &DEFINITION];
 
 /// Built-in roles pullsim knows: `(name, GUID, grants image pull)`.
 pub const ROLES: &[(&str, &str, bool)] = &[
@@ -40,9 +35,7 @@ static IDENTITY: Kind = Kind {
             "clientId": net::guid(&["uami-client", &key]),
         }}))
     },
-    delete: no_delete_hook,
-    render: plain_render,
-    action: no_action,
+    ..Kind::BASE
 };
 
 static ASSIGNMENT: Kind = Kind {
@@ -50,9 +43,8 @@ static ASSIGNMENT: Kind = Kind {
     tracked: false,
     loc: Loc::None,
     put: put_assignment,
-    delete: no_delete_hook,
-    render: plain_render,
-    action: no_action,
+    list: Some(list_assignments),
+    ..Kind::BASE
 };
 
 static DEFINITION: Kind = Kind {
@@ -61,8 +53,9 @@ static DEFINITION: Kind = Kind {
     loc: Loc::None,
     put: |_, _, _, _, _| Err(ArmError::custom_role_definition()),
     delete: |_, _, _, _| Err(ArmError::builtin_role_delete()),
-    render: plain_render,
-    action: no_action,
+    get: Some(|ctx| definition(ctx.arm, ctx.id).ok_or_else(|| ArmError::role_definition_missing(404, ctx.id.name()))),
+    list: Some(list_definitions),
+    ..Kind::BASE
 };
 
 fn is_guid(s: &str) -> bool {
@@ -142,53 +135,38 @@ fn put_assignment(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Optio
     }}))
 }
 
-/// `GET {scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions}`.
-pub(super) fn list_at_scope(
-    arm: &Arm,
-    req: &ArmRequest,
-    _api: ApiVersion,
-    scope: &ResourceId,
-    ty: &str,
-) -> Result<ArmResponse, ArmError> {
-    if !scope.segments.is_empty() && arm.store.get(scope).is_none() {
-        return Err(super::resources::not_found(scope));
-    }
+/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions` (the built-in roles,
+/// `$filter=roleName eq '…'`).
+fn list_definitions(ctx: &Ctx, req: &ArmRequest, scope: &ResourceId) -> Result<ArmResponse, ArmError> {
     let filter = req.query_param("$filter").unwrap_or_default();
-    let sub = &arm.cfg.subscription_id;
-    match ty.to_ascii_lowercase().as_str() {
-        "roledefinitions" => {
-            let wanted = filter_value(&filter, "roleName");
-            let roles: Vec<Value> = ROLES
-                .iter()
-                .filter(|(n, _, _)| wanted.as_ref().is_none_or(|w| w.eq_ignore_ascii_case(n)))
-                .map(|r| role_json(sub, scope.as_str(), *r))
-                .collect();
-            Ok(ArmResponse::json(200, &json!({ "value": roles })))
+    let wanted = filter_value(&filter, "roleName");
+    let roles: Vec<Value> = ROLES
+        .iter()
+        .filter(|(n, _, _)| wanted.as_ref().is_none_or(|w| w.eq_ignore_ascii_case(n)))
+        .map(|r| role_json(&ctx.arm.cfg.subscription_id, scope.as_str(), *r))
+        .collect();
+    Ok(ArmResponse::json(200, &json!({ "value": roles })))
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`: assignments at the
+/// scope, above it (inherited) and, without `atScope()`, below it.
+fn list_assignments(ctx: &Ctx, req: &ArmRequest, scope: &ResourceId) -> Result<ArmResponse, ArmError> {
+    let filter = req.query_param("$filter").unwrap_or_default();
+    let principal = filter_value(&filter, "principalId");
+    let at_scope = filter.to_ascii_lowercase().contains("atscope()");
+    let skey = scope.key();
+    let values: Vec<Value> = ctx.arm.store.filter(|_, v| {
+        if v["type"] != ASSIGNMENT.canonical {
+            return false;
         }
-        "roleassignments" => {
-            let principal = filter_value(&filter, "principalId");
-            let at_scope = filter.to_ascii_lowercase().contains("atscope()");
-            let skey = scope.key();
-            let values: Vec<Value> = arm.store.filter(|_, v| {
-                if v["type"] != ASSIGNMENT.canonical {
-                    return false;
-                }
-                let s = v["properties"]["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
-                // Assignments at the scope, above it (inherited), or (without atScope) below it.
-                let related = skey.starts_with(&s) || (!at_scope && s.starts_with(&skey));
-                related
-                    && principal.as_ref().is_none_or(|p| {
-                        v["properties"]["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(p))
-                    })
-            });
-            Ok(ArmResponse::json(200, &json!({ "value": values })))
-        }
-        _ => Err(ArmError::unknown_type(
-            ty,
-            "Microsoft.Authorization",
-            &req.query_param("api-version").unwrap_or_default(),
-        )),
-    }
+        let s = v["properties"]["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
+        let related = skey.starts_with(&s) || (!at_scope && s.starts_with(&skey));
+        related
+            && principal
+                .as_ref()
+                .is_none_or(|p| v["properties"]["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(p)))
+    });
+    Ok(ArmResponse::json(200, &json!({ "value": values })))
 }
 
 /// `roleName eq 'AcrPull'` → `AcrPull`.
@@ -200,6 +178,6 @@ fn filter_value(filter: &str, field: &str) -> Option<String> {
 }
 
 /// Built-in role definitions addressed by ID (`GET .../roleDefinitions/{guid}`).
-pub(super) fn definition(arm: &Arm, id: &ResourceId) -> Option<Value> {
+fn definition(arm: &Arm, id: &ResourceId) -> Option<Value> {
     role_by_definition_id(id.name()).map(|r| role_json(&arm.cfg.subscription_id, "", r))
 }

@@ -1,355 +1,110 @@
 //! The generic resource life cycle every provider shares: PUT (create or replace, keeping
 //! server-owned fields), PATCH (merge, then the same validation as PUT), GET, DELETE
-//! (cascading to children, with each provider's hooks), and listings with `$filter`.
+//! (cascading to children, with each provider's hooks), listings (by type, children,
+//! `/resources` with `$filter`) and POST actions. What a type adds comes from its
+//! [`Kind`], looked up in the [`Kinds`] table this file is handed; it knows no provider.
 
 use serde_json::{Map, Value, json};
 
+use super::body::{merge_patch, parse_body};
 use super::error::ArmError;
+use super::filter::Filter;
+use super::http::{ArmRequest, ArmResponse};
+use super::kind::{Ctx, Kind, Kinds, Loc, Read};
+use super::regions::{known_region, normalize_location};
 use super::route::Route;
+use super::service::Arm;
 use super::version::{ApiVersion, shape};
-use super::{Arm, ArmRequest, ArmResponse, acr, network, privatedns, rbac, web};
-use crate::model::{PRIVATE, ResourceId, Store, Tx};
+use crate::model::{PRIVATE, ResourceId, Tx};
 
-/// Read access shared by the store and a transaction, so rendering works in both.
-pub(super) trait Read {
-    /// Only part of a resource (a JSON pointer): reads on every request copy no more
-    /// than they need.
-    fn get_at(&self, key: &str, pointer: &str) -> Option<Value>;
-    fn scan_prefix(&self, prefix: &str) -> Vec<Value>;
-}
-
-impl Read for Store {
-    fn get_at(&self, key: &str, pointer: &str) -> Option<Value> {
-        Store::get_at(self, key, pointer)
-    }
-    fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
-        Store::scan_prefix(self, prefix)
-    }
-}
-
-impl Read for Tx<'_> {
-    fn get_at(&self, key: &str, pointer: &str) -> Option<Value> {
-        Tx::get_at(self, key, pointer)
-    }
-    fn scan_prefix(&self, prefix: &str) -> Vec<Value> {
-        Tx::scan_prefix(self, prefix)
-    }
-}
-
-/// Everything a provider hook needs to know about the request.
-pub(super) struct Ctx<'a> {
-    pub arm: &'a Arm,
-    pub api: ApiVersion,
-    pub id: &'a ResourceId,
-}
-
-/// Where a type's `location` comes from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Loc {
-    /// Required on create (a region).
-    Region,
-    /// Always `global` (private DNS zones and their links).
-    Global,
-    /// No location (proxy resources: config, subnets, record sets…).
-    None,
-}
-
-/// `(ctx, tx, canonical id, body, existing)` → the resource to store.
-type PutFn = fn(&Ctx, &mut Tx, &str, Value, Option<&Value>) -> Result<Value, ArmError>;
-type DeleteFn = fn(&Ctx, &mut Tx, &Value, bool) -> Result<(), ArmError>;
-type RenderFn = fn(&Ctx, &dyn Read, Value) -> Value;
-type ActionFn = fn(&Ctx, &mut Tx, &str, &Value, &Value) -> Option<Result<ArmResponse, ArmError>>;
-
-/// What a provider contributes for one resource type.
-pub(super) struct Kind {
-    /// Type with Azure's casing, e.g. `Microsoft.Network/privateDnsZones/virtualNetworkLinks`.
-    pub canonical: &'static str,
-    /// Tracked resources appear in `/resources` listings.
-    pub tracked: bool,
-    pub loc: Loc,
-    /// Builds the stored resource from the request body and the existing one (validating).
-    pub put: PutFn,
-    /// Checks and cascades before the resource goes; `cascade` is true when a parent is
-    /// being deleted.
-    pub delete: DeleteFn,
-    /// Adds what is derived at read time (a VNET's subnets, a site's siteConfig).
-    pub render: RenderFn,
-    /// POST actions on the resource.
-    pub action: ActionFn,
-}
-
-pub(super) fn no_delete_hook(_: &Ctx, _: &mut Tx, _: &Value, _: bool) -> Result<(), ArmError> {
-    Ok(())
-}
-
-pub(super) fn plain_render(_: &Ctx, _: &dyn Read, v: Value) -> Value {
-    v
-}
-
-pub(super) fn no_action(_: &Ctx, _: &mut Tx, _: &str, _: &Value, _: &Value) -> Option<Result<ArmResponse, ArmError>> {
-    None
-}
-
-/// Every type pullsim's ARM knows, by lower-cased full type.
-pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
-    web::kind(type_key)
-        .or_else(|| acr::kind(type_key))
-        .or_else(|| network::kind(type_key))
-        .or_else(|| privatedns::kind(type_key))
-        .or_else(|| rbac::kind(type_key))
-        .or_else(|| (type_key == "microsoft.resources/resourcegroups").then_some(&GROUP))
-}
-
-/// Namespaces pullsim's ARM knows.
-pub(super) const NAMESPACES: [&str; 6] = [
-    "Microsoft.Web",
-    "Microsoft.ContainerRegistry",
-    "Microsoft.Network",
-    "Microsoft.ManagedIdentity",
-    "Microsoft.Authorization",
-    "Microsoft.Resources",
-];
-
-static GROUP: Kind = Kind {
-    canonical: "Microsoft.Resources/resourceGroups",
-    tracked: false,
-    loc: Loc::Region,
-    put: |ctx, _, _, body, existing| {
-        let name = ctx.id.name();
-        let valid = (1..=90).contains(&name.len())
-            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
-            && !name.ends_with('.');
-        if !valid {
-            return Err(ArmError::bad_group_name(name));
-        }
-        let mut v = json!({
-            "properties": {"provisioningState": "Succeeded"},
-        });
-        if let Some(m) = body.get("managedBy") {
-            v["managedBy"] = m.clone();
-        }
-        if let Some(e) = existing
-            && body.get("location").is_some_and(|l| {
-                normalize_location(l.as_str().unwrap_or_default()) != e["location"].as_str().unwrap_or_default()
-            })
-        {
-            return Err(ArmError::group_location(
-                body["location"].as_str().unwrap_or_default(),
-                e["location"].as_str().unwrap_or_default(),
-            ));
-        }
-        Ok(v)
-    },
-    delete: no_delete_hook,
-    render: plain_render,
-    action: no_action,
-};
-
-/// Azure regions pullsim accepts: `(name, display name)`.
-pub(super) const REGIONS: &[(&str, &str)] = &[
-    ("australiacentral", "Australia Central"),
-    ("australiaeast", "Australia East"),
-    ("australiasoutheast", "Australia Southeast"),
-    ("brazilsouth", "Brazil South"),
-    ("canadacentral", "Canada Central"),
-    ("canadaeast", "Canada East"),
-    ("centralindia", "Central India"),
-    ("centralus", "Central US"),
-    ("eastasia", "East Asia"),
-    ("eastus", "East US"),
-    ("eastus2", "East US 2"),
-    ("francecentral", "France Central"),
-    ("germanywestcentral", "Germany West Central"),
-    ("israelcentral", "Israel Central"),
-    ("italynorth", "Italy North"),
-    ("japaneast", "Japan East"),
-    ("japanwest", "Japan West"),
-    ("koreacentral", "Korea Central"),
-    ("koreasouth", "Korea South"),
-    ("mexicocentral", "Mexico Central"),
-    ("northcentralus", "North Central US"),
-    ("northeurope", "North Europe"),
-    ("norwayeast", "Norway East"),
-    ("polandcentral", "Poland Central"),
-    ("qatarcentral", "Qatar Central"),
-    ("southafricanorth", "South Africa North"),
-    ("southcentralus", "South Central US"),
-    ("southeastasia", "Southeast Asia"),
-    ("southindia", "South India"),
-    ("spaincentral", "Spain Central"),
-    ("swedencentral", "Sweden Central"),
-    ("switzerlandnorth", "Switzerland North"),
-    ("uaenorth", "UAE North"),
-    ("uksouth", "UK South"),
-    ("ukwest", "UK West"),
-    ("westcentralus", "West Central US"),
-    ("westeurope", "West Europe"),
-    ("westindia", "West India"),
-    ("westus", "West US"),
-    ("westus2", "West US 2"),
-    ("westus3", "West US 3"),
-];
-
-/// Whether a normalized location is a region pullsim knows.
-pub(super) fn known_region(l: &str) -> bool {
-    REGIONS.iter().any(|(n, _)| *n == l)
-}
-
-/// `West Europe` → `westeurope`.
-pub(super) fn normalize_location(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
-}
-
-pub(super) fn handle(arm: &Arm, req: &ArmRequest, api: ApiVersion, route: Route) -> Result<ArmResponse, ArmError> {
+/// Answers a route that addresses resources: `/resources` listings, a type across the
+/// subscription or at a scope, one resource, its children or an action on it.
+pub(super) fn handle(
+    arm: &Arm,
+    kinds: &Kinds,
+    req: &ArmRequest,
+    api: ApiVersion,
+    route: Route,
+) -> Result<ArmResponse, ArmError> {
     let m = req.method.as_str();
     let get_only = |m: &str| {
         if m == "GET" { Ok(()) } else { Err(ArmError::method_not_allowed(m)) }
     };
     match route {
-        Route::Tenants => {
-            get_only(m)?;
-            Ok(ArmResponse::json(200, &json!({"value": [tenant_json(arm)]})))
-        }
-        Route::Subscriptions => {
-            get_only(m)?;
-            Ok(ArmResponse::json(200, &json!({"value": [subscription_json(arm)]})))
-        }
-        Route::Subscription(s) => {
-            get_only(m)?;
-            check_sub(arm, &s)?;
-            Ok(ArmResponse::json(200, &subscription_json(arm)))
-        }
-        Route::Locations(s) => {
-            get_only(m)?;
-            check_sub(arm, &s)?;
-            let values: Vec<Value> = REGIONS
-                .iter()
-                .map(|(n, d)| {
-                    json!({
-                        "id": format!("/subscriptions/{s}/locations/{n}"), "name": n, "type": "Region",
-                        "displayName": d, "regionalDisplayName": d,
-                        "metadata": {"regionType": "Physical", "regionCategory": "Recommended"},
-                    })
-                })
-                .collect();
-            Ok(ArmResponse::json(200, &json!({ "value": values })))
-        }
-        Route::Groups(s) => {
-            get_only(m)?;
-            check_sub(arm, &s)?;
-            let prefix = format!("/subscriptions/{}/resourcegroups/", s.to_ascii_lowercase());
-            let groups: Vec<Value> = arm
-                .store
-                .scan_prefix(&prefix)
-                .into_iter()
-                .filter(|v| v["type"] == "Microsoft.Resources/resourceGroups")
-                .map(strip_private)
-                .collect();
-            Ok(ArmResponse::json(200, &json!({ "value": groups })))
-        }
         Route::Resources { sub, rg } => {
             get_only(m)?;
-            check_sub(arm, &sub)?;
+            arm.check_subscription(&sub)?;
             if let Some(rg) = &rg {
                 group_name(&arm.store, &sub, rg)?;
             }
-            list_resources(arm, req, &sub, rg.as_deref())
-        }
-        Route::Providers { sub, ns } => {
-            get_only(m)?;
-            check_sub(arm, &sub)?;
-            providers(arm, ns.as_deref())
+            list_resources(arm, kinds, req, &sub, rg.as_deref())
         }
         Route::SubscriptionType { sub, ns, name } => {
-            check_sub(arm, &sub)?;
-            known_namespace(&ns)?;
-            if m == "POST" {
-                let body = parse_body(req)?;
-                return match ns.to_ascii_lowercase().as_str() {
-                    "microsoft.web" if name.eq_ignore_ascii_case("checknameavailability") => {
-                        web::check_name(arm, &body)
-                    }
-                    "microsoft.containerregistry" if name.eq_ignore_ascii_case("checknameavailability") => {
-                        acr::check_name(arm, &body)
-                    }
-                    _ => Err(ArmError::unknown_type(&name, &ns, &req.query_param("api-version").unwrap_or_default())),
-                };
-            }
+            arm.check_subscription(&sub)?;
+            kinds.namespace(&ns)?;
             get_only(m)?;
-            let type_key = format!("{ns}/{name}").to_ascii_lowercase();
-            if type_key.starts_with("microsoft.authorization/") {
+            if kinds.is_extension(&ns) {
                 let scope = ResourceId::parse(&format!("/subscriptions/{sub}"))
                     .map_err(|e| ArmError::bad_request(e.to_string()))?;
-                return rbac::list_at_scope(arm, req, api, &scope, &name);
+                return list_extension(arm, kinds, req, api, &scope, &ns, &name);
             }
-            let kind = kind(&type_key)
+            let type_key = format!("{ns}/{name}").to_ascii_lowercase();
+            let kind = kinds
+                .get(&type_key)
                 .filter(|k| k.tracked)
                 .ok_or_else(|| ArmError::unknown_type(&name, &ns, &api_str(req)))?;
             let prefix = format!("/subscriptions/{}/", sub.to_ascii_lowercase());
-            list_of_type(arm, api, &prefix, kind)
+            list_of_type(arm, kinds, api, &prefix, kind)
         }
         Route::TypeAtScope { scope, ns, ty } => {
             get_only(m)?;
-            check_sub(arm, &scope.subscription)?;
-            known_namespace(&ns)?;
-            if ns.eq_ignore_ascii_case("Microsoft.Authorization") {
-                return rbac::list_at_scope(arm, req, api, &scope, &ty);
+            arm.check_subscription(&scope.subscription)?;
+            kinds.namespace(&ns)?;
+            if kinds.is_extension(&ns) {
+                return list_extension(arm, kinds, req, api, &scope, &ns, &ty);
             }
             if !scope.is_group() {
                 return Err(ArmError::no_route(scope.as_str()));
             }
             group_name(&arm.store, &scope.subscription, scope.name())?;
             let type_key = format!("{ns}/{ty}").to_ascii_lowercase();
-            let kind = kind(&type_key).ok_or_else(|| ArmError::unknown_type(&ty, &ns, &api_str(req)))?;
-            list_of_type(arm, api, &format!("{}/", scope.key()), kind)
+            let kind = kinds.get(&type_key).ok_or_else(|| ArmError::unknown_type(&ty, &ns, &api_str(req)))?;
+            list_of_type(arm, kinds, api, &format!("{}/", scope.key()), kind)
         }
-        Route::Resource(id) => resource(arm, req, api, &id),
+        Route::Resource(id) => resource(arm, kinds, req, api, &id),
         Route::Sub { parent, name } => match m {
-            "GET" => list_children(arm, req, api, &parent, &name),
-            "POST" => action(arm, req, api, &parent, &name),
+            "GET" => list_children(arm, kinds, req, api, &parent, &name),
+            "POST" => action(arm, kinds, req, api, &parent, &name),
             _ => Err(ArmError::method_not_allowed(m)),
         },
+        _ => Err(ArmError::no_route(&req.path)),
     }
+}
+
+/// A listing of extension resources (types that live at any scope), answered by the
+/// type's provider.
+fn list_extension(
+    arm: &Arm,
+    kinds: &Kinds,
+    req: &ArmRequest,
+    api: ApiVersion,
+    scope: &ResourceId,
+    ns: &str,
+    ty: &str,
+) -> Result<ArmResponse, ArmError> {
+    if !scope.segments.is_empty() && arm.store.get(scope).is_none() {
+        return Err(not_found(scope));
+    }
+    let type_key = format!("{ns}/{ty}").to_ascii_lowercase();
+    let list = kinds
+        .get(&type_key)
+        .and_then(|k| k.list)
+        .ok_or_else(|| ArmError::unknown_type(ty, kinds.namespace(ns).unwrap_or(ns), &api_str(req)))?;
+    list(&Ctx { arm, api, id: scope, kinds }, req, scope)
 }
 
 fn api_str(req: &ArmRequest) -> String {
     req.query_param("api-version").unwrap_or_default()
-}
-
-fn known_namespace(ns: &str) -> Result<(), ArmError> {
-    if NAMESPACES.iter().any(|n| n.eq_ignore_ascii_case(ns)) { Ok(()) } else { Err(ArmError::unknown_namespace(ns)) }
-}
-
-fn tenant_json(arm: &Arm) -> Value {
-    let t = &arm.cfg.tenant_id;
-    json!({
-        "id": format!("/tenants/{t}"),
-        "tenantId": t,
-        "countryCode": "US",
-        "displayName": "pullsim",
-        "domains": ["pullsim.onmicrosoft.com"],
-        "tenantCategory": "Home",
-        "defaultDomain": "pullsim.onmicrosoft.com",
-        "tenantType": "AAD",
-    })
-}
-
-fn subscription_json(arm: &Arm) -> Value {
-    let s = &arm.cfg.subscription_id;
-    json!({
-        "id": format!("/subscriptions/{s}"),
-        "authorizationSource": "RoleBased",
-        "managedByTenants": [],
-        "subscriptionId": s,
-        "tenantId": arm.cfg.tenant_id,
-        "displayName": arm.cfg.subscription_name,
-        "state": "Enabled",
-        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
-    })
-}
-
-pub(super) fn check_sub(arm: &Arm, sub: &str) -> Result<(), ArmError> {
-    if sub.eq_ignore_ascii_case(&arm.cfg.subscription_id) { Ok(()) } else { Err(ArmError::subscription_not_found(sub)) }
 }
 
 /// The resource group's name as created, or `ResourceGroupNotFound`.
@@ -357,41 +112,6 @@ pub(super) fn group_name(r: &dyn Read, sub: &str, rg: &str) -> Result<String, Ar
     r.get_at(&ResourceId::group(sub, rg).key(), "/name")
         .map(|n| n.as_str().unwrap_or(rg).to_string())
         .ok_or_else(|| ArmError::group_not_found(rg))
-}
-
-fn providers(arm: &Arm, ns: Option<&str>) -> Result<ArmResponse, ArmError> {
-    let sub = &arm.cfg.subscription_id;
-    let one = |n: &str| {
-        json!({
-            "id": format!("/subscriptions/{sub}/providers/{n}"),
-            "namespace": n,
-            "registrationState": "Registered",
-            "registrationPolicy": "RegistrationRequired",
-            "resourceTypes": [],
-        })
-    };
-    match ns {
-        None => Ok(ArmResponse::json(200, &json!({"value": NAMESPACES.iter().map(|n| one(n)).collect::<Vec<_>>()}))),
-        Some(ns) => {
-            let n = NAMESPACES
-                .iter()
-                .find(|n| n.eq_ignore_ascii_case(ns))
-                .ok_or_else(|| ArmError::unknown_namespace(ns))?;
-            Ok(ArmResponse::json(200, &one(n)))
-        }
-    }
-}
-
-/// Parses the body as a JSON object; empty bodies are `{}`.
-pub(super) fn parse_body(req: &ArmRequest) -> Result<Value, ArmError> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
-    }
-    let v: Value = serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
-    if !v.is_object() {
-        return Err(ArmError::invalid_content("the request body must be a JSON object"));
-    }
-    Ok(v)
 }
 
 /// The resource without pullsim's private fields.
@@ -405,7 +125,7 @@ pub(super) fn strip_private(mut v: Value) -> Value {
 /// Renders a stored resource for a response at this api-version.
 pub(super) fn render(ctx: &Ctx, r: &dyn Read, stored: Value) -> Value {
     let type_key = stored["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let mut v = match kind(&type_key) {
+    let mut v = match ctx.kinds.get(&type_key) {
         Some(k) => (k.render)(ctx, r, stored),
         None => stored,
     };
@@ -416,7 +136,7 @@ pub(super) fn render(ctx: &Ctx, r: &dyn Read, stored: Value) -> Value {
 
 /// Checks subscription, resource group and parent exist; returns the group's name.
 fn check_ancestry(arm: &Arm, r: &dyn Read, id: &ResourceId) -> Result<Option<String>, ArmError> {
-    check_sub(arm, &id.subscription)?;
+    arm.check_subscription(&id.subscription)?;
     if let Some(scope) = &id.scope
         && !scope.segments.is_empty()
         && r.get_at(&scope.key(), "/id").is_none()
@@ -472,23 +192,28 @@ fn canonical_id(kind: &Kind, id: &ResourceId, rg_name: Option<&str>) -> String {
     out
 }
 
-fn resource(arm: &Arm, req: &ArmRequest, api: ApiVersion, id: &ResourceId) -> Result<ArmResponse, ArmError> {
+fn resource(
+    arm: &Arm,
+    kinds: &Kinds,
+    req: &ArmRequest,
+    api: ApiVersion,
+    id: &ResourceId,
+) -> Result<ArmResponse, ArmError> {
     let type_key = id.type_key();
     if let Some(ns) = &id.namespace {
-        known_namespace(ns)?;
+        kinds.namespace(ns)?;
     }
-    let kind = kind(&type_key).ok_or_else(|| {
+    let kind = kinds.get(&type_key).ok_or_else(|| {
         let ty = id.full_type();
         let (ns, rest) = ty.split_once('/').unwrap_or(("", &ty));
         ArmError::unknown_type(rest, ns, &api_str(req))
     })?;
-    let ctx = Ctx { arm, api, id };
+    let ctx = Ctx { arm, api, id, kinds };
     match req.method.as_str() {
-        "GET" if type_key == "microsoft.authorization/roledefinitions" => {
-            check_sub(arm, &id.subscription)?;
-            rbac::definition(arm, id)
-                .map(|d| ArmResponse::json(200, &d))
-                .ok_or_else(|| ArmError::role_definition_missing(404, id.name()))
+        "GET" if kind.get.is_some() => {
+            arm.check_subscription(&id.subscription)?;
+            let get = kind.get.ok_or_else(|| ArmError::method_not_allowed("GET"))?;
+            get(&ctx).map(|v| ArmResponse::json(200, &v))
         }
         "GET" | "HEAD" => {
             check_ancestry(arm, &arm.store, id)?;
@@ -589,7 +314,7 @@ pub(super) fn put_resource(
 /// Deletes a resource and everything under it, children first, running each type's hook.
 pub(super) fn delete_resource(ctx: &Ctx, tx: &mut Tx, existing: &Value, cascade: bool) -> Result<(), ArmError> {
     let type_key = existing["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-    if let Some(k) = kind(&type_key) {
+    if let Some(k) = ctx.kinds.get(&type_key) {
         (k.delete)(ctx, tx, existing, cascade)?;
     }
     let id_str = existing["id"].as_str().unwrap_or_default();
@@ -604,7 +329,7 @@ pub(super) fn delete_resource(ctx: &Ctx, tx: &mut Tx, existing: &Value, cascade:
             continue;
         };
         let dk = d["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-        if let Some(k) = kind(&dk) {
+        if let Some(k) = ctx.kinds.get(&dk) {
             (k.delete)(ctx, tx, &d, true)?;
         }
         if let Ok(did) = ResourceId::parse(d["id"].as_str().unwrap_or_default()) {
@@ -617,35 +342,33 @@ pub(super) fn delete_resource(ctx: &Ctx, tx: &mut Tx, existing: &Value, cascade:
 
 fn list_children(
     arm: &Arm,
+    kinds: &Kinds,
     req: &ArmRequest,
     api: ApiVersion,
     parent: &ResourceId,
     name: &str,
 ) -> Result<ArmResponse, ArmError> {
-    // `privateDnsZones/{zone}/ALL` (or `recordsets`) lists record sets of every type.
-    if parent.type_key() == "microsoft.network/privatednszones"
-        && (name.eq_ignore_ascii_case("all") || name.eq_ignore_ascii_case("recordsets"))
-    {
+    // A name that lists several child types at once (a zone's `ALL`).
+    let several = kinds
+        .get(&parent.type_key())
+        .and_then(|k| k.child_listing)
+        .and_then(|listing| listing(&name.to_ascii_lowercase()));
+    if let Some(lists_type) = several {
         check_ancestry(arm, &arm.store, parent)?;
         arm.store.get(parent).ok_or_else(|| not_found(parent))?;
-        let ctx = Ctx { arm, api, id: parent };
+        let ctx = Ctx { arm, api, id: parent, kinds };
         let values: Vec<Value> = arm
             .store
             .scan_prefix(&format!("{}/", parent.key()))
             .into_iter()
-            .filter(|v| {
-                v["type"].as_str().is_some_and(|t| {
-                    t.starts_with("Microsoft.Network/privateDnsZones/")
-                        && t != "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
-                })
-            })
+            .filter(|v| v["type"].as_str().is_some_and(lists_type))
             .map(|v| render(&ctx, &arm.store, v))
             .collect();
         return Ok(ArmResponse::json(200, &json!({ "value": values })));
     }
     let id = parent.child(name, "_");
     let type_key = id.type_key();
-    let kind = kind(&type_key).ok_or_else(|| {
+    let kind = kinds.get(&type_key).ok_or_else(|| {
         ArmError::unknown_type(&id.full_type(), parent.namespace.as_deref().unwrap_or_default(), &api_str(req))
     })?;
     check_ancestry(arm, &arm.store, parent)?;
@@ -653,7 +376,7 @@ fn list_children(
         return Err(not_found(parent));
     }
     let depth = parent.segments.len() + 1;
-    let ctx = Ctx { arm, api, id: parent };
+    let ctx = Ctx { arm, api, id: parent, kinds };
     let values: Vec<Value> = arm
         .store
         .scan_prefix(&format!("{}/{}/", parent.key(), name.to_ascii_lowercase()))
@@ -665,7 +388,7 @@ fn list_children(
     Ok(ArmResponse::json(200, &json!({ "value": values })))
 }
 
-fn list_of_type(arm: &Arm, api: ApiVersion, prefix: &str, kind: &Kind) -> Result<ArmResponse, ArmError> {
+fn list_of_type(arm: &Arm, kinds: &Kinds, api: ApiVersion, prefix: &str, kind: &Kind) -> Result<ArmResponse, ArmError> {
     let values: Vec<Value> = arm
         .store
         .scan_prefix(prefix)
@@ -674,7 +397,7 @@ fn list_of_type(arm: &Arm, api: ApiVersion, prefix: &str, kind: &Kind) -> Result
         .map(|v| {
             let id =
                 ResourceId::parse(v["id"].as_str().unwrap_or_default()).unwrap_or_else(|_| ResourceId::group("_", "_"));
-            render(&Ctx { arm, api, id: &id }, &arm.store, v)
+            render(&Ctx { arm, api, id: &id, kinds }, &arm.store, v)
         })
         .collect();
     Ok(ArmResponse::json(200, &json!({ "value": values })))
@@ -682,17 +405,18 @@ fn list_of_type(arm: &Arm, api: ApiVersion, prefix: &str, kind: &Kind) -> Result
 
 fn action(
     arm: &Arm,
+    kinds: &Kinds,
     req: &ArmRequest,
     api: ApiVersion,
     target: &ResourceId,
     name: &str,
 ) -> Result<ArmResponse, ArmError> {
     let type_key = target.type_key();
-    let kind = kind(&type_key).ok_or_else(|| {
+    let kind = kinds.get(&type_key).ok_or_else(|| {
         ArmError::unknown_type(&target.full_type(), target.namespace.as_deref().unwrap_or_default(), &api_str(req))
     })?;
     let body = parse_body(req)?;
-    let ctx = Ctx { arm, api, id: target };
+    let ctx = Ctx { arm, api, id: target, kinds };
     arm.store.transact(|tx| {
         check_ancestry(arm, tx, target)?;
         let existing = tx.get(target).ok_or_else(|| not_found(target))?;
@@ -703,10 +427,16 @@ fn action(
 
 /// `/resources` listings: tracked resources (nested tracked types such as virtual
 /// network links included, with `parent/child` names), filtered by `$filter`.
-fn list_resources(arm: &Arm, req: &ArmRequest, sub: &str, rg: Option<&str>) -> Result<ArmResponse, ArmError> {
+fn list_resources(
+    arm: &Arm,
+    kinds: &Kinds,
+    req: &ArmRequest,
+    sub: &str,
+    rg: Option<&str>,
+) -> Result<ArmResponse, ArmError> {
     let filter = match req.query_param("$filter") {
-        Some(f) => parse_filter(&f)?,
-        None => Vec::new(),
+        Some(f) => Filter::parse(&f)?,
+        None => Filter::default(),
     };
     let prefix = match rg {
         Some(rg) => format!("{}/", ResourceId::group(sub, rg).key()),
@@ -718,7 +448,7 @@ fn list_resources(arm: &Arm, req: &ArmRequest, sub: &str, rg: Option<&str>) -> R
         .into_iter()
         .filter(|v| {
             let t = v["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-            kind(&t).is_some_and(|k| k.tracked)
+            kinds.get(&t).is_some_and(|k| k.tracked)
         })
         .filter_map(|v| {
             let id = ResourceId::parse(v["id"].as_str().unwrap_or_default()).ok()?;
@@ -731,148 +461,8 @@ fn list_resources(arm: &Arm, req: &ArmRequest, sub: &str, rg: Option<&str>) -> R
                     out.insert(k.into(), x.clone());
                 }
             }
-            let rg = id.resource_group.clone().unwrap_or_default();
-            let ok = filter.iter().all(|(field, value)| match field.as_str() {
-                "resourcegroup" => rg.eq_ignore_ascii_case(value),
-                "resourcetype" => id.full_type().eq_ignore_ascii_case(value),
-                "name" => id.nested_name().eq_ignore_ascii_case(value) || id.name().eq_ignore_ascii_case(value),
-                "location" => v["location"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(value)),
-                _ => false,
-            });
-            ok.then_some(Value::Object(out))
+            filter.matches(&id, &v).then_some(Value::Object(out))
         })
         .collect();
     Ok(ArmResponse::json(200, &json!({ "value": values })))
-}
-
-/// Parses `field eq 'value' [and field eq 'value']…` (the subset ARM documents for
-/// resource listings).
-fn parse_filter(f: &str) -> Result<Vec<(String, String)>, ArmError> {
-    let bad = || ArmError::bad_filter(f);
-    let mut out = Vec::new();
-    let mut rest = f.trim();
-    loop {
-        let (field, after) = rest.split_once(char::is_whitespace).ok_or_else(bad)?;
-        let after = after.trim_start();
-        let after = after.strip_prefix("eq").ok_or_else(bad)?.trim_start();
-        let after = after.strip_prefix('\'').ok_or_else(bad)?;
-        let (value, after) = after.split_once('\'').ok_or_else(bad)?;
-        let field = field.to_ascii_lowercase();
-        if !["resourcegroup", "resourcetype", "name", "location"].contains(&field.as_str()) {
-            return Err(bad());
-        }
-        out.push((field, value.to_string()));
-        let after = after.trim();
-        if after.is_empty() {
-            return Ok(out);
-        }
-        rest = after.strip_prefix("and").or_else(|| after.strip_prefix("AND")).ok_or_else(bad)?.trim_start();
-    }
-}
-
-/// `n` new modeled public addresses for the resource `seed` (its lower-cased ID), none of
-/// them already held by another resource: site outbound addresses and every address
-/// listed under `_pullsim.publicIps`.
-pub(super) fn new_public_ips(tx: &Tx, seed: &str, n: usize) -> Vec<String> {
-    let mut taken: std::collections::HashSet<String> = tx
-        .filter(|v| v[PRIVATE]["publicIps"].is_array() || v["type"] == "Microsoft.Web/sites")
-        .iter()
-        .flat_map(|v| {
-            let outbound = v["properties"]["possibleOutboundIpAddresses"].as_str().unwrap_or_default();
-            let listed = v[PRIVATE]["publicIps"].as_array().cloned().unwrap_or_default();
-            outbound
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .chain(listed.iter().filter_map(|i| i.as_str().map(str::to_string)))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    (0..n)
-        .map(|i| {
-            let ip =
-                crate::model::net::public_ip(&format!("{seed}#{i}"), &|ip| taken.contains(&ip.to_string())).to_string();
-            taken.insert(ip.clone());
-            ip
-        })
-        .collect()
-}
-
-/// A merge patch: objects merge recursively; other values replace. Unlike RFC 7386, a
-/// `null` is kept rather than removing the key, so the type's validation sees it: a
-/// property that can be cleared (`virtualNetworkSubnetId`) is cleared by it; for the
-/// others it means "not given", as in a PUT.
-pub(super) fn merge_patch(target: &mut Value, patch: &Value) {
-    match (target.as_object_mut(), patch.as_object()) {
-        (Some(t), Some(p)) => {
-            for (k, v) in p {
-                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-        _ => *target = patch.clone(),
-    }
-}
-
-/// A property as a boolean, accepting the strings `"true"`/`"false"` the CLI sends.
-pub(super) fn as_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
-}
-
-/// A boolean property at `pointer` in `body`: absent → `None`; wrong type → 400.
-pub(super) fn bool_at(body: &Value, pointer: &str) -> Result<Option<bool>, ArmError> {
-    match body.pointer(pointer) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => as_bool(v).map(Some).ok_or_else(|| {
-            ArmError::invalid_content(format!("'{pointer}' must be a boolean"))
-                .with_target(pointer.trim_start_matches('/').replace('/', "."))
-        }),
-    }
-}
-
-/// A string property at `pointer`: absent → `None`; wrong type → 400.
-pub(super) fn str_at<'a>(body: &'a Value, pointer: &str) -> Result<Option<&'a str>, ArmError> {
-    match body.pointer(pointer) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ArmError::invalid_content(format!("'{pointer}' must be a string"))
-            .with_target(pointer.trim_start_matches('/').replace('/', "."))),
-    }
-}
-
-/// A resource ID property at `pointer` (`.../subnet/id`), parsed.
-pub(super) fn id_at(body: &Value, pointer: &str) -> Result<Option<ResourceId>, ArmError> {
-    match str_at(body, pointer)? {
-        None => Ok(None),
-        Some(s) => ResourceId::parse(s)
-            .map(Some)
-            .map_err(|e| ArmError::linked_invalid_id(s, &pointer.trim_start_matches('/').replace('/', "."), &e.reason)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_parse_and_reject_unknown_fields() {
-        assert_eq!(
-            parse_filter("resourceGroup eq 'rg' and resourceType eq 'Microsoft.Web/sites'").unwrap(),
-            vec![("resourcegroup".into(), "rg".into()), ("resourcetype".into(), "Microsoft.Web/sites".into())]
-        );
-        assert!(parse_filter("tagName eq 'x'").is_err());
-        assert!(parse_filter("name eq 'x' or name eq 'y'").is_err());
-        assert!(parse_filter("name eq 'x").is_err());
-    }
-
-    #[test]
-    fn merge_patch_merges_objects_and_keeps_nulls_for_validation() {
-        let mut t = json!({"a": {"b": 1, "c": 2}, "d": 3});
-        merge_patch(&mut t, &json!({"a": {"b": 5, "c": null}}));
-        assert_eq!(t, json!({"a": {"b": 5, "c": null}, "d": 3}));
-    }
 }

@@ -14,7 +14,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Arm, ArmError, ArmRequest, ArmResponse, MAX_BODY};
+use super::error::ArmError;
+use super::http::{ArmRequest, ArmResponse};
+use super::service::{Arm, MAX_BODY};
 
 /// A TLS handshake that has not finished by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -8,19 +8,21 @@
 
 use serde_json::{Map, Value, json};
 
+use super::body::{as_bool, bool_at, id_at, str_at};
 use super::error::ArmError;
-use super::resources::{Ctx, Kind, Loc, Read, bool_at, id_at, no_delete_hook, not_found, str_at};
-use super::{Arm, ArmResponse};
+use super::http::ArmResponse;
+use super::kind::{Ctx, Kind, Loc, ProviderAction, Read};
+use super::public_ip::new_public_ips;
+use super::resources::{not_found, strip_private};
+use super::service::Arm;
 use crate::model::{PRIVATE, ResourceId, Tx, net};
 
-pub(super) fn kind(type_key: &str) -> Option<&'static Kind> {
-    match type_key {
-        "microsoft.web/serverfarms" => Some(&PLAN),
-        "microsoft.web/sites" => Some(&SITE),
-        "microsoft.web/sites/config" => Some(&CONFIG),
-        _ => None,
-    }
-}
+/// The kinds of this provider.
+pub(super) static KINDS: &[&Kind] = &[&PLAN, &SITE, &CONFIG];
+
+/// Its subscription-level actions.
+pub(super) static ACTIONS: &[ProviderAction] =
+    &[ProviderAction { namespace: "Microsoft.Web", name: "checkNameAvailability", run: check_name }];
 
 static PLAN: Kind = Kind {
     canonical: "Microsoft.Web/serverfarms",
@@ -42,8 +44,7 @@ static PLAN: Kind = Kind {
             None => Ok(()),
         }
     },
-    render: super::resources::plain_render,
-    action: super::resources::no_action,
+    ..Kind::BASE
 };
 
 static SITE: Kind = Kind {
@@ -51,9 +52,9 @@ static SITE: Kind = Kind {
     tracked: true,
     loc: Loc::Region,
     put: put_site,
-    delete: no_delete_hook,
     render: render_site,
     action: site_action,
+    ..Kind::BASE
 };
 
 static CONFIG: Kind = Kind {
@@ -70,6 +71,7 @@ static CONFIG: Kind = Kind {
     },
     render: render_config,
     action: config_action,
+    ..Kind::BASE
 };
 
 /// `(tier, family)` of an App Service plan SKU name.
@@ -193,7 +195,7 @@ fn apply_config(config: &mut Map<String, Value>, given: &Value, at: &str) -> Res
             .map(|s| s.to_string())
             .unwrap_or_else(|| k.clone());
         if CONFIG_BOOLS.contains(&key.as_str()) {
-            let b = super::resources::as_bool(v).ok_or_else(|| {
+            let b = as_bool(v).ok_or_else(|| {
                 ArmError::invalid_content(format!("'{at}.{key}' must be a boolean, got {v}"))
                     .with_target(format!("{at}.{key}"))
             })?;
@@ -437,7 +439,7 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             (e["properties"]["outboundIpAddresses"].clone(), e["properties"]["possibleOutboundIpAddresses"].clone())
         }
         None => {
-            let ips = super::resources::new_public_ips(tx, &id.to_ascii_lowercase(), 6);
+            let ips = new_public_ips(tx, &id.to_ascii_lowercase(), 6);
             (json!(ips[..4].join(",")), json!(ips.join(",")))
         }
     };
@@ -637,7 +639,7 @@ fn config_action(
         return None;
     }
     let _ = ctx;
-    Some(Ok(ArmResponse::json(200, &super::resources::strip_private(config.clone()))))
+    Some(Ok(ArmResponse::json(200, &strip_private(config.clone()))))
 }
 
 /// `POST /subscriptions/{s}/providers/Microsoft.Web/checknameavailability`.

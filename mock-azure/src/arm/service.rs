@@ -1,0 +1,137 @@
+//! Who the fake ARM is and what it holds: its configuration (tenant, subscription,
+//! service principal), the store, the token signer, the platform's runtime state, and
+//! how a request's bearer token is checked.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use super::error::ArmError;
+use super::http::ArmRequest;
+use crate::identity::TokenSigner;
+use crate::model::Store;
+
+/// Audiences ARM accepts tokens for.
+pub const ARM_AUDIENCES: [&str; 2] = ["https://management.core.windows.net/", "https://management.azure.com/"];
+
+/// Largest request body ARM reads; larger ones get 413.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Who the fake Azure is: its tenant, subscription, service principal and address.
+#[derive(Debug, Clone)]
+pub struct ArmConfig {
+    /// `https://host:port` at which clients reach ARM and the identity endpoints.
+    pub base_url: String,
+    /// The tenant ID.
+    pub tenant_id: String,
+    /// The one subscription.
+    pub subscription_id: String,
+    /// Its display name.
+    pub subscription_name: String,
+    /// The service principal's application (client) ID.
+    pub client_id: String,
+    /// The service principal's secret.
+    pub client_secret: String,
+}
+
+impl ArmConfig {
+    /// The fixed identities pullsim uses, at this base URL. Fixed (not random) so scripts,
+    /// docs and traces stay the same from run to run.
+    pub fn new(base_url: impl Into<String>) -> ArmConfig {
+        ArmConfig {
+            base_url: base_url.into(),
+            tenant_id: "72f988bf-0000-4000-8000-00000000c0de".into(),
+            subscription_id: "00000000-0000-4000-8000-000000000001".into(),
+            subscription_name: "pullsim".into(),
+            client_id: "11111111-0000-4000-8000-00000000a11c".into(),
+            client_secret: "pullsim-secret".into(),
+        }
+    }
+
+    /// A bearer token ARM accepts from the service principal, signed by `signer` (the
+    /// key ARM verifies with) and valid for `valid_secs`: what a client gets from the
+    /// identity endpoint, minted directly by those holding the key (the harness, tests).
+    pub fn client_token(&self, signer: &TokenSigner, valid_secs: u64) -> String {
+        let now = crate::identity::token::now();
+        signer.sign(&json!({
+            "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "exp": now + valid_secs,
+            "appid": self.client_id,
+        }))
+    }
+}
+
+/// Runtime state of the modeled App Service platform that ARM exposes but does not
+/// persist: the docker log each site's pulls wrote.
+#[derive(Default)]
+pub struct Platform {
+    logs: Mutex<HashMap<String, String>>,
+}
+
+impl Platform {
+    /// Appends lines to a site's docker log (`site_key` is the lower-cased site ID).
+    pub fn append_log(&self, site_key: &str, text: &str) {
+        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.entry(site_key.to_string()).or_default().push_str(text);
+    }
+
+    /// The docker log of a site, empty if it never pulled.
+    pub fn log(&self, site_key: &str) -> String {
+        let logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.get(site_key).cloned().unwrap_or_default()
+    }
+}
+
+/// The fake ARM (and identity) service.
+pub struct Arm {
+    /// The resource store it writes.
+    pub store: Store,
+    /// Signs and verifies access tokens.
+    pub signer: Arc<TokenSigner>,
+    /// Tenant, subscription, service principal, address.
+    pub cfg: ArmConfig,
+    /// Runtime platform state (container logs).
+    pub platform: Arc<Platform>,
+    /// Tokens whose signature was already checked (ES256 verification is most of a
+    /// request's cost; clients reuse one token for an hour).
+    verified: crate::identity::token::VerifiedCache,
+}
+
+impl Arm {
+    /// A fake ARM over `store`.
+    pub fn new(store: Store, signer: Arc<TokenSigner>, cfg: ArmConfig) -> Arm {
+        Arm { store, signer, cfg, platform: Arc::default(), verified: Default::default() }
+    }
+
+    pub(crate) fn authenticate(&self, req: &ArmRequest) -> Result<Value, ArmError> {
+        let header = req.header_value("authorization").ok_or_else(ArmError::auth_missing)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(ArmError::auth_bad_scheme)?;
+        let token = token.trim();
+        let now = crate::identity::token::now();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.signer.verify(token, &ARM_AUDIENCES, now).map_err(|e| match e {
+            crate::identity::TokenError::Expired => ArmError::expired_token(),
+            crate::identity::TokenError::Audience(a) => ArmError::invalid_audience(&a),
+            _ => ArmError::invalid_token(),
+        })?;
+        if claims["tid"].as_str() != Some(self.cfg.tenant_id.as_str()) {
+            return Err(ArmError::invalid_token());
+        }
+        self.verified.put(token, &claims);
+        Ok(claims)
+    }
+
+    /// `SubscriptionNotFound` unless `sub` is the one subscription.
+    pub(super) fn check_subscription(&self, sub: &str) -> Result<(), ArmError> {
+        if sub.eq_ignore_ascii_case(&self.cfg.subscription_id) {
+            Ok(())
+        } else {
+            Err(ArmError::subscription_not_found(sub))
+        }
+    }
+}
