@@ -6,18 +6,17 @@
 //! (two unpeered VNETs may both use 10.0.0.0/16), so a modeled address is a pair
 //! `(vnet, ip)` with `vnet = None` for public addresses.
 //!
-//! The plan is computed from the store when asked ([`Plan::from_store`]); it is never
-//! kept in sync by hand. The [`AddressMap`] is the one piece of state: it hands out real
+//! The plan is computed from the store's typed views when asked ([`Plan::of`], once per
+//! store sequence number); it is never kept in sync by hand. The [`AddressMap`] is the one piece of state: it hands out real
 //! addresses in order and remembers them, so a server bound to a real address keeps it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 
-use serde_json::Value;
-
+use crate::model::Store;
 use crate::model::net::Cidr;
-use crate::model::{PRIVATE, Store};
+use crate::model::view::Views;
 
 /// The VNET key of private addresses outside every VNET a source can reach.
 pub const OUTSIDE: &str = "(outside the source's VNET and its peers)";
@@ -131,58 +130,45 @@ impl Plan {
         store.derived(Plan::from_store)
     }
 
-    /// Computes the plan from the store now.
+    /// Computes the plan from the store now (from its typed views).
     pub fn from_store(store: &Store) -> Plan {
-        let mut vnets = BTreeMap::new();
-        for v in store.filter(|_, v| v["type"] == "Microsoft.Network/virtualNetworks") {
-            let id = v["id"].as_str().unwrap_or_default().to_string();
-            let key = id.to_ascii_lowercase();
-            let prefixes = strs(&v["properties"]["addressSpace"]["addressPrefixes"]).filter_map(Cidr::parse).collect();
-            let dns_servers =
-                strs(&v["properties"]["dhcpOptions"]["dnsServers"]).filter_map(|s| s.parse().ok()).collect();
-            let egress = v[PRIVATE]["publicIps"][0].as_str().and_then(|s| s.parse().ok());
-            let subnets = store
-                .scan_prefix(&format!("{key}/subnets/"))
-                .into_iter()
-                .filter_map(|s| {
-                    let prefix = s["properties"]["addressPrefix"].as_str().and_then(Cidr::parse)?;
-                    let delegated_to_web = s["properties"]["delegations"].as_array().into_iter().flatten().any(|d| {
-                        d["properties"]["serviceName"]
-                            .as_str()
-                            .is_some_and(|n| n.eq_ignore_ascii_case("Microsoft.Web/serverFarms"))
-                    });
-                    Some(Subnet {
-                        id: s["id"].as_str().unwrap_or_default().to_string(),
-                        name: s["name"].as_str().unwrap_or_default().to_string(),
-                        prefix,
-                        delegated_to_web,
+        Plan::from_views(&Views::of(store))
+    }
+
+    /// The plan of these views: VNETs with their subnets that have an address prefix and
+    /// the peers whose peering carries traffic.
+    pub fn from_views(views: &Views) -> Plan {
+        let vnets = views
+            .vnets
+            .values()
+            .map(|v| {
+                let subnets = v
+                    .subnets
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Subnet {
+                            id: s.id.clone(),
+                            name: s.name.clone(),
+                            prefix: s.prefix?,
+                            delegated_to_web: s.delegated_to_web,
+                        })
                     })
-                })
-                .collect();
-            let peers = store
-                .scan_prefix(&format!("{key}/virtualnetworkpeerings/"))
-                .into_iter()
-                .filter(|p| {
-                    p["properties"]["peeringState"] == "Connected"
-                        && p["properties"]["allowVirtualNetworkAccess"] != false
-                })
-                .filter_map(|p| p["properties"]["remoteVirtualNetwork"]["id"].as_str().map(str::to_ascii_lowercase))
-                .collect();
-            vnets.insert(
-                key.clone(),
-                Vnet {
-                    id,
-                    key,
-                    name: v["name"].as_str().unwrap_or_default().to_string(),
-                    location: v["location"].as_str().unwrap_or_default().to_string(),
-                    prefixes,
-                    dns_servers,
+                    .collect();
+                let peers = v.peerings.iter().filter(|p| p.carries_traffic).filter_map(|p| p.remote.clone()).collect();
+                let vnet = Vnet {
+                    id: v.id.clone(),
+                    key: v.key.clone(),
+                    name: v.name.clone(),
+                    location: v.location.clone(),
+                    prefixes: v.prefixes.clone(),
+                    dns_servers: v.dns_servers.clone(),
                     peers,
-                    egress,
+                    egress: v.egress,
                     subnets,
-                },
-            );
-        }
+                };
+                (v.key.clone(), vnet)
+            })
+            .collect();
         Plan { vnets }
     }
 
@@ -250,10 +236,6 @@ impl Plan {
             _ => from.clone(),
         }
     }
-}
-
-fn strs(v: &Value) -> impl Iterator<Item = &str> {
-    v.as_array().into_iter().flatten().filter_map(Value::as_str)
 }
 
 /// How modeled addresses map to real ones. The embedded backend maps each to its own

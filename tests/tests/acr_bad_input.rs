@@ -470,7 +470,7 @@ fn random_requests_never_get_a_5xx() {
     let env = Env::new(Arc::new(MemoryStore::new()));
     env.push_fixture();
     let reg = env.acr.find_host(&format!("{REG}.azurecr.io")).unwrap().0;
-    let login_ip: Ipv4Addr = reg[PRIVATE]["publicIps"][0].as_str().unwrap().parse().unwrap();
+    let login_ip: Ipv4Addr = reg.public_ips[0];
     let conn = ConnInfo {
         host: format!("{REG}.azurecr.io"),
         endpoint: Some(Modeled::public(login_ip)),

@@ -272,7 +272,7 @@ async fn connect_proxy(
                         mock_azure::acr::HostKind::Login => 0,
                         mock_azure::acr::HostKind::Data => 1,
                     };
-                    let ip: Ipv4Addr = reg[PRIVATE]["publicIps"][i].as_str().unwrap().parse().unwrap();
+                    let ip: Ipv4Addr = reg.public_ips[i];
                     fabric.https_addr(&Modeled::public(ip))
                 });
             let Some(dest) = resolved else {

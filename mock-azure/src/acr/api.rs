@@ -19,9 +19,10 @@ use super::auth::{self, Action, AuthCtx, BLOB_URL_LIFETIME, Credentials, Need, U
 use super::body::Body;
 use super::errors::{MAX_MANIFEST, RegistryError, StorageFault};
 use super::firewall;
-use super::oci::{Digest, Manifest, Reference, RepoName, parse_manifest};
+use super::oci::{Digest, GrammarError, Manifest, Reference, RepoName, parse_manifest};
 use super::storage::{BlobStore, ByteRange, Repo, Staging, StorageError, StoredManifest};
 use super::{Acr, ConnInfo, HostKind};
+use crate::model::view::Registry;
 
 /// A request body chunk that does not arrive within this time ends the request.
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -92,8 +93,10 @@ fn parse_route(path: &str) -> Result<Route, RegistryError> {
         let name = repo_name(name)?;
         return match Reference::parse(reference) {
             Ok(r) => Ok(Route::Manifest(name, Ok(r))),
-            Err(true) => Err(RegistryError::digest_invalid(&format!("invalid digest '{reference}'"))),
-            Err(false) => Ok(Route::Manifest(name, Err(reference.to_string()))),
+            Err(GrammarError::BadDigest(_)) => {
+                Err(RegistryError::digest_invalid(&format!("invalid digest '{reference}'")))
+            }
+            Err(_) => Ok(Route::Manifest(name, Err(reference.to_string()))),
         };
     }
     if let Some((name, digest)) = rest.rsplit_once("/blobs/")
@@ -460,7 +463,7 @@ impl Acr {
 
     async fn login_server<B>(
         &self,
-        registry: &Value,
+        registry: &Registry,
         parts: &Parts,
         body: &mut B,
     ) -> Result<Response<Body>, RegistryError>
@@ -498,7 +501,7 @@ impl Acr {
         let route = parse_route(path)?;
         let need = need(&route, &parts.method)?;
         auth::authorize(&ctx, registry, &creds, &need)?;
-        let reg_name = registry["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+        let reg_name = registry.name_lower();
         let repo_of = |name: &RepoName| {
             Repo::new(&reg_name, name.clone()).ok_or_else(|| RegistryError::registry_unknown(&reg_name))
         };
@@ -579,10 +582,10 @@ impl Acr {
     /// behind a private endpoint (what pullsim is about) clients reach the
     /// `registry_data_<region>` member, and the data endpoint is where that pull fails
     /// when its record or address is missing.
-    fn data_url(&self, registry: &Value, repo: &Repo, digest: &Digest) -> String {
+    fn data_url(&self, registry: &Registry, repo: &Repo, digest: &Digest) -> String {
         let expiry = crate::identity::token::now() + BLOB_URL_LIFETIME;
         let sig = self.urls.sign(&repo.registry, repo.name.as_str(), digest, expiry);
-        format!("https://{}/v2/{}/blobs/{digest}?se={expiry}&sig={sig}", data_host(registry), repo.name)
+        format!("https://{}/v2/{}/blobs/{digest}?se={expiry}&sig={sig}", registry.data_host(), repo.name)
     }
 
     async fn manifest<B>(
@@ -653,7 +656,7 @@ impl Acr {
 
     async fn upload_start<B>(
         &self,
-        registry: &Value,
+        registry: &Registry,
         repo: &Repo,
         query: &[(String, String)],
         parts: &Parts,
@@ -783,7 +786,7 @@ impl Acr {
         }
     }
 
-    async fn data_endpoint(&self, registry: &Value, parts: &Parts) -> Response<Body> {
+    async fn data_endpoint(&self, registry: &Registry, parts: &Parts) -> Response<Body> {
         if parts.method != Method::GET && parts.method != Method::HEAD {
             return storage_response(&StorageFault::blob_not_found());
         }
@@ -792,7 +795,7 @@ impl Acr {
         };
         let query = parse_form(parts.uri.query().unwrap_or_default());
         let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let reg_name = registry["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+        let reg_name = registry.name_lower();
         let (Some(expiry), Some(sig)) = (get("se").and_then(|s| s.parse::<u64>().ok()), get("sig")) else {
             return storage_response(&StorageFault::auth_failed(false));
         };
@@ -842,15 +845,6 @@ impl Acr {
         };
         finish(b, body)
     }
-}
-
-/// `<reg>.<region>.data.azurecr.io` of a registry.
-pub(crate) fn data_host(registry: &Value) -> String {
-    format!(
-        "{}.{}.data.azurecr.io",
-        registry["name"].as_str().unwrap_or_default().to_ascii_lowercase(),
-        registry["location"].as_str().unwrap_or_default().to_ascii_lowercase()
-    )
 }
 
 #[cfg(test)]

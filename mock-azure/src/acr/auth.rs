@@ -34,9 +34,10 @@ use serde_json::{Value, json};
 
 use super::errors::RegistryError;
 use super::oci::{Digest, RepoName};
-use crate::arm::{ARM_AUDIENCES, ROLES, admin_passwords, role_by_definition_id};
+use crate::arm::{ARM_AUDIENCES, ROLES, role_by_definition_id};
 use crate::identity::TokenSigner;
 use crate::model::Store;
+use crate::model::view::Registry;
 
 /// Lifetime of an ACR access token, seconds.
 pub const ACCESS_TOKEN_LIFETIME: u64 = 3600;
@@ -169,8 +170,8 @@ pub struct AuthCtx<'a> {
     pub now: u64,
 }
 
-fn login_server(registry: &Value) -> String {
-    registry["properties"]["loginServer"].as_str().unwrap_or_default().to_string()
+fn login_server(registry: &Registry) -> String {
+    registry.login_server.clone()
 }
 
 /// Whether an ARM scope covers a resource ID (equal, or an ancestor at a `/` boundary).
@@ -209,12 +210,12 @@ pub fn identity_actions(store: &Store, registry_id: &str, oid: &str) -> BTreeSet
 }
 
 /// What `principal` gets of the `requested` scopes on `registry`.
-pub fn grant(store: &Store, registry: &Value, principal: &Principal, requested: &[Scope]) -> Vec<Scope> {
+pub fn grant(store: &Store, registry: &Registry, principal: &Principal, requested: &[Scope]) -> Vec<Scope> {
     let all: BTreeSet<Action> = [Action::Pull, Action::Push, Action::Delete].into();
     let allowed: BTreeSet<Action> = match principal {
         Principal::Admin => all,
-        Principal::Identity { oid } => identity_actions(store, registry["id"].as_str().unwrap_or_default(), oid),
-        Principal::Anonymous if registry["properties"]["anonymousPullEnabled"] == true => [Action::Pull].into(),
+        Principal::Identity { oid } => identity_actions(store, &registry.id, oid),
+        Principal::Anonymous if registry.anonymous_pull => [Action::Pull].into(),
         Principal::Anonymous => BTreeSet::new(),
     };
     let mut out = Vec::new();
@@ -257,9 +258,9 @@ fn jti(parts: &[&str]) -> String {
 }
 
 /// Issues an ACR access token.
-pub fn issue_access(ctx: &AuthCtx, registry: &Value, principal: &Principal, access: &[Scope]) -> String {
+pub fn issue_access(ctx: &AuthCtx, registry: &Registry, principal: &Principal, access: &[Scope]) -> String {
     let login = login_server(registry);
-    let sub = principal.subject(registry["name"].as_str().unwrap_or_default());
+    let sub = principal.subject(&registry.name);
     let now = ctx.now;
     ctx.signer.sign(&json!({
         "jti": jti(&["acr-access", &login, &sub, &now.to_string()]),
@@ -271,7 +272,7 @@ pub fn issue_access(ctx: &AuthCtx, registry: &Value, principal: &Principal, acce
 }
 
 /// The access list of a valid, unexpired ACR access token for this registry.
-pub fn verify_access(ctx: &AuthCtx, registry: &Value, token: &str) -> Option<Vec<Scope>> {
+pub fn verify_access(ctx: &AuthCtx, registry: &Registry, token: &str) -> Option<Vec<Scope>> {
     let claims = ctx.signer.verify(token, &[&login_server(registry)], ctx.now).ok()?;
     if claims["grant_type"] != "access_token" {
         return None;
@@ -280,7 +281,7 @@ pub fn verify_access(ctx: &AuthCtx, registry: &Value, token: &str) -> Option<Vec
 }
 
 /// Issues an ACR refresh token for an Entra identity.
-pub fn issue_refresh(ctx: &AuthCtx, registry: &Value, oid: &str) -> String {
+pub fn issue_refresh(ctx: &AuthCtx, registry: &Registry, oid: &str) -> String {
     let login = login_server(registry);
     let now = ctx.now;
     ctx.signer.sign(&json!({
@@ -292,7 +293,7 @@ pub fn issue_refresh(ctx: &AuthCtx, registry: &Value, oid: &str) -> String {
 }
 
 /// The identity of a valid, unexpired ACR refresh token for this registry.
-pub fn verify_refresh(ctx: &AuthCtx, registry: &Value, token: &str) -> Option<Principal> {
+pub fn verify_refresh(ctx: &AuthCtx, registry: &Registry, token: &str) -> Option<Principal> {
     let claims = ctx.signer.verify(token, &[&login_server(registry)], ctx.now).ok()?;
     if claims["grant_type"] != "refresh_token" {
         return None;
@@ -335,17 +336,16 @@ impl Credentials {
 }
 
 /// The principal behind Basic credentials: the admin user, or a refresh token's identity.
-pub fn basic_principal(ctx: &AuthCtx, registry: &Value, user: &str, password: &str) -> Option<Principal> {
+pub fn basic_principal(ctx: &AuthCtx, registry: &Registry, user: &str, password: &str) -> Option<Principal> {
     if user == TOKEN_USER {
         return verify_refresh(ctx, registry, password);
     }
-    let name = registry["name"].as_str().unwrap_or_default();
-    let passwords = admin_passwords(registry)?;
-    (user.eq_ignore_ascii_case(name) && passwords.iter().any(|p| p == password)).then_some(Principal::Admin)
+    let passwords = registry.admin_passwords.as_ref()?;
+    (user.eq_ignore_ascii_case(&registry.name) && passwords.iter().any(|p| p == password)).then_some(Principal::Admin)
 }
 
 /// Authorizes a registry request, or refuses it with ACR's 401 and the challenge.
-pub fn authorize(ctx: &AuthCtx, registry: &Value, creds: &Credentials, need: &Need) -> Result<(), RegistryError> {
+pub fn authorize(ctx: &AuthCtx, registry: &Registry, creds: &Credentials, need: &Need) -> Result<(), RegistryError> {
     let refuse = || RegistryError::unauthorized(&login_server(registry), need.scope().as_deref());
     let wanted: Vec<Scope> = need.scope().and_then(|s| Scope::parse(&s)).into_iter().collect();
     let access = match creds {
@@ -365,7 +365,7 @@ pub fn authorize(ctx: &AuthCtx, registry: &Value, creds: &Credentials, need: &Ne
 /// `GET /oauth2/token?service=&scope=…` (Basic admin, Basic refresh token, or anonymous).
 pub fn token_get(
     ctx: &AuthCtx,
-    registry: &Value,
+    registry: &Registry,
     creds: &Credentials,
     query: &[(String, String)],
 ) -> Result<Value, RegistryError> {
@@ -375,7 +375,7 @@ pub fn token_get(
         _ => return Err(RegistryError::token_refused()),
     };
     let requested = scopes(query);
-    if principal == Principal::Anonymous && registry["properties"]["anonymousPullEnabled"] != true {
+    if principal == Principal::Anonymous && !registry.anonymous_pull {
         return Err(RegistryError::token_refused());
     }
     let access = grant(ctx.store, registry, &principal, &requested);
@@ -383,7 +383,7 @@ pub fn token_get(
 }
 
 /// `POST /oauth2/token` (form): `grant_type=refresh_token` or `password`.
-pub fn token_post(ctx: &AuthCtx, registry: &Value, form: &[(String, String)]) -> Result<Value, RegistryError> {
+pub fn token_post(ctx: &AuthCtx, registry: &Registry, form: &[(String, String)]) -> Result<Value, RegistryError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let principal = match get("grant_type") {
         Some("refresh_token") => {
@@ -405,7 +405,7 @@ pub fn token_post(ctx: &AuthCtx, registry: &Value, form: &[(String, String)]) ->
 }
 
 /// `POST /oauth2/exchange` (form): an Entra token for an ACR refresh token.
-pub fn exchange(ctx: &AuthCtx, registry: &Value, form: &[(String, String)]) -> Result<Value, RegistryError> {
+pub fn exchange(ctx: &AuthCtx, registry: &Registry, form: &[(String, String)]) -> Result<Value, RegistryError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match get("grant_type") {
         Some("access_token") => {}
@@ -520,7 +520,7 @@ mod tests {
         let env = Env::new();
         let reg = env.registry("authacr01", "Premium", true);
         let tenant = env.tenant();
-        let [p1, _] = admin_passwords(&reg).unwrap();
+        let [p1, _] = reg.admin_passwords.clone().unwrap();
         let c = ctx(&env, &tenant, 1_000_000);
         let q = vec![("scope".to_string(), "repository:app:pull,push".to_string())];
         let t = token_get(&c, &reg, &Credentials::Basic("authacr01".into(), p1.clone()), &q).unwrap();
@@ -543,7 +543,7 @@ mod tests {
         let reg = env.registry("authacr03", "Premium", true);
         let tenant = env.tenant();
         let c = ctx(&env, &tenant, crate::identity::token::now());
-        let [p1, p2] = admin_passwords(&reg).unwrap();
+        let [p1, p2] = reg.admin_passwords.clone().unwrap();
         let need = repo_need("app", Action::Pull);
         for p in [&p1, &p2] {
             assert_eq!(authorize(&c, &reg, &Credentials::Basic("authacr03".into(), p.clone()), &need), Ok(()));

@@ -1,6 +1,7 @@
 //! ACR's network rules (RULES.md D): which endpoint a request arrived on, from which
-//! client address, and whether the registry lets it in. A pure function of the store,
-//! evaluated on every request (nothing cached), before any authentication.
+//! client address, and whether the registry lets it in. A pure function of the store's
+//! typed views (rebuilt when the store moves), evaluated on every request before any
+//! authentication.
 //!
 //! - Arrived on one of the registry's public addresses (`_pullsim.publicIps`: login and
 //!   data): `publicNetworkAccess: Disabled` denies; `Enabled` with
@@ -20,10 +21,9 @@
 
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
-
+use crate::model::Store;
 use crate::model::net::Cidr;
-use crate::model::{PRIVATE, ResourceId, Store};
+use crate::model::view::{Registry, Views};
 use crate::netplan::Modeled;
 
 /// How a request reached the registry.
@@ -74,55 +74,30 @@ pub struct Decision {
 
 /// Where a request arrived: `endpoint` is the modeled address the client connected to
 /// (`None` when the network map does not know the local address).
-pub fn arrival(store: &Store, registry: &Value, endpoint: Option<&Modeled>) -> Arrival {
+pub fn arrival(views: &Views, registry: &Registry, endpoint: Option<&Modeled>) -> Arrival {
     let Some(ep) = endpoint else { return Arrival::Elsewhere };
     match &ep.vnet {
-        None => {
-            let public = registry[PRIVATE]["publicIps"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str()?.parse::<Ipv4Addr>().ok())
-                .any(|ip| ip == ep.ip);
-            if public { Arrival::Public } else { Arrival::Elsewhere }
-        }
-        Some(vnet) => private_endpoint(store, registry, vnet, ep.ip).unwrap_or(Arrival::Elsewhere),
+        None if registry.public_ips.contains(&ep.ip) => Arrival::Public,
+        None => Arrival::Elsewhere,
+        Some(vnet) => private_endpoint(views, registry, vnet, ep.ip).unwrap_or(Arrival::Elsewhere),
     }
 }
 
 /// The private endpoint of `registry` holding `ip` in `vnet`, with its connection state.
-fn private_endpoint(store: &Store, registry: &Value, vnet: &str, ip: Ipv4Addr) -> Option<Arrival> {
-    let reg_key = registry["id"].as_str()?.to_ascii_lowercase();
-    let subnet_prefix = format!("{}/subnets/", vnet.to_ascii_lowercase());
-    let ip = ip.to_string();
-    for conn in store.scan_prefix(&format!("{reg_key}/privateendpointconnections/")) {
-        let Some(pe_id) = conn["properties"]["privateEndpoint"]["id"].as_str() else { continue };
-        let Some(pe) = ResourceId::parse(pe_id).ok().and_then(|id| store.get(&id)) else { continue };
-        let Some(nic) =
-            pe[PRIVATE]["nicId"].as_str().and_then(|n| ResourceId::parse(n).ok()).and_then(|id| store.get(&id))
-        else {
-            continue;
-        };
-        let holds = nic["properties"]["ipConfigurations"].as_array().into_iter().flatten().any(|c| {
-            c["properties"]["privateIPAddress"].as_str() == Some(ip.as_str())
-                && c["properties"]["subnet"]["id"]
-                    .as_str()
-                    .is_some_and(|s| s.to_ascii_lowercase().starts_with(&subnet_prefix))
-        });
-        if holds {
-            let status = conn["properties"]["privateLinkServiceConnectionState"]["status"]
-                .as_str()
-                .unwrap_or("Pending")
-                .to_string();
-            return Some(Arrival::PrivateEndpoint { endpoint_id: pe_id.to_string(), status });
-        }
-    }
-    None
+fn private_endpoint(views: &Views, registry: &Registry, vnet: &str, ip: Ipv4Addr) -> Option<Arrival> {
+    let vnet = vnet.to_ascii_lowercase();
+    registry.connections.iter().find_map(|conn| {
+        let pe = views.endpoint(&conn.endpoint_id)?;
+        pe.addresses.iter().any(|a| a.ip == ip && a.vnet == vnet).then(|| Arrival::PrivateEndpoint {
+            endpoint_id: conn.endpoint_id.clone(),
+            status: conn.status.clone(),
+        })
+    })
 }
 
 /// Decides whether `client` may use `registry` through `endpoint`.
-pub fn decide(store: &Store, registry: &Value, endpoint: Option<&Modeled>, client: &Modeled) -> Decision {
-    let arrival = arrival(store, registry, endpoint);
+pub fn decide(store: &Store, registry: &Registry, endpoint: Option<&Modeled>, client: &Modeled) -> Decision {
+    let arrival = arrival(&Views::of(store), registry, endpoint);
     let (allowed, reason) = match &arrival {
         Arrival::Elsewhere => (false, Reason::UnknownEndpoint),
         Arrival::PrivateEndpoint { status, .. } if status == "Approved" => (true, Reason::EndpointApproved),
@@ -132,23 +107,15 @@ pub fn decide(store: &Store, registry: &Value, endpoint: Option<&Modeled>, clien
     Decision { allowed, arrival, reason }
 }
 
-fn public_rules(registry: &Value, client: Ipv4Addr) -> (bool, Reason) {
-    let props = &registry["properties"];
-    if props["publicNetworkAccess"] == "Disabled" {
+fn public_rules(registry: &Registry, client: Ipv4Addr) -> (bool, Reason) {
+    if !registry.public_access {
         return (false, Reason::PublicAccessDisabled);
     }
-    if props["networkRuleSet"]["defaultAction"] != "Deny" {
+    let Some(allowed) = &registry.allowed_ips else {
         return (true, Reason::PublicAccessEnabled);
-    }
-    let rule = props["networkRuleSet"]["ipRules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["action"].as_str().is_none_or(|a| a.eq_ignore_ascii_case("Allow")))
-        .filter_map(|r| r["value"].as_str().and_then(Cidr::parse_lenient))
-        .find(|c| c.contains(client));
-    match rule {
-        Some(c) => (true, Reason::IpRule(c)),
+    };
+    match allowed.iter().find(|c| c.contains(client)) {
+        Some(c) => (true, Reason::IpRule(*c)),
         None => (false, Reason::NotInIpRules),
     }
 }
@@ -187,9 +154,11 @@ mod tests {
     fn private_endpoint_needs_an_approved_connection_in_the_same_vnet() {
         let env = Env::new();
         env.vnet("vnet", "10.0.0.0/16", &[("pe", "10.0.2.0/24")]);
-        let reg = env.registry("fwacr02", "Premium", true);
+        env.registry("fwacr02", "Premium", true);
         env.patch_registry("fwacr02", serde_json::json!({"properties": {"publicNetworkAccess": "Disabled"}}));
         let pe = env.private_endpoint("pe1", "vnet", "pe", "fwacr02", false);
+        // The registry as the ACR sees it now: with its endpoint connection.
+        let reg = env.get_registry("fwacr02");
         let vnet = env.vnet_key("vnet");
         let client = Modeled::private(&vnet, [10, 0, 1, 4].into());
         let at = |ip: [u8; 4]| Modeled::private(&vnet, ip.into());
@@ -213,8 +182,9 @@ mod tests {
     fn pending_or_rejected_connections_are_denied_until_approved() {
         let env = Env::new();
         env.vnet("vnet", "10.0.0.0/16", &[("pe", "10.0.2.0/24")]);
-        let reg = env.registry("fwacr03", "Premium", true);
+        env.registry("fwacr03", "Premium", true);
         env.private_endpoint("pe1", "vnet", "pe", "fwacr03", true);
+        let reg = env.get_registry("fwacr03");
         let vnet = env.vnet_key("vnet");
         let ep = Modeled::private(&vnet, [10, 0, 2, 4].into());
         let client = Modeled::private(&vnet, [10, 0, 1, 4].into());
@@ -222,9 +192,10 @@ mod tests {
         assert_eq!((d.allowed, d.reason), (false, Reason::EndpointNotApproved));
         assert!(matches!(d.arrival, Arrival::PrivateEndpoint { ref status, .. } if status == "Pending"));
         env.set_connection_status("fwacr03", "Approved");
-        assert!(decide(&env.store, &reg, Some(&ep), &client).allowed);
+        assert!(decide(&env.store, &env.get_registry("fwacr03"), Some(&ep), &client).allowed);
         env.set_connection_status("fwacr03", "Rejected");
-        assert_eq!(decide(&env.store, &reg, Some(&ep), &client).reason, Reason::EndpointNotApproved);
+        let d = decide(&env.store, &env.get_registry("fwacr03"), Some(&ep), &client);
+        assert_eq!(d.reason, Reason::EndpointNotApproved);
     }
 
     #[test]

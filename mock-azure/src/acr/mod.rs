@@ -44,8 +44,6 @@ mod tests;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use serde_json::Value;
-
 pub use api::put_manifest_checked;
 pub use body::Body;
 pub use errors::RegistryError;
@@ -57,7 +55,8 @@ pub use serve::{ListenerHandle, Listeners, listeners, serve};
 pub use storage::{BlobStore, DiskStore, MemoryStore, RegistryStore, Repo, Schema1Aside};
 
 use crate::identity::TokenSigner;
-use crate::model::{PRIVATE, ResourceId, Store};
+use crate::model::Store;
+use crate::model::view::{Registry, Views};
 use crate::netplan::{Fabric, Modeled};
 use crate::tls::{Ca, TlsError};
 
@@ -169,8 +168,8 @@ impl Acr {
         self.tls.clone()
     }
 
-    /// The registry (stored JSON) and host kind a TLS server name names, if any.
-    pub fn find_host(&self, host: &str) -> Option<(Value, HostKind)> {
+    /// The registry and host kind a TLS server name names, if any.
+    pub fn find_host(&self, host: &str) -> Option<(Arc<Registry>, HostKind)> {
         find_host(&self.store, host)
     }
 
@@ -189,49 +188,20 @@ impl Acr {
     /// Every endpoint address of every registry in the store, in store order: what the
     /// environment binds listeners on.
     pub fn endpoints(&self) -> Vec<Endpoint> {
+        let views = Views::of(&self.store);
         let mut out = Vec::new();
-        for reg in self.store.filter(|_, v| v["type"] == "Microsoft.ContainerRegistry/registries") {
-            let name = reg["name"].as_str().unwrap_or_default().to_ascii_lowercase();
-            let ips: Vec<Ipv4Addr> = reg[PRIVATE]["publicIps"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str()?.parse().ok())
-                .collect();
-            for (ip, kind) in ips.iter().zip([EndpointKind::PublicLogin, EndpointKind::PublicData]) {
+        for reg in &views.registries {
+            let name = reg.name_lower();
+            for (ip, kind) in reg.public_ips.iter().zip([EndpointKind::PublicLogin, EndpointKind::PublicData]) {
                 out.push(Endpoint { registry: name.clone(), address: Modeled::public(*ip), kind });
             }
-            let key = reg["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-            for conn in self.store.scan_prefix(&format!("{key}/privateendpointconnections/")) {
-                let Some(pe_id) = conn["properties"]["privateEndpoint"]["id"].as_str() else { continue };
-                let Some(pe) = ResourceId::parse(pe_id).ok().and_then(|i| self.store.get(&i)) else { continue };
-                let Some(nic) = pe[PRIVATE]["nicId"]
-                    .as_str()
-                    .and_then(|n| ResourceId::parse(n).ok())
-                    .and_then(|i| self.store.get(&i))
-                else {
-                    continue;
-                };
-                for c in nic["properties"]["ipConfigurations"].as_array().into_iter().flatten() {
-                    let p = &c["properties"];
-                    let (Some(ip), Some(subnet)) = (
-                        p["privateIPAddress"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()),
-                        p["subnet"]["id"].as_str(),
-                    ) else {
-                        continue;
-                    };
-                    let vnet = subnet.to_ascii_lowercase().rsplit_once("/subnets/").map(|(v, _)| v.to_string());
-                    let Some(vnet) = vnet else { continue };
+            for conn in &reg.connections {
+                let Some(pe) = views.endpoint(&conn.endpoint_id) else { continue };
+                for a in &pe.addresses {
                     out.push(Endpoint {
                         registry: name.clone(),
-                        address: Modeled::private(&vnet, ip),
-                        kind: EndpointKind::Private {
-                            endpoint_id: pe_id.to_string(),
-                            member: p["privateLinkConnectionProperties"]["requiredMemberName"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_string(),
-                        },
+                        address: Modeled::private(&a.vnet, a.ip),
+                        kind: EndpointKind::Private { endpoint_id: conn.endpoint_id.clone(), member: a.member.clone() },
                     });
                 }
             }
@@ -242,7 +212,7 @@ impl Acr {
 
 /// The registry a host name names: `<reg>.azurecr.io` (login server) or
 /// `<reg>.<region>.data.azurecr.io` (data endpoint, region = the registry's location).
-pub fn find_host(store: &Store, host: &str) -> Option<(Value, HostKind)> {
+pub fn find_host(store: &Store, host: &str) -> Option<(Arc<Registry>, HostKind)> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let stem = host.strip_suffix(".azurecr.io")?;
     let (name, kind, region) = match stem.split('.').collect::<Vec<_>>().as_slice() {
@@ -253,24 +223,14 @@ pub fn find_host(store: &Store, host: &str) -> Option<(Value, HostKind)> {
     if !storage::valid_registry(&name) {
         return None;
     }
-    let reg = store.derived(registries_by_name).get(&name)?.clone();
+    // Every request looks its host up here: an index built once per store commit.
+    let reg = Views::of(store).registry(&name)?.clone();
     if let Some(region) = region
-        && !reg["location"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(&region))
+        && !reg.location.eq_ignore_ascii_case(&region)
     {
         return None;
     }
     Some((reg, kind))
-}
-
-/// Registries by lower-cased name (the first in key order when two share one, which
-/// Azure's global name uniqueness rules out): every request looks its host up here.
-fn registries_by_name(store: &Store) -> std::collections::HashMap<String, Value> {
-    let mut by_name = std::collections::HashMap::new();
-    for reg in store.filter(|_, v| v["type"] == "Microsoft.ContainerRegistry/registries") {
-        let name = reg["name"].as_str().unwrap_or_default().to_ascii_lowercase();
-        by_name.entry(name).or_insert(reg);
-    }
-    by_name
 }
 
 /// A random identifier (upload sessions).

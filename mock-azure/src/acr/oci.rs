@@ -1,10 +1,51 @@
-//! The OCI vocabulary: digests, repository names, tags, media types, and what a manifest
-//! refers to. Everything here is a pure function of its input, validated against the
-//! grammars of the OCI distribution and image specs, so nothing unchecked reaches the
-//! storage (a repository name that passes [`RepoName::parse`] cannot contain `..`, a
-//! leading `/` or a `%`, which is what keeps the disk store inside its directory).
+//! The OCI vocabulary: digests, repository names, tags, references, image references
+//! as Docker reads them, media types, and what a manifest refers to. Everything here is
+//! a pure function of its input, validated against the grammars of the OCI distribution
+//! and image specs, so nothing unchecked reaches the storage (a repository name that
+//! passes [`RepoName::parse`] cannot contain `..`, a leading `/` or a `%`, which is what
+//! keeps the disk store inside its directory).
+//!
+//! The one place these rules live: the ACR's API and storage, the App Service worker
+//! (image references, manifests) and the scenario loader (repository names and tags in
+//! `[registry].images`) all use them. The validators say why with a [`GrammarError`]
+//! (`"app".parse::<RepoName>()`, [`validate_tag`], `"sha256:…".parse::<Digest>()`,
+//! [`Reference::parse`], [`ImageRef::parse`]).
+
+use std::str::FromStr;
 
 use serde_json::Value;
+
+/// Why a repository name, tag, digest or reference breaks the OCI grammar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrammarError {
+    /// An empty repository name.
+    #[error("a repository name cannot be empty")]
+    EmptyName,
+    /// A repository name longer than [`MAX_NAME`].
+    #[error("repository name '{name}' has {len} characters; at most {MAX_NAME} are allowed")]
+    NameTooLong {
+        /// The name.
+        name: String,
+        /// Its length.
+        len: usize,
+    },
+    /// A path component outside `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+    #[error(
+        "'{component}' in repository name '{name}' is not a path component (lower-case letters and digits, joined by '.', '_', '__' or dashes)"
+    )]
+    BadComponent {
+        /// The name.
+        name: String,
+        /// The offending component.
+        component: String,
+    },
+    /// A tag outside `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+    #[error("'{0}' is not a tag (up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-')")]
+    BadTag(String),
+    /// Not `sha256:` and 64 lower-case hex digits.
+    #[error("'{0}' is not a digest (sha256: and 64 lower-case hex digits)")]
+    BadDigest(String),
+}
 
 /// The media types pullsim's registry knows.
 pub mod media {
@@ -53,11 +94,9 @@ pub mod media {
 pub struct Digest(String);
 
 impl Digest {
-    /// Parses `sha256:<64 lowercase hex>`.
+    /// Parses `sha256:<64 lowercase hex>`; `None` otherwise (`str::parse` says why).
     pub fn parse(s: &str) -> Option<Digest> {
-        let hex = s.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| Digest(s.to_string()))
+        s.parse().ok()
     }
 
     /// The digest of these bytes.
@@ -82,6 +121,19 @@ impl Digest {
     }
 }
 
+impl FromStr for Digest {
+    type Err = GrammarError;
+
+    fn from_str(s: &str) -> Result<Digest, GrammarError> {
+        let hex = s.strip_prefix("sha256:").unwrap_or_default();
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Digest(s.to_string()))
+        } else {
+            Err(GrammarError::BadDigest(s.to_string()))
+        }
+    }
+}
+
 impl std::fmt::Display for Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -97,14 +149,31 @@ pub const MAX_NAME: usize = 255;
 pub struct RepoName(String);
 
 impl RepoName {
-    /// Parses a repository name; `None` if it breaks the grammar.
+    /// Parses a repository name; `None` if it breaks the grammar (`str::parse` says why).
     pub fn parse(s: &str) -> Option<RepoName> {
-        (!s.is_empty() && s.len() <= MAX_NAME && s.split('/').all(valid_component)).then(|| RepoName(s.to_string()))
+        s.parse().ok()
     }
 
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl FromStr for RepoName {
+    type Err = GrammarError;
+
+    fn from_str(s: &str) -> Result<RepoName, GrammarError> {
+        if s.is_empty() {
+            return Err(GrammarError::EmptyName);
+        }
+        if s.len() > MAX_NAME {
+            return Err(GrammarError::NameTooLong { name: s.to_string(), len: s.len() });
+        }
+        match s.split('/').find(|c| !valid_component(c)) {
+            Some(c) => Err(GrammarError::BadComponent { name: s.to_string(), component: c.to_string() }),
+            None => Ok(RepoName(s.to_string())),
+        }
     }
 }
 
@@ -139,13 +208,19 @@ fn valid_component(c: &str) -> bool {
     true
 }
 
-/// Whether `s` is a tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn valid_tag(s: &str) -> bool {
+/// Checks a tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn validate_tag(s: &str) -> Result<(), GrammarError> {
     let b = s.as_bytes();
-    !b.is_empty()
+    let ok = !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
+        && b.iter().all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'));
+    if ok { Ok(()) } else { Err(GrammarError::BadTag(s.to_string())) }
+}
+
+/// Whether `s` is a tag ([`validate_tag`] says why not).
+pub fn valid_tag(s: &str) -> bool {
+    validate_tag(s).is_ok()
 }
 
 /// A manifest reference: a tag or a digest.
@@ -158,13 +233,13 @@ pub enum Reference {
 }
 
 impl Reference {
-    /// Parses a reference; `Err(true)` when it looks like a digest but is not a valid one,
-    /// `Err(false)` when it is neither a valid tag nor digest.
-    pub fn parse(s: &str) -> Result<Reference, bool> {
+    /// Parses a reference: anything with a `:` must be a digest
+    /// ([`GrammarError::BadDigest`]), anything else a tag ([`GrammarError::BadTag`]).
+    pub fn parse(s: &str) -> Result<Reference, GrammarError> {
         if s.contains(':') {
-            return Digest::parse(s).map(Reference::Digest).ok_or(true);
+            return s.parse().map(Reference::Digest);
         }
-        if valid_tag(s) { Ok(Reference::Tag(s.to_string())) } else { Err(false) }
+        validate_tag(s).map(|()| Reference::Tag(s.to_string()))
     }
 }
 
@@ -173,6 +248,78 @@ impl std::fmt::Display for Reference {
         match self {
             Reference::Tag(t) => f.write_str(t),
             Reference::Digest(d) => f.write_str(d.as_str()),
+        }
+    }
+}
+
+/// An image reference as Docker reads one from `linuxFxVersion` (`DOCKER|host/repo:tag`):
+/// a registry host (Docker Hub's when the first component names none), a repository and
+/// a tag or digest. Deliberately lenient: what the user wrote is sent to the registry,
+/// which judges the name (as docker would, up to its own parsing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host (`secureacr.azurecr.io`), lower case; `index.docker.io` when none.
+    pub host: String,
+    /// Repository (`app`, `team/app`; `library/nginx` for a bare Docker Hub name).
+    pub repo: String,
+    /// Tag (`latest` when none) or `sha256:` digest.
+    pub reference: String,
+}
+
+/// Why a string is no image reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageRefError {
+    /// Empty (after trimming).
+    #[error("an image reference cannot be empty")]
+    Empty,
+    /// Holds whitespace.
+    #[error("image reference '{0}' contains whitespace")]
+    Whitespace(String),
+    /// No repository or no tag/digest after the separator.
+    #[error("image reference '{0}' names no repository or no tag")]
+    Incomplete(String),
+}
+
+impl ImageRef {
+    /// Parses `host/repo[:tag|@digest]` or a Docker Hub `repo[:tag]`: a first component
+    /// with a `.` or `:`, or `localhost`, is a host.
+    pub fn parse(s: &str) -> Result<ImageRef, ImageRefError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ImageRefError::Empty);
+        }
+        if s.contains(char::is_whitespace) {
+            return Err(ImageRefError::Whitespace(s.to_string()));
+        }
+        let (name, reference) = match s.split_once('@') {
+            Some((n, d)) => (n, d.to_string()),
+            None => match s.rsplit_once(':') {
+                Some((n, t)) if !t.contains('/') => (n, t.to_string()),
+                _ => (s, "latest".to_string()),
+            },
+        };
+        let (host, repo) = match name.split_once('/') {
+            Some((h, r)) if h.contains('.') || h.contains(':') || h == "localhost" => {
+                (h.to_ascii_lowercase(), r.to_string())
+            }
+            _ => (
+                "index.docker.io".to_string(),
+                if name.contains('/') { name.to_string() } else { format!("library/{name}") },
+            ),
+        };
+        if repo.is_empty() || reference.is_empty() {
+            return Err(ImageRefError::Incomplete(s.to_string()));
+        }
+        Ok(ImageRef { host, repo, reference })
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.reference.starts_with("sha256:") {
+            write!(f, "{}/{}@{}", self.host, self.repo, self.reference)
+        } else {
+            write!(f, "{}/{}:{}", self.host, self.repo, self.reference)
         }
     }
 }
@@ -190,6 +337,16 @@ pub struct Descriptor {
     pub platform: Option<String>,
     /// Foreign (non-distributable) content the registry does not hold.
     pub foreign: bool,
+}
+
+impl Descriptor {
+    /// Whether an index entry is for this OS and architecture (any variant).
+    pub fn is_platform(&self, os: &str, architecture: &str) -> bool {
+        self.platform.as_deref().is_some_and(|p| {
+            let mut parts = p.split('/');
+            parts.next() == Some(os) && parts.next() == Some(architecture)
+        })
+    }
 }
 
 /// What a manifest refers to.
@@ -348,6 +505,36 @@ mod tests {
             assert!(RepoName::parse(bad).is_none(), "{bad:?}");
         }
         assert!(RepoName::parse(&"a".repeat(256)).is_none());
+        assert_eq!(
+            "team/A".parse::<RepoName>(),
+            Err(GrammarError::BadComponent { name: "team/A".into(), component: "A".into() })
+        );
+        assert_eq!("".parse::<RepoName>(), Err(GrammarError::EmptyName));
+    }
+
+    #[test]
+    fn image_references_parse_like_docker() {
+        let i = ImageRef::parse("secureacr.azurecr.io/team/app:v1").unwrap();
+        assert_eq!(
+            (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
+            ("secureacr.azurecr.io", "team/app", "v1")
+        );
+        let i = ImageRef::parse("nginx").unwrap();
+        assert_eq!(
+            (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
+            ("index.docker.io", "library/nginx", "latest")
+        );
+        let i = ImageRef::parse("reg.azurecr.io/app@sha256:abc").unwrap();
+        assert_eq!(i.reference, "sha256:abc");
+        assert_eq!(ImageRef::parse(" "), Err(ImageRefError::Empty));
+        assert!(matches!(ImageRef::parse("a b"), Err(ImageRefError::Whitespace(_))));
+    }
+
+    #[test]
+    fn tags_are_validated_with_a_reason() {
+        assert_eq!(validate_tag("v1.0-rc_1"), Ok(()));
+        assert_eq!(validate_tag("-x"), Err(GrammarError::BadTag("-x".into())));
+        assert!(!valid_tag(&"a".repeat(129)));
     }
 
     #[test]
@@ -357,9 +544,9 @@ mod tests {
         assert!(Digest::parse(&d.as_str().to_uppercase()).is_none());
         assert!(Digest::parse("sha512:abc").is_none());
         assert!(Digest::parse("sha256:abc").is_none());
-        assert_eq!(Reference::parse("sha256:zz"), Err(true));
+        assert_eq!(Reference::parse("sha256:zz"), Err(GrammarError::BadDigest("sha256:zz".into())));
         assert_eq!(Reference::parse("v1.0"), Ok(Reference::Tag("v1.0".into())));
-        assert_eq!(Reference::parse(".hidden"), Err(false));
+        assert_eq!(Reference::parse(".hidden"), Err(GrammarError::BadTag(".hidden".into())));
     }
 
     #[test]

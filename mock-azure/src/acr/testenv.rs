@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::arm::{Arm, ArmConfig, ArmRequest, ArmResponse};
 use crate::identity::TokenSigner;
-use crate::model::{PRIVATE, Store};
+use crate::model::Store;
+use crate::model::view::{Registry, Views};
 
 pub(crate) const RG: &str = "rg";
 
@@ -56,7 +57,7 @@ impl Env {
         r
     }
 
-    pub fn registry(&self, name: &str, sku: &str, admin: bool) -> Value {
+    pub fn registry(&self, name: &str, sku: &str, admin: bool) -> Arc<Registry> {
         self.call(
             "PUT",
             &self.registry_id(name),
@@ -65,9 +66,9 @@ impl Env {
         self.get_registry(name)
     }
 
-    /// The registry as stored (with its private fields).
-    pub fn get_registry(&self, name: &str) -> Value {
-        self.store.get_key(&self.registry_id(name).to_ascii_lowercase()).unwrap()
+    /// The registry as the ACR sees it now.
+    pub fn get_registry(&self, name: &str) -> Arc<Registry> {
+        Views::of(&self.store).registry(name).unwrap().clone()
     }
 
     pub fn patch_registry(&self, name: &str, body: Value) {
@@ -75,12 +76,7 @@ impl Env {
     }
 
     pub fn public_ips(&self, name: &str) -> Vec<Ipv4Addr> {
-        self.get_registry(name)[PRIVATE]["publicIps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().parse().unwrap())
-            .collect()
+        self.get_registry(name).public_ips.clone()
     }
 
     pub fn vnet_id(&self, name: &str) -> String {

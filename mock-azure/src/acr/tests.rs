@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use super::oci::{Digest, RepoName, media};
 use super::testenv::Env;
 use super::*;
-use crate::arm::admin_passwords;
 use crate::netplan::LoopbackMap;
 
 const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
@@ -160,7 +159,7 @@ async fn a_private_endpoint_serves_while_public_access_is_disabled() {
     let acr = acr(&env);
     let img = generate_image(6, 1, 100);
     push_image(acr.blobs().as_ref(), &repo("flowacr02", "app"), &img, Some("v1")).await.unwrap();
-    let [p1, _] = admin_passwords(&reg).unwrap();
+    let [p1, _] = reg.admin_passwords.clone().unwrap();
     let b = basic("flowacr02", &p1);
     let auth = [("authorization", b.as_str())];
     let vnet = env.vnet_key("vnet");
@@ -205,7 +204,7 @@ async fn schema1_manifests_are_stored_and_served_with_their_media_type() {
     let env = Env::new();
     let reg = env.registry("flowacr03", "Standard", true);
     let acr = acr(&env);
-    let b = basic("flowacr03", &admin_passwords(&reg).unwrap()[0]);
+    let b = basic("flowacr03", &reg.admin_passwords.clone().unwrap()[0]);
     let auth = [("authorization", b.as_str())];
     let conn = public(&env, "flowacr03", false);
     let layer = Digest::of(b"v1 layer");
@@ -224,7 +223,7 @@ async fn uploads_chunk_with_ranges_mount_across_repositories_and_list_with_pagin
     let env = Env::new();
     let reg = env.registry("flowacr04", "Basic", true);
     let acr = acr(&env);
-    let b = basic("flowacr04", &admin_passwords(&reg).unwrap()[1]);
+    let b = basic("flowacr04", &reg.admin_passwords.clone().unwrap()[1]);
     let auth = [("authorization", b.as_str())];
     let conn = public(&env, "flowacr04", false);
 

@@ -6,53 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-/// An image reference from `linuxFxVersion` (`DOCKER|host/repo:tag`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    /// Registry host (`secureacr.azurecr.io`); Docker Hub's when the name has none.
-    pub host: String,
-    /// Repository (`app`, `team/app`).
-    pub repo: String,
-    /// Tag or `sha256:` digest.
-    pub reference: String,
-}
-
-impl ImageRef {
-    /// Parses the part after `DOCKER|`.
-    pub fn parse(s: &str) -> Option<ImageRef> {
-        let s = s.trim();
-        if s.is_empty() || s.contains(char::is_whitespace) {
-            return None;
-        }
-        let (name, reference) = match s.split_once('@') {
-            Some((n, d)) => (n, d.to_string()),
-            None => match s.rsplit_once(':') {
-                Some((n, t)) if !t.contains('/') => (n, t.to_string()),
-                _ => (s, "latest".to_string()),
-            },
-        };
-        let (host, repo) = match name.split_once('/') {
-            Some((h, r)) if h.contains('.') || h.contains(':') || h == "localhost" => {
-                (h.to_ascii_lowercase(), r.to_string())
-            }
-            _ => (
-                "index.docker.io".to_string(),
-                if name.contains('/') { name.to_string() } else { format!("library/{name}") },
-            ),
-        };
-        (!repo.is_empty() && !reference.is_empty()).then_some(ImageRef { host, repo, reference })
-    }
-}
-
-impl std::fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.reference.starts_with("sha256:") {
-            write!(f, "{}/{}@{}", self.host, self.repo, self.reference)
-        } else {
-            write!(f, "{}/{}:{}", self.host, self.repo, self.reference)
-        }
-    }
-}
+use crate::acr::oci::ImageRef;
 
 /// Everything about a site that decides its pull, as read from ARM.
 #[derive(Debug, Clone, Default)]
@@ -152,28 +106,6 @@ impl SiteView {
         if !kind.eq_ignore_ascii_case("DOCKER") {
             return None;
         }
-        ImageRef::parse(rest)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_references_parse_like_docker() {
-        let i = ImageRef::parse("secureacr.azurecr.io/team/app:v1").unwrap();
-        assert_eq!(
-            (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
-            ("secureacr.azurecr.io", "team/app", "v1")
-        );
-        let i = ImageRef::parse("nginx").unwrap();
-        assert_eq!(
-            (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
-            ("index.docker.io", "library/nginx", "latest")
-        );
-        let i = ImageRef::parse("reg.azurecr.io/app@sha256:abc").unwrap();
-        assert_eq!(i.reference, "sha256:abc");
-        assert!(ImageRef::parse("").is_none());
+        ImageRef::parse(rest).ok()
     }
 }

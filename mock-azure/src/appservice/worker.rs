@@ -16,11 +16,13 @@ use serde_json::Value;
 use super::logs;
 use super::resolve::{self, Answer};
 use super::rules::{Epoch, route_rule};
-use super::site::{ImageRef, SiteView};
+use super::site::SiteView;
+use crate::acr::oci::ImageRef;
 use super::trace::{Code, Outcome, RouteKind, Stage, Trace};
 use crate::form::encode as enc;
 use crate::httpc::{Conn, HttpError, Resp};
 use crate::model::Store;
+use crate::model::view::Views;
 use crate::netplan::{AZURE_DNS, Fabric, Modeled, Plan, Unreachable};
 
 /// The Entra audience of ACR tokens.
@@ -520,7 +522,7 @@ impl PullRun<'_> {
         // tests/oracle_agrees.rs: after an endpoint moved to another VNET with the same
         // address space, its old address still reached the ACR, which denied the client).
         if let Some(vnet) = &t.dest.vnet
-            && !nic_holds(&self.w.store, vnet, t.dest.ip)
+            && !Views::of(&self.w.store).nic_holds(vnet, t.dest.ip)
         {
             self.trace.fail(
                 stage,
@@ -945,26 +947,6 @@ impl PullRun<'_> {
         self.trace.ok(Stage::Verify, "every digest matches", None, None);
         Ok(())
     }
-}
-
-/// Whether a network interface (a private endpoint's) has `ip` in a subnet of `vnet`
-/// (lower-cased VNET ID).
-fn nic_holds(store: &Store, vnet: &str, ip: Ipv4Addr) -> bool {
-    let ip = ip.to_string();
-    let subnets = format!("{vnet}/subnets/");
-    !store
-        .filter(|_, v| {
-            v["type"] == "Microsoft.Network/networkInterfaces"
-                && v["properties"]["ipConfigurations"].as_array().is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        c["properties"]["privateIPAddress"].as_str() == Some(ip.as_str())
-                            && c["properties"]["subnet"]["id"]
-                                .as_str()
-                                .is_some_and(|s| s.to_ascii_lowercase().starts_with(&subnets))
-                    })
-                })
-        })
-        .is_empty()
 }
 
 fn on(b: bool) -> &'static str {

@@ -59,13 +59,6 @@ fn valid_name(name: &str) -> bool {
     (5..=50).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-fn password(registry_key: &str, which: &str, generation: u64) -> String {
-    // Deterministic per registry and generation: same scenario, same trace.
-    let d = net::digest(&["acr-admin-password", registry_key, which, &generation.to_string()]);
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    d.iter().chain(d.iter().rev()).take(52).map(|b| alphabet[(*b as usize) % 64] as char).collect()
-}
-
 fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
     let name = ctx.id.name();
     if existing.is_none() && !valid_name(name) {
@@ -274,7 +267,7 @@ pub fn admin_passwords(reg: &Value) -> Option<[String; 2]> {
     }
     let key = reg["id"].as_str().unwrap_or_default().to_ascii_lowercase();
     let g = |i: usize| reg[PRIVATE]["passwordGen"][i].as_u64().unwrap_or(0);
-    Some([password(&key, "password", g(0)), password(&key, "password2", g(1))])
+    Some([net::admin_password(&key, "password", g(0)), net::admin_password(&key, "password2", g(1))])
 }
 
 fn credentials(reg: &Value, _key: &str) -> Result<ArmResponse, ArmError> {

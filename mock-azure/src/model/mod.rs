@@ -1,8 +1,10 @@
-//! The resource model: IDs, the store, and derived values (addresses, GUIDs).
+//! The resource model: IDs, the store, derived values (addresses, GUIDs, passwords), and
+//! typed views of the resources read outside ARM.
 
 pub mod id;
 pub mod net;
 pub mod store;
+pub mod view;
 
 pub use id::ResourceId;
 pub use store::{Change, PRIVATE, Store, StoreError, Tx};

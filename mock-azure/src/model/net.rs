@@ -80,6 +80,15 @@ impl std::fmt::Display for Cidr {
     }
 }
 
+/// The ACR admin user's password `which` (`password`, `password2`) of the registry with
+/// this lower-cased ID at this generation (regenerating moves the generation): derived,
+/// not random, so the same configuration gives the same trace.
+pub fn admin_password(registry_key: &str, which: &str, generation: u64) -> String {
+    let d = digest(&["acr-admin-password", registry_key, which, &generation.to_string()]);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    d.iter().chain(d.iter().rev()).take(52).map(|b| alphabet[(*b as usize) % 64] as char).collect()
+}
+
 /// SHA-256 of the parts joined by `\n`.
 pub fn digest(parts: &[&str]) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
