@@ -10,9 +10,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use hickory_proto::op::{Message, MessageType, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
-use tokio::net::UdpSocket;
+use mock_azure::dns::client;
 
 /// The line a component prints on stdout once it serves (the host waits for it).
 pub const READY: &str = "pullsim component ready";
@@ -122,27 +121,18 @@ pub(crate) async fn terminated() {
     }
 }
 
-/// Asks `server` for the A records of `name` over UDP (three tries, 2 s each); returns
-/// `dig +short`'s output, or `status: NXDOMAIN` and the like.
+/// Asks `server` for the A records of `name` with pullsim's DNS client (UDP, TCP when
+/// truncated; three tries, 2 s each); returns `dig +short`'s output, or `status:
+/// NXDOMAIN` and the like.
 pub async fn dig(server: SocketAddr, name: &str) -> anyhow::Result<String> {
     let qname = Name::from_str(name).with_context(|| format!("{name:?} is not a DNS name"))?;
-    let mut msg = Message::query();
-    msg.metadata.recursion_desired = true;
-    let id = msg.metadata.id;
-    msg.add_query(Query::query(qname, RecordType::A));
-    let bytes = msg.to_vec().context("encoding the query")?;
-    let sock = UdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).await.context("binding UDP")?;
-    let mut buf = vec![0u8; 4096];
+    let from = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     for _ in 0..3 {
-        sock.send_to(&bytes, server).await.with_context(|| format!("sending to {server}"))?;
-        let Ok(got) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf)).await else {
-            continue;
+        let answer = match client::query(from, server, &qname, RecordType::A, Duration::from_secs(2)).await {
+            Ok(a) => a,
+            Err(client::QueryError::Timeout { .. }) => continue,
+            Err(e) => return Err(e).with_context(|| format!("asking {server}")),
         };
-        let (n, _) = got.with_context(|| format!("receiving from {server}"))?;
-        let answer = Message::from_vec(&buf[..n]).context("decoding the answer")?;
-        if answer.metadata.id != id || answer.metadata.message_type != MessageType::Response {
-            continue;
-        }
         let code = answer.metadata.response_code;
         if code != hickory_proto::op::ResponseCode::NoError {
             return Ok(format!("status: {code}\n"));

@@ -88,10 +88,10 @@ fn private_endpoint(views: &Views, registry: &Registry, vnet: &str, ip: Ipv4Addr
     let vnet = vnet.to_ascii_lowercase();
     registry.connections.iter().find_map(|conn| {
         let pe = views.endpoint(&conn.endpoint_id)?;
-        pe.addresses.iter().any(|a| a.ip == ip && a.vnet == vnet).then(|| Arrival::PrivateEndpoint {
-            endpoint_id: conn.endpoint_id.clone(),
-            status: conn.status.clone(),
-        })
+        pe.addresses
+            .iter()
+            .any(|a| a.ip == ip && a.vnet == vnet)
+            .then(|| Arrival::PrivateEndpoint { endpoint_id: conn.endpoint_id.clone(), status: conn.status.clone() })
     })
 }
 

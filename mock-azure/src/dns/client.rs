@@ -1,21 +1,31 @@
-//! One DNS query to another server, sent from a chosen source address: what a custom DNS
-//! server does when it forwards. UDP first, TCP when the answer comes back truncated,
-//! both inside one deadline.
+//! The one DNS client of pullsim's components: a query sent from a chosen source address
+//! (the server sees who asks, which is what picks a VNET's view), UDP first with EDNS,
+//! TCP when the answer comes back truncated, all inside one deadline.
+//!
+//! A custom DNS server forwards with [`query`]; the App Service worker's stub resolver
+//! and the vantage-point proxies ask with [`query_a`], which reads the answer as a stub
+//! resolver does ([`Answer`]); the docker backend's `pullsim component dig` asks with
+//! [`query`] from inside a container.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::op::{Edns, Message, MessageType, Query};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, UdpSocket};
 
-/// The UDP payload size a forwarder advertises (the DNS flag day value).
-const PAYLOAD: u16 = 1232;
+/// The UDP payload size the client advertises (the DNS flag day value).
+pub const PAYLOAD: u16 = 1232;
 
-/// Why a forwarded query got no usable answer.
+/// How long a stub resolver waits for one server (App Service's default DNS timeout is
+/// 3 s; RULES.md C).
+pub const STUB_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a query got no usable answer.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ForwardError {
+pub enum QueryError {
     /// No answer within the deadline.
     #[error("no answer from {to} within {timeout:?}")]
     Timeout {
@@ -24,9 +34,9 @@ pub(crate) enum ForwardError {
         /// The deadline.
         timeout: Duration,
     },
-    /// A socket operation failed (for example the port is closed: nothing serves there).
+    /// The query could not be sent: the asker's own socket failed (bind, connect, send).
     #[error("{op} {to}: {source}")]
-    Io {
+    Send {
         /// What was being done.
         op: &'static str,
         /// Server asked.
@@ -34,46 +44,81 @@ pub(crate) enum ForwardError {
         /// Underlying error.
         source: std::io::Error,
     },
-    /// The query could not be encoded, or the answer not decoded.
-    #[error("{to}: malformed DNS message: {message}")]
+    /// The exchange broke after the query left (nothing serves there: the port is
+    /// closed; the TCP retry failed).
+    #[error("{op} {to}: {source}")]
+    Exchange {
+        /// What was being done.
+        op: &'static str,
+        /// Server asked.
+        to: SocketAddr,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The query could not be encoded.
+    #[error("{to}: the query could not be encoded: {source}")]
+    Encode {
+        /// Server asked.
+        to: SocketAddr,
+        /// The codec's error.
+        source: hickory_proto::ProtoError,
+    },
+    /// The answer could not be decoded.
+    #[error("{to}: malformed DNS message: {source}")]
     Malformed {
         /// Server asked.
         to: SocketAddr,
-        /// Decoder message.
-        message: String,
+        /// The decoder's error.
+        source: hickory_proto::serialize::binary::DecodeError,
+    },
+    /// A query longer than TCP's 65,535-byte frame.
+    #[error("{to}: a query of {len} bytes does not fit a TCP frame")]
+    TooLong {
+        /// Server asked.
+        to: SocketAddr,
+        /// Its length.
+        len: usize,
     },
 }
 
-/// Asks `to` for `name`/`qtype` from `from` (any port), recursion desired.
-pub(crate) async fn query(
+impl QueryError {
+    /// Whether the query never left (the asker's failure, not the server's silence).
+    pub fn is_local(&self) -> bool {
+        matches!(self, QueryError::Send { .. } | QueryError::Encode { .. } | QueryError::TooLong { .. })
+    }
+}
+
+/// Asks `to` for `name`/`qtype` from `from` (any port), recursion desired, within
+/// `timeout`.
+pub async fn query(
     from: IpAddr,
     to: SocketAddr,
     name: &Name,
     qtype: RecordType,
     timeout: Duration,
-) -> Result<Message, ForwardError> {
+) -> Result<Message, QueryError> {
     match tokio::time::timeout(timeout, exchange(from, to, name, qtype)).await {
         Ok(r) => r,
-        Err(_) => Err(ForwardError::Timeout { to, timeout }),
+        Err(_) => Err(QueryError::Timeout { to, timeout }),
     }
 }
 
-async fn exchange(from: IpAddr, to: SocketAddr, name: &Name, qtype: RecordType) -> Result<Message, ForwardError> {
-    let io = |op| move |source| ForwardError::Io { op, to, source };
+async fn exchange(from: IpAddr, to: SocketAddr, name: &Name, qtype: RecordType) -> Result<Message, QueryError> {
+    let send = |op| move |source| QueryError::Send { op, to, source };
     let mut msg = Message::query();
     msg.metadata.recursion_desired = true;
     msg.add_query(Query::query(name.clone(), qtype));
     let mut edns = Edns::new();
     edns.set_max_payload(PAYLOAD);
     msg.set_edns(edns);
-    let bytes = msg.to_vec().map_err(|e| ForwardError::Malformed { to, message: e.to_string() })?;
-    let sock = UdpSocket::bind(SocketAddr::new(from, 0)).await.map_err(io("bind"))?;
+    let bytes = msg.to_vec().map_err(|source| QueryError::Encode { to, source })?;
+    let sock = UdpSocket::bind(SocketAddr::new(from, 0)).await.map_err(send("bind"))?;
     // Connected: only the server's datagrams arrive, and a closed port fails fast.
-    sock.connect(to).await.map_err(io("connect"))?;
-    sock.send(&bytes).await.map_err(io("send to"))?;
+    sock.connect(to).await.map_err(send("connect"))?;
+    sock.send(&bytes).await.map_err(send("send to"))?;
     let mut buf = vec![0u8; usize::from(PAYLOAD).max(4096)];
     loop {
-        let n = sock.recv(&mut buf).await.map_err(io("receive from"))?;
+        let n = sock.recv(&mut buf).await.map_err(|source| QueryError::Exchange { op: "receive from", to, source })?;
         let Some(reply) = buf.get(..n).and_then(|b| Message::from_vec(b).ok()) else {
             continue;
         };
@@ -97,27 +142,127 @@ fn answers(query: &Message, reply: &Message) -> bool {
         })
 }
 
-async fn exchange_tcp(from: IpAddr, to: SocketAddr, query: &Message, bytes: &[u8]) -> Result<Message, ForwardError> {
-    let io = |op| move |source| ForwardError::Io { op, to, source };
+async fn exchange_tcp(from: IpAddr, to: SocketAddr, query: &Message, bytes: &[u8]) -> Result<Message, QueryError> {
+    let send = |op| move |source| QueryError::Send { op, to, source };
+    let broken = |op| move |source| QueryError::Exchange { op, to, source };
     let sock = match from {
         IpAddr::V4(_) => TcpSocket::new_v4(),
         IpAddr::V6(_) => TcpSocket::new_v6(),
     }
-    .map_err(io("socket for"))?;
-    sock.bind(SocketAddr::new(from, 0)).map_err(io("bind for"))?;
-    let mut stream = sock.connect(to).await.map_err(io("connect over TCP to"))?;
-    let len = u16::try_from(bytes.len())
-        .map_err(|_| ForwardError::Malformed { to, message: "query longer than 65535 bytes".into() })?;
+    .map_err(send("socket for"))?;
+    sock.bind(SocketAddr::new(from, 0)).map_err(send("bind for"))?;
+    let mut stream = sock.connect(to).await.map_err(broken("connect over TCP to"))?;
+    let len = u16::try_from(bytes.len()).map_err(|_| QueryError::TooLong { to, len: bytes.len() })?;
     let mut framed = len.to_be_bytes().to_vec();
     framed.extend_from_slice(bytes);
-    stream.write_all(&framed).await.map_err(io("write over TCP to"))?;
+    stream.write_all(&framed).await.map_err(broken("write over TCP to"))?;
     loop {
-        let n = stream.read_u16().await.map_err(io("read over TCP from"))?;
+        let n = stream.read_u16().await.map_err(broken("read over TCP from"))?;
         let mut buf = vec![0u8; usize::from(n)];
-        stream.read_exact(&mut buf).await.map_err(io("read over TCP from"))?;
-        let reply = Message::from_vec(&buf).map_err(|e| ForwardError::Malformed { to, message: e.to_string() })?;
+        stream.read_exact(&mut buf).await.map_err(broken("read over TCP from"))?;
+        let reply = Message::from_vec(&buf).map_err(|source| QueryError::Malformed { to, source })?;
         if answers(query, &reply) {
             return Ok(reply);
         }
+    }
+}
+
+/// What a stub resolver makes of an answer to an A query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Addresses, after following the CNAME chain (`chain` holds each hop's target).
+    Addresses {
+        /// CNAME targets in order.
+        chain: Vec<String>,
+        /// A records of the last name.
+        addrs: Vec<Ipv4Addr>,
+    },
+    /// The name does not exist.
+    NxDomain {
+        /// CNAME targets followed before the missing name.
+        chain: Vec<String>,
+    },
+    /// The name exists without an address.
+    NoAddress {
+        /// CNAME targets followed.
+        chain: Vec<String>,
+    },
+    /// The server failed or refused.
+    Failed(ResponseCode),
+    /// No answer in time (or nothing serves at the address).
+    Timeout,
+}
+
+impl Answer {
+    /// Reads `reply` to an A query for `qname`: the CNAME chain inside the answer section
+    /// (in any order), then the A records of its last name.
+    pub fn of(reply: &Message, qname: &Name) -> Answer {
+        let mut chain = Vec::new();
+        let mut current = qname.clone();
+        for _ in 0..16 {
+            let next = reply.answers.iter().find_map(|r| match &r.data {
+                RData::CNAME(c) if r.name == current => Some(c.0.clone()),
+                _ => None,
+            });
+            match next {
+                Some(n) => {
+                    chain.push(n.to_string().trim_end_matches('.').to_string());
+                    current = n;
+                }
+                None => break,
+            }
+        }
+        let addrs: Vec<Ipv4Addr> = reply
+            .answers
+            .iter()
+            .filter(|r| r.name == current)
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(a.0),
+                _ => None,
+            })
+            .collect();
+        match reply.metadata.response_code {
+            ResponseCode::NoError if !addrs.is_empty() => Answer::Addresses { chain, addrs },
+            ResponseCode::NoError => Answer::NoAddress { chain },
+            ResponseCode::NXDomain => Answer::NxDomain { chain },
+            other => Answer::Failed(other),
+        }
+    }
+}
+
+/// A stub resolver's query that could not even be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The query could not be sent from the source address.
+    #[error("DNS query for {name} from {source_addr}: {source}")]
+    Send {
+        /// The name asked.
+        name: String,
+        /// The real source address.
+        source_addr: IpAddr,
+        /// What failed.
+        source: QueryError,
+    },
+    /// The name is not a DNS name.
+    #[error("'{name}' is not a valid DNS name: {source}")]
+    BadName {
+        /// The name asked.
+        name: String,
+        /// The parser's error.
+        source: hickory_proto::ProtoError,
+    },
+}
+
+/// Asks `server` for the A records of `name` from `source` (a real address), as a stub
+/// resolver does: a server that does not answer in [`STUB_TIMEOUT`] (or has nothing
+/// listening, or answers garbage) is [`Answer::Timeout`]; only a query that could not be
+/// sent at all is an error.
+pub async fn query_a(source: IpAddr, server: SocketAddr, name: &str) -> Result<Answer, ResolveError> {
+    let qname = Name::from_str(&format!("{}.", name.trim_end_matches('.')))
+        .map_err(|source| ResolveError::BadName { name: name.into(), source })?;
+    match query(source, server, &qname, RecordType::A, STUB_TIMEOUT).await {
+        Ok(reply) => Ok(Answer::of(&reply, &qname)),
+        Err(e) if e.is_local() => Err(ResolveError::Send { name: name.into(), source_addr: source, source: e }),
+        Err(_) => Ok(Answer::Timeout),
     }
 }

@@ -20,12 +20,15 @@
 //! for `privatelink.azurecr.io` alone is enough to reach the private address of
 //! `<reg>.azurecr.io` while the rest goes to the internet.
 //!
-//! Every forward has a deadline ([`super::DEFAULT_FORWARD_TIMEOUT`]); a target that does
+//! Every forward has a deadline (`DEFAULT_FORWARD_TIMEOUT` unless the environment sets
+//! another); a target that does
 //! not answer, is unreachable from the server's VNET, or forwards back in a loop is
 //! skipped, and when no target is left the answer is SERVFAIL — never a hang.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::CNAME;
@@ -33,13 +36,14 @@ use hickory_proto::rr::{RData, Record, RecordType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::client;
+use super::error::DnsError;
 use super::names::in_zone;
-use super::resolve::{self, rcode_name};
+use super::resolve::{self, View, rcode_name};
 use super::snapshot::{Snapshot, fqdn};
-use super::{AzureDns, DnsError, View, client};
 use crate::model::net::Cidr;
 use crate::model::{ResourceId, Store};
-use crate::netplan::{AZURE_DNS, Modeled, Plan};
+use crate::netplan::{AZURE_DNS, Fabric, Modeled, Plan};
 
 /// Resource type of a custom DNS server in the store.
 pub const CUSTOM_SERVER_TYPE: &str = "Pullsim.Dns/customServers";
@@ -207,6 +211,33 @@ pub fn delete_custom_server(store: &Store, sub: &str, name: &str) -> Result<bool
     })
 }
 
+/// Custom DNS servers by modeled address: (resource name, definition); the first in key
+/// order when two claim one address (which [`put_custom_server`] refuses). Built once
+/// per store sequence number.
+pub(crate) struct CustomServers(BTreeMap<Modeled, (String, CustomServer)>);
+
+impl CustomServers {
+    /// The index of the store as it is now.
+    pub fn of(store: &Store) -> Arc<CustomServers> {
+        store.derived(|s| {
+            let mut by_address = BTreeMap::new();
+            for v in s.filter(|_, v| v["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(CUSTOM_SERVER_TYPE))) {
+                if let Ok(spec) = serde_json::from_value::<CustomServer>(v["properties"].clone()) {
+                    by_address
+                        .entry(spec.modeled())
+                        .or_insert((v["name"].as_str().unwrap_or_default().to_string(), spec));
+                }
+            }
+            CustomServers(by_address)
+        })
+    }
+
+    /// The server defined at this modeled address.
+    pub fn at(&self, m: &Modeled) -> Option<&CustomServer> {
+        self.0.get(m).map(|(_, spec)| spec)
+    }
+}
+
 /// Every custom DNS server in the store: (resource ID, definition), in ID order. The
 /// environment binds a socket for each (at `fabric.map.real(&spec.modeled())`).
 pub fn list_custom_servers(store: &Store) -> Vec<(String, CustomServer)> {
@@ -273,16 +304,23 @@ struct Reply {
     authority: Vec<Record>,
 }
 
+/// What forwarding needs of the environment: the store (the servers, the network),
+/// how to reach other servers, and how long to wait for each.
+pub(crate) struct Forwarding<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The address map and DNS port.
+    pub fabric: &'a Fabric,
+    /// How long to wait for each server asked.
+    pub timeout: Duration,
+}
+
 /// The answer of the custom server at `me`, or `None` when no custom server is defined
 /// there (nothing runs at that address: no answer at all, as in Azure).
-pub(crate) async fn answer(
-    dns: &AzureDns,
-    snap: &Snapshot,
-    me: &Modeled,
-    qname: &str,
-    qtype: RecordType,
-) -> Option<Forwarded> {
-    let (_, spec) = snap.custom.get(me)?;
+pub(crate) async fn answer(fwd: &Forwarding<'_>, me: &Modeled, qname: &str, qtype: RecordType) -> Option<Forwarded> {
+    let servers = CustomServers::of(fwd.store);
+    let spec = servers.at(me)?;
+    let ctx = Ctx { fwd, servers: &servers, snap: &Snapshot::of(fwd.store), plan: &Plan::of(fwd.store), me };
     let mut out =
         Forwarded { rcode: ResponseCode::NoError, answers: Vec::new(), authority: Vec::new(), notes: Vec::new() };
     let mut name = qname.to_string();
@@ -294,7 +332,7 @@ pub(crate) async fn answer(
             return Some(out);
         }
         let rule = spec.rule_for(&name);
-        let Some(reply) = ask(dns, snap, me, spec, rule, &name, qtype, &mut out.notes).await else {
+        let Some(reply) = ask(&ctx, spec, rule, &name, qtype, &mut out.notes).await else {
             out.rcode = ResponseCode::ServFail;
             return Some(out);
         };
@@ -344,13 +382,20 @@ fn same_name(r: &Record, name: &str) -> bool {
     lower(&r.name.to_ascii()) == name
 }
 
+/// One forwarding server's context: the environment, the indexes of this sequence
+/// number, and the server's own address.
+struct Ctx<'a> {
+    fwd: &'a Forwarding<'a>,
+    servers: &'a CustomServers,
+    snap: &'a Snapshot,
+    plan: &'a Plan,
+    me: &'a Modeled,
+}
+
 /// Asks the rule covering `name` (`Some(i)`: conditional forwarder `i`; `None`: the
 /// upstream). `None` when nothing answered usefully.
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 async fn ask(
-    dns: &AzureDns,
-    snap: &Snapshot,
-    me: &Modeled,
+    ctx: &Ctx<'_>,
     spec: &CustomServer,
     rule: Option<usize>,
     name: &str,
@@ -359,12 +404,12 @@ async fn ask(
 ) -> Option<Reply> {
     if let Some(f) = rule.and_then(|i| spec.conditional_forwarders.get(i)) {
         notes.push(format!("{name}: conditional forwarder {}", f.zone));
-        return forward(dns, snap, me, &f.targets, name, qtype, notes).await;
+        return forward(ctx, &f.targets, name, qtype, notes).await;
     }
     match spec.upstream {
-        Upstream::AzureDns => forward(dns, snap, me, &[AZURE_DNS], name, qtype, notes).await,
+        Upstream::AzureDns => forward(ctx, &[AZURE_DNS], name, qtype, notes).await,
         Upstream::Public => {
-            let r = resolve::resolve(snap, &View::Public, name, qtype);
+            let r = resolve::resolve(ctx.snap, &View::Public, name, qtype);
             notes.push(format!("{name}: public resolver: {}", rcode_name(r.rcode)));
             Some(Reply { rcode: r.rcode, answers: r.answers, authority: r.authority })
         }
@@ -378,18 +423,16 @@ async fn ask(
 /// Forwards to `targets` in order from `me`'s real address; the first answer that is not
 /// SERVFAIL wins.
 async fn forward(
-    dns: &AzureDns,
-    snap: &Snapshot,
-    me: &Modeled,
+    ctx: &Ctx<'_>,
     targets: &[Ipv4Addr],
     name: &str,
     qtype: RecordType,
     notes: &mut Vec<String>,
 ) -> Option<Reply> {
-    let plan = Plan::of(&dns.store);
+    let (me, plan) = (ctx.me, ctx.plan);
     let qname = fqdn(name)?;
     for &ip in targets {
-        let target = locate_dns_server(&plan, me.vnet.as_deref(), ip);
+        let target = locate_dns_server(plan, me.vnet.as_deref(), ip);
         if target == *me {
             notes.push(format!("{name}: {ip} is this server, skipped"));
             continue;
@@ -401,16 +444,16 @@ async fn forward(
             notes.push(format!("{name}: {ip} unreachable from {}", me.vnet.as_deref().unwrap_or("the internet")));
             continue;
         }
-        if snap.custom.contains_key(&target) && leads_back(snap, &plan, &target, me, name) {
+        if ctx.servers.at(&target).is_some() && leads_back(ctx.servers, plan, &target, me, name) {
             notes.push(format!("{name}: {ip} forwards back here, skipped"));
             continue;
         }
-        let Ok(from) = dns.fabric.map.local(me) else {
+        let Ok(from) = ctx.fwd.fabric.map.local(me) else {
             notes.push(format!("{name}: this server's address is not configured here"));
             continue;
         };
-        let to = dns.fabric.dns_addr_from(me, &target);
-        match client::query(from, to, &qname, qtype, dns.forward_timeout).await {
+        let to = ctx.fwd.fabric.dns_addr_from(me, &target);
+        match client::query(from, to, &qname, qtype, ctx.fwd.timeout).await {
             Ok(reply) if reply.metadata.response_code == ResponseCode::ServFail => {
                 notes.push(format!("{name}: {ip} answered SERVFAIL"));
             }
@@ -430,7 +473,7 @@ async fn forward(
 
 /// Whether custom server `start`, asked for `name`, would forward (through any chain of
 /// custom servers) back to `origin`.
-fn leads_back(snap: &Snapshot, plan: &Plan, start: &Modeled, origin: &Modeled, name: &str) -> bool {
+fn leads_back(servers: &CustomServers, plan: &Plan, start: &Modeled, origin: &Modeled, name: &str) -> bool {
     let mut stack = vec![start.clone()];
     let mut seen = BTreeSet::new();
     while let Some(m) = stack.pop() {
@@ -440,7 +483,7 @@ fn leads_back(snap: &Snapshot, plan: &Plan, start: &Modeled, origin: &Modeled, n
         if !seen.insert(m.clone()) {
             continue;
         }
-        let Some((_, spec)) = snap.custom.get(&m) else { continue };
+        let Some(spec) = servers.at(&m) else { continue };
         // Azure DNS and the internet never forward to a custom server.
         let Some(f) = spec.rule_for(name).and_then(|i| spec.conditional_forwarders.get(i)) else { continue };
         stack.extend(f.targets.iter().map(|ip| locate_dns_server(plan, m.vnet.as_deref(), *ip)));

@@ -10,8 +10,8 @@ use hickory_proto::rr::RecordType;
 use hickory_server::net::xfer::Protocol;
 use serde_json::{Value, json};
 
-use super::resolve::{Resolution, rcode_name, summarize};
-use super::{Role, View};
+use super::resolve::{Resolution, View, rcode_name, summarize};
+use super::role::Role;
 use crate::netplan::Modeled;
 
 /// Entries kept by default: enough for every query of a long interactive session, small

@@ -10,16 +10,107 @@
 //! (that is how `<reg>.azurecr.io`, public, reaches `<reg>.privatelink.azurecr.io`,
 //! private), and the answer section holds the whole chain, as Azure DNS gives it.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, CNAME, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::View;
 use super::names::{self, in_zone, relative};
 use super::snapshot::{Link, RecordSet, Snapshot, Zone, fqdn};
+use crate::model::Store;
+
+/// Which records a query sees.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum View {
+    /// The internet's view: Azure's public records only.
+    Public,
+    /// A VNET's view: the private DNS zones linked to it, then the public view.
+    Vnet {
+        /// Lower-cased VNET ID.
+        key: String,
+        /// VNET name (for logs and traces).
+        name: String,
+    },
+}
+
+impl std::fmt::Display for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            View::Public => write!(f, "public"),
+            View::Vnet { name, .. } => write!(f, "vnet {name}"),
+        }
+    }
+}
+
+/// Answers already computed from one snapshot, by (VNET or public, name, type): a
+/// resolution depends on nothing else, so the answers are kept as long as the snapshot
+/// is, one value per store sequence number ([`Store::derived`]).
+pub(crate) struct Answers {
+    /// The index the answers come from.
+    pub snap: Arc<Snapshot>,
+    memo: Mutex<HashMap<AnswerKey, Arc<Resolution>>>,
+}
+
+/// What an answer of Azure DNS depends on besides the index: the view's VNET (`None`:
+/// public), the lower-cased name and the type.
+type AnswerKey = (Option<String>, String, u16);
+
+/// Answers kept per snapshot at most: names that do not exist are asked too (fuzzers,
+/// typos), and each would stay otherwise.
+pub(crate) const MAX_ANSWERS: usize = 4096;
+
+impl Answers {
+    /// The answers of the store as it is now (empty until asked).
+    pub fn of(store: &Store) -> Arc<Answers> {
+        store.derived(|s| Answers::new(Snapshot::of(s)))
+    }
+
+    /// No answer yet, from `snap`.
+    pub fn new(snap: Arc<Snapshot>) -> Answers {
+        Answers { snap, memo: Mutex::default() }
+    }
+
+    /// [`resolve`] in this snapshot, remembered (up to [`MAX_ANSWERS`]): the same question
+    /// in the same view gets the same answer until the store moves.
+    pub fn resolve(&self, view: &View, qname: &str, qtype: RecordType) -> Arc<Resolution> {
+        let key = (
+            match view {
+                View::Public => None,
+                View::Vnet { key, .. } => Some(key.clone()),
+            },
+            qname.to_string(),
+            u16::from(qtype),
+        );
+        if let Some(r) = self.memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return r.clone();
+        }
+        let r = Arc::new(resolve(&self.snap, view, qname, qtype));
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() < MAX_ANSWERS {
+            memo.insert(key, r.clone());
+        }
+        r
+    }
+
+    /// How many answers are remembered.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// The view for a modeled source: its VNET's if that VNET exists, else public.
+pub(crate) fn view_for(snap: &Snapshot, source: Option<&crate::netplan::Modeled>) -> View {
+    match source.and_then(|m| m.vnet.as_ref()) {
+        Some(key) => match snap.vnets.get(key) {
+            Some(name) => View::Vnet { key: key.clone(), name: name.clone() },
+            None => View::Public,
+        },
+        None => View::Public,
+    }
+}
 
 /// Longest CNAME chain followed in one answer; longer is a loop in all but name.
 const MAX_CHAIN: usize = 16;
@@ -93,29 +184,6 @@ enum Step {
 }
 
 /// Resolves `qname` (lower-case, no trailing dot) in `view`.
-/// [`resolve`], remembered in the snapshot (up to [`super::snapshot::MAX_ANSWERS`]
-/// answers): the same question in the same view gets the same answer until the store
-/// moves and the snapshot is rebuilt.
-pub(crate) fn resolve_cached(snap: &Snapshot, view: &View, qname: &str, qtype: RecordType) -> Arc<Resolution> {
-    let key = (
-        match view {
-            View::Public => None,
-            View::Vnet { key, .. } => Some(key.clone()),
-        },
-        qname.to_string(),
-        u16::from(qtype),
-    );
-    if let Some(r) = snap.answers.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return r.clone();
-    }
-    let r = Arc::new(resolve(snap, view, qname, qtype));
-    let mut answers = snap.answers.lock().unwrap_or_else(|e| e.into_inner());
-    if answers.len() < super::snapshot::MAX_ANSWERS {
-        answers.insert(key, r.clone());
-    }
-    r
-}
-
 pub(crate) fn resolve(snap: &Snapshot, view: &View, qname: &str, qtype: RecordType) -> Resolution {
     let mut res = Resolution {
         view: view.clone(),
@@ -440,7 +508,7 @@ mod tests {
     }
 
     fn ask(store: &Store, view: &View, name: &str, qtype: RecordType) -> Resolution {
-        resolve(&Snapshot::build(store, store.seq()), view, name, qtype)
+        resolve(&Snapshot::of(store), view, name, qtype)
     }
 
     fn chain(r: &Resolution) -> Vec<String> {
@@ -608,9 +676,9 @@ mod tests {
     #[test]
     fn an_arm_change_is_seen_by_the_next_snapshot() {
         let store = fixture();
-        let snap = Snapshot::build(&store, store.seq());
+        let snap = Snapshot::of(&store);
         put(&store, vec![a_record(names::ACR_PRIVATELINK, REG, "10.0.2.9", 10)]);
-        assert_ne!(snap.seq, store.seq(), "a commit moves the cache key");
+        assert!(!Arc::ptr_eq(&snap, &Snapshot::of(&store)), "a commit moves the cache key");
         let r = ask(&store, &view("hub"), &names::login_server(REG), RecordType::A);
         assert_eq!(r.addresses(), [std::net::Ipv4Addr::new(10, 0, 2, 9)]);
     }
@@ -618,20 +686,20 @@ mod tests {
     #[test]
     fn answers_are_remembered_per_view_and_name_and_the_memory_is_bounded() {
         let store = fixture();
-        let snap = Snapshot::build(&store, store.seq());
+        let answers = Answers::of(&store);
+        assert!(Arc::ptr_eq(&answers, &Answers::of(&store)), "one memory per sequence number");
         let login = names::login_server(REG);
-        let first = resolve_cached(&snap, &view("hub"), &login, RecordType::A);
-        let again = resolve_cached(&snap, &view("hub"), &login, RecordType::A);
+        let first = answers.resolve(&view("hub"), &login, RecordType::A);
+        let again = answers.resolve(&view("hub"), &login, RecordType::A);
         assert!(Arc::ptr_eq(&first, &again), "the second ask is the remembered answer");
-        let public = resolve_cached(&snap, &View::Public, &login, RecordType::A);
+        let public = answers.resolve(&View::Public, &login, RecordType::A);
         assert_ne!(public.addresses(), first.addresses(), "views are remembered apart");
-        for i in 0..super::super::snapshot::MAX_ANSWERS + 100 {
-            resolve_cached(&snap, &View::Public, &format!("n{i}.azurecr.io"), RecordType::A);
+        for i in 0..MAX_ANSWERS + 100 {
+            answers.resolve(&View::Public, &format!("n{i}.azurecr.io"), RecordType::A);
         }
-        let kept = snap.answers.lock().unwrap().len();
-        assert_eq!(kept, super::super::snapshot::MAX_ANSWERS, "at most MAX_ANSWERS answers are kept");
+        assert_eq!(answers.remembered(), MAX_ANSWERS, "at most MAX_ANSWERS answers are kept");
         // Past the bound an answer is still right, only not remembered.
-        let late = resolve_cached(&snap, &view("hub"), &format!("{REG}.westeurope.data.azurecr.io"), RecordType::A);
+        let late = answers.resolve(&view("hub"), &format!("{REG}.westeurope.data.azurecr.io"), RecordType::A);
         assert_eq!(late.addresses(), [std::net::Ipv4Addr::new(10, 0, 2, 5)]);
     }
 }

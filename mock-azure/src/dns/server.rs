@@ -28,10 +28,12 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
+use super::custom::{self, Forwarding};
+use super::error::DnsError;
 use super::log::Raw;
-use super::resolve;
-use super::resolve::Resolution;
-use super::{AzureDns, DnsError, Role, View, custom, view_for};
+use super::resolve::{Answers, Resolution, View, view_for};
+use super::role::Role;
+use super::service::AzureDns;
 
 /// How long a TCP connection may stay idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
@@ -91,7 +93,7 @@ impl RequestHandler for RoleHandler {
 impl RoleHandler {
     async fn handle<R: ResponseHandler>(&self, request: &Request, mut response_handle: R) -> ResponseInfo {
         let src = request.src();
-        let source_modeled = self.dns.fabric.map.modeled(src.ip());
+        let source_modeled = self.dns.fabric().map.modeled(src.ip());
         let response_edns = request.edns.as_ref().map(|e| {
             let mut edns = Edns::new();
             edns.set_max_payload(e.max_payload().clamp(512, MAX_UDP_PAYLOAD));
@@ -145,18 +147,20 @@ impl RoleHandler {
 
     /// The answer of this socket's server, `None` when no server is defined there.
     async fn answer(&self, source: Option<&crate::netplan::Modeled>, name: &str, qtype: RecordType) -> Option<Reply> {
-        let snap = self.dns.snapshot();
         match &self.role {
             Role::AzureDns => {
-                let view = view_for(&snap, source);
-                let body = resolve::resolve_cached(&snap, &view, name, qtype);
+                let answers = Answers::of(self.dns.store());
+                let view = view_for(&answers.snap, source);
+                let body = answers.resolve(&view, name, qtype);
                 Some(Reply { body, view: Some(view) })
             }
             Role::Custom(me) => {
                 // Each forward has its own deadline; a chain of them gets one too, so a
                 // client waiting on this server always hears back.
-                let limit = self.dns.forward_timeout.saturating_mul(2);
-                match tokio::time::timeout(limit, custom::answer(&self.dns, &snap, me, name, qtype)).await {
+                let timeout = self.dns.forward_timeout();
+                let limit = timeout.saturating_mul(2);
+                let fwd = Forwarding { store: self.dns.store(), fabric: self.dns.fabric(), timeout };
+                match tokio::time::timeout(limit, custom::answer(&fwd, me, name, qtype)).await {
                     Ok(f) => {
                         let f = f?;
                         Some(Reply::new(f.rcode, f.answers, f.authority, f.notes))
@@ -175,7 +179,7 @@ impl RoleHandler {
         qname: Option<String>,
         qtype: RecordType,
     ) {
-        self.dns.log.push_raw(Raw {
+        self.dns.log().push_raw(Raw {
             elapsed_ms: self.dns.elapsed_ms(),
             role: self.role.clone(),
             protocol: request.protocol(),
