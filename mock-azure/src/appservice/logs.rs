@@ -1,7 +1,27 @@
-//! The App Service docker log lines a pull writes (RULES.md E), built in one place.
-//! Lines carry no timestamp here; the platform log adds one when it stores them.
+//! What a pull shows the user, built in one place: the App Service docker log lines
+//! (RULES.md E) and docker's own error text for a registry's answer. Lines carry no
+//! timestamp here; the platform log adds one when it stores them.
 
 use super::rules::Epoch;
+use crate::httpc::Resp;
+
+/// What docker prints for a registry error: `Get <url>: <code lower-case>: <message>`.
+pub fn docker_error(url: &str, r: &Resp) -> String {
+    let v = r.json();
+    let code = v["errors"][0]["code"].as_str().unwrap_or("error").to_ascii_lowercase().replace('_', " ");
+    let msg = v["errors"][0]["message"].as_str().unwrap_or("unexpected response");
+    format!("Get {url}: {code}: {msg}")
+}
+
+/// The first error of a registry's answer, `CODE message` (for the trace), or its
+/// status when the body has none.
+pub fn registry_error(r: &Resp) -> String {
+    let v = r.json();
+    match v["errors"][0]["message"].as_str() {
+        Some(m) => format!("{} {}", v["errors"][0]["code"].as_str().unwrap_or_default(), m),
+        None => format!("HTTP {}", r.status),
+    }
+}
 
 /// First line of every pull.
 pub fn pulling(image: &str) -> String {
