@@ -32,9 +32,10 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) machete  # unused dependencies (installed by scripts/install-test-deps.sh)
 
 ## What CI holds every commit to.
-check: lint test
+check: deps lint test
 
 ## Benchmarks beside their peers (wrk, dnsperf, unbound, CNCF distribution): bench/results.md.
 .PHONY: bench

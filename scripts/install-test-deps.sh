@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests drive: real clients nobody here wrote.
+# Installs what the end-to-end tests drive: real clients nobody here wrote; and
+# cargo-machete, which `make lint` runs to find unused dependencies.
 #   - Debian packages: dig (dnsutils), skopeo, the CNCF distribution registry; for the
 #     docker backend's component image: iproute2's ip and busybox (static).
 #   - The Azure CLI, pinned, in a virtualenv in a cache outside the repository,
@@ -24,6 +25,13 @@ if ((${#need_apt[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# cargo-machete, pinned, from crates.io (`make lint` fails on a dependency nothing uses).
+MACHETE_VERSION="${PULLSIM_MACHETE_VERSION:-0.9.2}"
+if ! cargo machete --version 2>/dev/null | grep -q "$MACHETE_VERSION"; then
+  echo "install-test-deps: cargo install cargo-machete $MACHETE_VERSION (once)" >&2
+  cargo install --locked --quiet cargo-machete --version "$MACHETE_VERSION"
 fi
 
 venv="$CACHE/azure-cli-$AZ_VERSION"

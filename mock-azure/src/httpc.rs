@@ -40,12 +40,12 @@ pub enum HttpError {
         err: std::io::Error,
     },
     /// The HTTP exchange failed.
-    #[error("HTTP {what}: {err}")]
+    #[error("HTTP {what}: {source}")]
     Http {
         /// What was being done.
         what: String,
-        /// The error.
-        err: String,
+        /// The error (hyper's, or the request builder's).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A step took longer than [`TIMEOUT`].
     #[error("timed out: {0}")]
@@ -113,7 +113,7 @@ impl Conn {
             .map_err(|err| HttpError::Tls { name: server_name.into(), to, err })?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
-            .map_err(|e| HttpError::Http { what: "handshake".into(), err: e.to_string() })?;
+            .map_err(|e| HttpError::Http { what: "handshake".into(), source: Box::new(e) })?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -133,7 +133,7 @@ impl Conn {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        let req = b.body(Full::new(body)).map_err(|e| HttpError::Http { what: what.clone(), err: e.to_string() })?;
+        let req = b.body(Full::new(body)).map_err(|e| HttpError::Http { what: what.clone(), source: Box::new(e) })?;
         let exchange = async {
             self.sender.ready().await?;
             let resp = self.sender.send_request(req).await?;
@@ -149,6 +149,6 @@ impl Conn {
         tokio::time::timeout(TIMEOUT, exchange)
             .await
             .map_err(|_| HttpError::Timeout(what.clone()))?
-            .map_err(|e| HttpError::Http { what, err: e.to_string() })
+            .map_err(|e| HttpError::Http { what, source: Box::new(e) })
     }
 }

@@ -252,8 +252,7 @@ pub trait AddressMap: Send + Sync {
     }
     /// The real address at which `from` reaches `to`. Azure DNS answers at 168.63.129.16
     /// in every VNET, so a map whose VNETs are separate networks places it per network.
-    fn real_from(&self, from: &Modeled, to: &Modeled) -> IpAddr {
-        let _ = from;
+    fn real_from(&self, _from: &Modeled, to: &Modeled) -> IpAddr {
         self.real(to)
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The stages of a pull, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Reading the site's configuration through ARM.
@@ -43,23 +43,13 @@ impl Stage {
         }
     }
 
-    /// Every stage, in order.
-    pub const ALL: [Stage; 9] = [
-        Stage::Config,
-        Stage::Route,
-        Stage::Dns,
-        Stage::Connect,
-        Stage::Firewall,
-        Stage::Auth,
-        Stage::Manifest,
-        Stage::Blob,
-        Stage::Verify,
-    ];
+    /// Every stage, in order, generated from the enum itself.
+    pub const ALL: &'static [Stage] = <Stage as strum::VariantArray>::VARIANTS;
 }
 
 /// How a pull failed: stable codes scenarios match on. The list is documented here and
-/// nowhere else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// nowhere else; [`Code::ALL`] enumerates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     /// `linuxFxVersion` is not `DOCKER|<image>`.
@@ -101,6 +91,10 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the order documented above: the one list (scenario validation,
+    /// reports, tests), generated from the enum itself.
+    pub const ALL: &'static [Code] = <Code as strum::VariantArray>::VARIANTS;
+
     /// `DNS_NXDOMAIN` etc.
     pub fn as_str(self) -> String {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
@@ -215,6 +209,23 @@ mod tests {
         assert_eq!(back, t);
         let bad = r#"{"steps":[{"stage":"dns","summary":"x","decided_by":null,"rule":"no.such","failed":false}]}"#;
         assert!(serde_json::from_str::<Trace>(bad).unwrap_err().to_string().contains("unknown rule 'no.such'"));
+    }
+
+    #[test]
+    fn code_all_lists_every_code_once_in_order() {
+        assert_eq!(Code::ALL.len(), 18);
+        assert_eq!(Code::ALL.first(), Some(&Code::ImageNotConfigured));
+        let mut names: Vec<String> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len());
+    }
+
+    #[test]
+    fn stage_all_lists_every_stage_in_order() {
+        let mut sorted = Stage::ALL.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, Stage::ALL, "ALL is in pipeline order");
+        assert!(Stage::ALL.iter().all(|s| serde_json::to_value(s).unwrap() == s.as_str()));
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn render_registry(_: &Ctx, r: &dyn Read, mut reg: Value) -> Value {
 }
 
 fn registry_action(
-    ctx: &Ctx,
+    _: &Ctx,
     tx: &mut Tx,
     action: &str,
     reg: &Value,
@@ -253,10 +253,7 @@ fn registry_action(
                 {"name": "Webhooks", "limit": 500, "currentValue": 0, "unit": "Count"},
             ]}),
         )),
-        _ => {
-            let _ = ctx;
-            return None;
-        }
+        _ => return None,
     })
 }
 

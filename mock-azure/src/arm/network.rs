@@ -228,10 +228,8 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             }
         }
     }
-    if let Some(list) = props.get("virtualNetworkPeerings").filter(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
-        let _ = list;
-        // Peerings are managed through their own child resource, as the CLI does.
-    }
+    // Inline `virtualNetworkPeerings` are not read: peerings are managed through their
+    // own child resource, as the CLI does.
     Ok(vnet)
 }
 

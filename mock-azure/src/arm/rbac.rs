@@ -63,8 +63,7 @@ fn is_guid(s: &str) -> bool {
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn role_json(sub: &str, scope: &str, (name, guid, _): (&str, &str, bool)) -> Value {
-    let _ = scope;
+fn role_json(sub: &str, (name, guid, _): (&str, &str, bool)) -> Value {
     json!({
         "id": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
         "name": guid,
@@ -93,7 +92,7 @@ fn principal_exists(arm: &Arm, tx: &Tx, principal_id: &str) -> bool {
     .is_empty()
 }
 
-fn put_assignment(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
+fn put_assignment(ctx: &Ctx, tx: &mut Tx, _: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
     if existing.is_some() {
         return Err(ArmError::role_assignment_update());
     }
@@ -124,7 +123,6 @@ fn put_assignment(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Optio
     if !dup.is_empty() {
         return Err(ArmError::role_assignment_exists());
     }
-    let _ = id;
     Ok(json!({"properties": {
         "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", ctx.id.subscription, role.1),
         "principalId": principal,
@@ -135,15 +133,15 @@ fn put_assignment(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Optio
     }}))
 }
 
-/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions` (the built-in roles,
-/// `$filter=roleName eq '…'`).
-fn list_definitions(ctx: &Ctx, req: &ArmRequest, scope: &ResourceId) -> Result<ArmResponse, ArmError> {
+/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`: the built-in roles,
+/// the same at every scope (`$filter=roleName eq '…'`).
+fn list_definitions(ctx: &Ctx, req: &ArmRequest, _: &ResourceId) -> Result<ArmResponse, ArmError> {
     let filter = req.query_param("$filter").unwrap_or_default();
     let wanted = filter_value(&filter, "roleName");
     let roles: Vec<Value> = ROLES
         .iter()
         .filter(|(n, _, _)| wanted.as_ref().is_none_or(|w| w.eq_ignore_ascii_case(n)))
-        .map(|r| role_json(&ctx.arm.cfg.subscription_id, scope.as_str(), *r))
+        .map(|r| role_json(&ctx.arm.cfg.subscription_id, *r))
         .collect();
     Ok(ArmResponse::json(200, &json!({ "value": roles })))
 }
@@ -179,5 +177,5 @@ fn filter_value(filter: &str, field: &str) -> Option<String> {
 
 /// Built-in role definitions addressed by ID (`GET .../roleDefinitions/{guid}`).
 fn definition(arm: &Arm, id: &ResourceId) -> Option<Value> {
-    role_by_definition_id(id.name()).map(|r| role_json(&arm.cfg.subscription_id, "", r))
+    role_by_definition_id(id.name()).map(|r| role_json(&arm.cfg.subscription_id, r))
 }

@@ -629,7 +629,7 @@ fn render_config(_: &Ctx, _: &dyn Read, mut v: Value) -> Value {
 }
 
 fn config_action(
-    ctx: &Ctx,
+    _: &Ctx,
     _tx: &mut Tx,
     action: &str,
     config: &Value,
@@ -638,7 +638,6 @@ fn config_action(
     if action != "list" {
         return None;
     }
-    let _ = ctx;
     Some(Ok(ArmResponse::json(200, &strip_private(config.clone()))))
 }
 
