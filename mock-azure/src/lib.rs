@@ -3,15 +3,19 @@
 //! Everything in pullsim that pretends to be Azure, over real sockets.
 //!
 //! # Layout
-//! - [`model`]: the resource store (one source of truth) and resource IDs.
-//! - [`acr`]: the fake ACR data plane: OCI distribution over TLS per host name, ACR's
-//!   auth, firewall, private endpoints and data endpoints.
-//! - [`dns`]: the fake Azure DNS (168.63.129.16 per VNET, the public chain, custom DNS
-//!   servers) and its query log.
+//! Listed from the bottom up: a module uses only modules above it in this list (the
+//! leaves `form`, `httpc`, `tls`, `identity` anywhere); `tests/module_graph.rs` checks
+//! there is no import cycle.
+//! - [`model`]: the resource store (one source of truth), resource IDs, derived values,
+//!   and the typed views of the resources other components read.
+//! - [`identity`]: the fake Entra ID's token signer.
 //! - [`arm`]: the fake Azure Resource Manager (HTTPS + JSON) that writes the store.
-//! - [`identity`]: the fake Entra ID token endpoint and the token signer.
 //! - [`netplan`]: modeled addresses, reachability, and their map to real addresses.
-//! - [`appservice`]: the App Service worker that pulls, its rules and traces.
+//! - [`dns`]: the fake Azure DNS (168.63.129.16 per VNET, the public chain, custom DNS
+//!   servers), its query log, and the one DNS client pullsim's components use.
+//! - [`acr`]: the fake ACR data plane: OCI distribution over TLS per host name, ACR's
+//!   auth, firewall, private endpoints and data endpoints; the OCI rules (`acr::oci`).
+//! - [`appservice`]: the App Service worker that pulls, its rules, traces and oracle.
 //! - [`form`]: form/query encoding shared by ARM, the ACR and the worker.
 //! - [`httpc`]: the HTTPS client pullsim's own components use.
 //! - [`tls`]: pullsim's certificate authority and TLS configurations.

@@ -5,7 +5,7 @@
 //!
 //! Each stage is a unit of its own: the route is a pure decision ([`super::route`]),
 //! authentication one unit per credential kind ([`super::auth`]), the manifest and the
-//! blobs read with the ACR's OCI rules ([`super::fetch`]); this file runs them in order.
+//! blobs read with the ACR's OCI rules (`fetch`); this file runs them in order.
 //! A modeled failure (what would fail in Azure) ends the pull with an [`Outcome`]; an
 //! infrastructure fault (a pullsim component down or misconfigured) is an
 //! [`InfraError`], never dressed up as a modeled outcome.

@@ -247,7 +247,7 @@ impl ArmError {
     }
 
     /// 400 for a private endpoint to a registry that is not Premium. The code is
-    /// unconfirmed ([U] in RULES.md D).
+    /// unconfirmed (\[U\] in RULES.md D).
     pub fn acr_private_endpoint_sku(sku: &str) -> ArmError {
         Self::new(
             400,

@@ -16,13 +16,13 @@
 //!   providers and provider actions.
 //! - `resources`: the generic resource life cycle (PUT/PATCH/GET/DELETE, cascades,
 //!   listings, actions), handed the table of kinds.
-//! - `kind`: what a provider contributes per type ([`Kind`](kind::Kind)), its hooks'
-//!   context, the table's type.
+//! - `kind`: what a provider contributes per type (`Kind`), its hooks' context, the
+//!   table's type.
 //! - `body`, `filter`, `regions`, `public_ip`: request bodies and typed properties,
 //!   `$filter`, the region table, public address allocation.
 //! - `metadata`, `msi`, `identity_api`: the cloud metadata endpoint, the platform's
 //!   managed-identity endpoint, the fake Entra ID.
-//! - [`mod@serve`]: HTTPS on a listener the caller bound.
+//! - `serve`: HTTPS on a listener the caller bound ([`serve()`]).
 //! - `service`, `http`: the [`Arm`] and its configuration, request and answer types.
 //! - [`route`], [`version`], [`error`]: path → route, api-versions, every ARM error.
 
