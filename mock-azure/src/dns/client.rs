@@ -132,14 +132,14 @@ async fn exchange(from: IpAddr, to: SocketAddr, name: &Name, qtype: RecordType) 
     }
 }
 
-/// Whether `reply` answers `query` (same ID, a response, the same question).
+/// Whether `reply` answers `query` (same ID, a response, the same question; a name asked
+/// without its final dot is the same name).
 fn answers(query: &Message, reply: &Message) -> bool {
+    let name = |q: &Query| q.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
     reply.metadata.id == query.metadata.id
         && reply.metadata.message_type == MessageType::Response
         && reply.queries.len() == query.queries.len()
-        && reply.queries.iter().zip(&query.queries).all(|(a, b)| {
-            a.query_type() == b.query_type() && a.name().to_ascii().eq_ignore_ascii_case(&b.name().to_ascii())
-        })
+        && reply.queries.iter().zip(&query.queries).all(|(a, b)| a.query_type() == b.query_type() && name(a) == name(b))
 }
 
 async fn exchange_tcp(from: IpAddr, to: SocketAddr, query: &Message, bytes: &[u8]) -> Result<Message, QueryError> {
@@ -264,5 +264,49 @@ pub async fn query_a(source: IpAddr, server: SocketAddr, name: &str) -> Result<A
         Ok(reply) => Ok(Answer::of(&reply, &qname)),
         Err(e) if e.is_local() => Err(ResolveError::Send { name: name.into(), source_addr: source, source: e }),
         Err(_) => Ok(Answer::Timeout),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A server that answers every query once with NOERROR and no record, writing the
+    /// question back as servers do: fully qualified.
+    async fn one_answer_server() -> SocketAddr {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = sock.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let (n, from) = sock.recv_from(&mut buf).await.unwrap();
+            let q = Message::from_vec(&buf[..n]).unwrap();
+            let mut reply = Message::new(q.metadata.id, MessageType::Response, q.metadata.op_code);
+            for question in &q.queries {
+                let mut fq = question.clone();
+                let mut name = fq.name().clone();
+                name.set_fqdn(true);
+                fq.set_name(name);
+                reply.add_query(fq);
+            }
+            sock.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_name_asked_without_its_final_dot_still_gets_its_answer() {
+        let server = one_answer_server().await;
+        let name = Name::from_str("secureacr2021.azurecr.io").unwrap();
+        assert!(!name.is_fqdn(), "the case `pullsim component dig` sends");
+        let reply = query("127.0.0.1".parse().unwrap(), server, &name, RecordType::A, Duration::from_secs(2)).await;
+        assert_eq!(reply.unwrap().metadata.response_code, ResponseCode::NoError);
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_no_answer_not_a_local_failure() {
+        let closed = UdpSocket::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let answer = query_a("127.0.0.1".parse().unwrap(), closed, "x.azurecr.io").await.unwrap();
+        assert_eq!(answer, Answer::Timeout);
     }
 }
