@@ -39,6 +39,12 @@ pub enum TlsError {
     /// rustls refused the configuration.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// The system's random generator failed while making a key.
+    #[error("generating {what}: the system random generator failed")]
+    Random {
+        /// What was being generated.
+        what: &'static str,
+    },
 }
 
 /// The CA that signs every pullsim endpoint certificate.
@@ -196,6 +202,24 @@ impl Ca {
 
 use rustls::pki_types::pem::PemObject;
 
+/// The key that signs pullsim's tokens, kept beside the CA in `dir/token-key.pk8`:
+/// loaded, or generated and written there the first time (so tokens a client holds stay
+/// valid across restarts). An unreadable key file is replaced, with a warning.
+pub fn load_or_generate_signer(dir: &Path) -> Result<crate::identity::TokenSigner, TlsError> {
+    use crate::identity::TokenSigner;
+    let path = dir.join("token-key.pk8");
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Some(s) = TokenSigner::from_pkcs8(&bytes) {
+            return Ok(s);
+        }
+        tracing::warn!(path = %path.display(), "token key unreadable; generating a new one");
+    }
+    let s = TokenSigner::generate().map_err(|_| TlsError::Random { what: "the token key" })?;
+    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.to_path_buf(), source })?;
+    write_atomic(&path, s.pkcs8())?;
+    Ok(s)
+}
+
 /// The one crypto provider pullsim uses (ring), passed explicitly so no process-wide
 /// default has to be chosen between crates that would pick different ones.
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -216,6 +240,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_token_key_is_reloaded_and_a_damaged_one_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_generate_signer(dir.path()).unwrap();
+        let b = load_or_generate_signer(dir.path()).unwrap();
+        assert_eq!(a.pkcs8(), b.pkcs8());
+        std::fs::write(dir.path().join("token-key.pk8"), b"not a key").unwrap();
+        let c = load_or_generate_signer(dir.path()).unwrap();
+        assert_ne!(c.pkcs8(), a.pkcs8());
+    }
 
     #[test]
     fn stored_ca_is_reloaded_not_regenerated() {

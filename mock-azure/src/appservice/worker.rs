@@ -796,7 +796,7 @@ impl PullRun<'_> {
                 return Err(fail(Stage::Auth, code, docker_message(&url, &r)).into());
             }
             if r.status != 200 {
-                return Err(InfraError::Io(format!("GET {url}: unexpected {}", r.status)).into());
+                return Err(InfraError::Io(format!("GET {url}: unexpected {}: {}", r.status, acr_error(&r))).into());
             }
             let media = r.header("content-type").unwrap_or_default().to_string();
             let digest =
