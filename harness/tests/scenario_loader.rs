@@ -817,7 +817,7 @@ fn an_unknown_fixture_says_where_it_looked_and_suggests_one() {
         &[(
             3,
             11,
-            "unknown fixture 'recipe-2012' (looked in tests/fixtures, ../scenarios/fixtures, tests/malformed); did you mean 'recipe-2021'?",
+            "unknown fixture 'recipe-2012' (looked in tests/malformed/fixtures, tests/fixtures, fixtures, ../fixtures, ../scenarios/fixtures, tests/malformed); did you mean 'recipe-2021'?",
         )],
     );
 }

@@ -276,24 +276,56 @@ pub struct AzCli {
     ca: PathBuf,
 }
 
-/// Where the install script put `az`. Missing is a failure, never a skip: the test
-/// command installs it.
-pub fn az_path() -> PathBuf {
-    let cache = std::env::var_os("PULLSIM_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+/// The cache `scripts/install-test-deps.sh` installs into (`$PULLSIM_CACHE`, else
+/// `$XDG_CACHE_HOME/pullsim`, else `~/.cache/pullsim`).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("PULLSIM_CACHE").map(PathBuf::from).unwrap_or_else(|| {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
         base.join("pullsim")
-    });
-    let record = cache.join("az-path");
+    })
+}
+
+/// A program the install script recorded in `<cache>/<record>`. Missing is a failure,
+/// never a skip: the test command installs it.
+fn installed(record: &str, what: &str) -> PathBuf {
+    let record = cache_dir().join(record);
     let path = std::fs::read_to_string(&record).unwrap_or_default();
     let path = PathBuf::from(path.trim());
     assert!(
         path.is_file(),
-        "the Azure CLI is not installed ({} missing or stale): run `make deps` (scripts/install-test-deps.sh)",
+        "{what} is not installed ({} missing or stale): run `make deps` (scripts/install-test-deps.sh)",
         record.display()
     );
     path
+}
+
+/// Where the install script put `az`.
+pub fn az_path() -> PathBuf {
+    installed("az-path", "the Azure CLI")
+}
+
+/// The Python (a virtualenv of the cache) with `jsonschema` and `junitparser`, real
+/// consumers of pullsim's JSON and JUnit reports.
+pub fn python_tools() -> PathBuf {
+    installed("python-tools-path", "Python with jsonschema and junitparser")
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Runs `pullsim ARGS` in `dir` without colours; its output.
+pub fn pullsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(pullsim_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running pullsim {args:?}: {e}"))
 }
 
 impl AzCli {

@@ -152,9 +152,12 @@
 //!
 //! # Fixtures and overrides
 //!
-//! `fixture = "x"` loads `x.toml` from a `fixtures` directory beside the scenario's
-//! directory (`scenarios/seed/a.toml` → `scenarios/fixtures/x.toml`), then from
-//! [`LoadOptions::fixture_dirs`]. A fixture holds only a topology (and a
+//! `fixture = "x"` loads `x.toml` from the first `fixtures` directory found in the
+//! scenario's own directory or a directory above it (`scenarios/seed/common/a.toml` →
+//! `scenarios/seed/common/fixtures/`, `scenarios/seed/fixtures/`,
+//! `scenarios/fixtures/x.toml`; the search stops at the repository's root, a directory
+//! holding `.git`), then from [`LoadOptions::fixture_dirs`] (`--fixtures DIR`). The
+//! current directory plays no part. A fixture holds only a topology (and a
 //! `description`); it must be valid on its own, and its errors point into it. Then the
 //! scenario is put over it:
 //! - tables (`[site]`, `[site.app_settings]`, `[site.config]`, …) merge key by key;
@@ -231,11 +234,11 @@ pub use plan::{ArmCall, CustomDnsSpec, Deferred, MissingInAnswer, PlanStep, arm_
 use schema::{Checks, DocKind, Walker};
 use tree::{Files, Node, Val};
 
-/// Where the loader looks for fixtures besides the `fixtures` directory next to the
-/// scenario's directory.
+/// Where the loader looks for fixtures besides the `fixtures` directories of the
+/// scenario's directory and those above it.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// Directories searched in order after the default one.
+    /// Directories searched in order after those (`--fixtures DIR`).
     pub fixture_dirs: Vec<PathBuf>,
 }
 
@@ -408,14 +411,67 @@ fn load_fixture(f: &mut Files, path: &Path) -> Option<Node> {
     (f.error_count() == before).then_some(node)
 }
 
-/// The directories fixtures are looked up in, in order.
+/// The directories fixtures are looked up in, in order: `fixtures` in the scenario's
+/// directory and in each directory above it, up to the root of the repository holding
+/// it (a directory with `.git`) or of the file system; then the `search` directories.
+/// Each directory once; shown relative to the current directory.
 fn fixture_dirs(scenario: &Path, search: &LoadOptions) -> Vec<PathBuf> {
-    let dir = scenario.parent().unwrap_or(Path::new(""));
-    let sibling = match dir.parent() {
-        Some(p) if !dir.as_os_str().is_empty() => p.join("fixtures"),
-        _ => PathBuf::from("../fixtures"),
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let start = match scenario.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     };
-    std::iter::once(sibling).chain(search.fixture_dirs.iter().cloned()).collect()
+    let start = lexical(&cwd.join(start));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for dir in start.ancestors() {
+        let d = dir.join("fixtures");
+        if seen.insert(d.clone()) {
+            out.push(relative_to(&cwd, &d));
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    for d in &search.fixture_dirs {
+        if seen.insert(lexical(&cwd.join(d))) {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+/// `p` with `.` and `..` resolved by their names (no symbolic links followed).
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `target` (absolute, lexical) as seen from `from`: a path under it, or `..` steps.
+pub(crate) fn relative_to(from: &Path, target: &Path) -> PathBuf {
+    let (from, target) = (lexical(from), lexical(target));
+    let common = from.components().zip(target.components()).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return target;
+    }
+    let mut out = PathBuf::new();
+    for _ in from.components().skip(common) {
+        out.push("..");
+    }
+    for c in target.components().skip(common) {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
 }
 
 fn find_fixture(scenario: &Path, name: &str, search: &LoadOptions) -> Result<PathBuf, String> {
@@ -507,5 +563,22 @@ mod tests {
                 "m [route_all=false, access=private]"
             ]
         );
+    }
+
+    #[test]
+    fn fixtures_are_looked_up_from_the_scenario_upward_each_folder_once() {
+        let here = std::env::current_dir().unwrap_or_default();
+        let opts = LoadOptions::default().with_fixture_dir("../scenarios/fixtures").with_fixture_dir("../fixtures");
+        let dirs = fixture_dirs(Path::new("tests/malformed/x.toml"), &opts);
+        let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        // From harness/ (cargo runs unit tests in the package's directory): up to the
+        // repository's root, then the options not already listed.
+        assert!(here.ends_with("harness"), "{}", here.display());
+        assert_eq!(
+            shown,
+            ["tests/malformed/fixtures", "tests/fixtures", "fixtures", "../fixtures", "../scenarios/fixtures"]
+        );
+        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/c/d")), PathBuf::from("../c/d"));
+        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b")), PathBuf::from("."));
     }
 }

@@ -8,10 +8,10 @@
 //! pullsim's generated images hold files but no program, so the container's process is
 //! pullsim's own (`pullsim component app`, from the platform image the layers are added
 //! onto, under `/.platform`): it reports its environment and what the registry's name
-//! resolves to from inside, then idles like a web app until the next scenario.
+//! resolves to from inside, then idles like a web app until the next scenario
+//! ([`crate::docker::component`]).
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -23,36 +23,17 @@ use mock_azure::acr::oci::{Digest, Reference, RepoName};
 use mock_azure::appservice::site::SiteView;
 use mock_azure::appservice::worker::PullReport;
 use mock_azure::arm::ArmRequest;
-use serde::Serialize;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
-use super::backend::DockerEnv;
-use super::{call, container};
-
-/// The line `pullsim component app` prints once it has looked around.
-pub const APP_READY: &str = "pullsim app started";
-
-/// How a started app went.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AppStart {
-    /// Whether the container started and reported.
-    pub started: bool,
-    /// The image built from the pulled layers.
-    pub image: String,
-    /// Names of the environment variables it got from the app settings.
-    pub settings: Vec<String>,
-    /// What the app printed (its environment check and its lookup of the registry).
-    pub output: String,
-}
-
-/// App settings App Service never passes into the container.
-fn withheld(name: &str) -> bool {
-    name.to_ascii_uppercase().starts_with("DOCKER_REGISTRY_SERVER_")
-}
+use super::container;
+use super::env::DockerEnv;
+use super::run::{call, remove_container};
+use crate::backend::AppOutcome;
+use crate::docker::protocol::state::{APP_READY, withheld};
 
 /// Builds the pulled image and starts it as `site_id`'s app; waits for its report.
-pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyhow::Result<AppStart> {
+pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyhow::Result<AppOutcome> {
     let t0 = std::time::Instant::now();
     let digest = report.manifest_digest.as_deref().context("the pull has no manifest digest")?;
     let site = read_site(env, site_id).await?;
@@ -106,7 +87,7 @@ pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyho
         call(|| format!("committing {tag}"), docker.commit_container(opts, config)).await
     }
     .await;
-    super::remove_container(docker, &staging).await?;
+    remove_container(docker, &staging).await?;
     built?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: image committed");
 
@@ -144,7 +125,7 @@ pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyho
     let ready = container::wait_for(docker, &id, APP_READY, Duration::from_secs(30)).await;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "app: ready");
     let (output, _) = container::logs(docker, &id).await?;
-    Ok(AppStart {
+    Ok(AppOutcome {
         started: ready.is_ok(),
         image: tag,
         settings: settings.into_iter().map(|(k, _)| k).collect(),
@@ -170,6 +151,7 @@ async fn read_site(env: &DockerEnv, site_id: &str) -> anyhow::Result<SiteView> {
 /// The layers of the image `digest` names (the linux/amd64 one of an index).
 async fn read_layers(env: &DockerEnv, repo: &Repo, digest: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let blobs = env.blobs();
+    let blobs = blobs.as_ref();
     let get = async |d: &str| -> anyhow::Result<Value> {
         let digest = Digest::parse(d).with_context(|| format!("'{d}' is not a digest"))?;
         let m =
@@ -195,34 +177,4 @@ async fn read_layers(env: &DockerEnv, repo: &Repo, digest: &str) -> anyhow::Resu
         out.push(bytes);
     }
     Ok(out)
-}
-
-/// `pullsim component app`: what runs as the app — checks its environment, looks the
-/// registry up through the VNET's resolver, reports, and idles until stopped.
-pub async fn run_app(dns: Ipv4Addr, registry: &str) -> anyhow::Result<u8> {
-    std::fs::write("/etc/resolv.conf", format!("nameserver {dns}\n")).context("writing /etc/resolv.conf")?;
-    let leaked: Vec<String> = std::env::vars().map(|(k, _)| k).filter(|k| withheld(k)).collect();
-    if leaked.is_empty() {
-        println!("environment: no DOCKER_REGISTRY_SERVER_* setting");
-    } else {
-        println!("environment: {} present (App Service never passes them)", leaked.join(", "));
-    }
-    let answer = super::component::dig(std::net::SocketAddr::from((dns, 53)), registry).await?;
-    println!("{registry} resolves to {}", answer.trim().replace('\n', ", "));
-    println!("{APP_READY}");
-    super::component::terminated().await;
-    Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::withheld;
-
-    #[test]
-    fn registry_credentials_are_withheld_and_other_settings_pass() {
-        assert!(withheld("DOCKER_REGISTRY_SERVER_PASSWORD"));
-        assert!(withheld("docker_registry_server_url"));
-        assert!(!withheld("WEBSITE_PULL_IMAGE_OVER_VNET"));
-        assert!(!withheld("DOCKER_ENABLE_CI"));
-    }
 }

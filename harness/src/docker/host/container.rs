@@ -8,7 +8,8 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptions, LogsOptions, StartContainerOptions};
 use futures_util::StreamExt;
 
-use super::{call, component};
+use super::run::call;
+use crate::docker::protocol::state::READY;
 
 /// Creates the container `name` from `body` and starts it; returns its ID.
 pub async fn create_and_start(docker: &Docker, name: &str, body: ContainerCreateBody) -> anyhow::Result<String> {
@@ -18,10 +19,10 @@ pub async fn create_and_start(docker: &Docker, name: &str, body: ContainerCreate
     Ok(created.id)
 }
 
-/// Waits until the container prints [`component::READY`]; fails with its output if it
+/// Waits until the container prints [`READY`]; fails with its output if it
 /// exits first or the deadline passes.
 pub async fn wait_ready(docker: &Docker, id: &str, within: Duration) -> anyhow::Result<()> {
-    wait_for(docker, id, component::READY, within).await
+    wait_for(docker, id, READY, within).await
 }
 
 /// Waits until the container prints `line`; fails with its output if it exits first or

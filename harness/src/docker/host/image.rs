@@ -13,21 +13,14 @@ use bollard::Docker;
 use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
 
-use super::{LABEL_APP, call};
+use super::run::{LABEL_APP, LABEL_HASH, call};
+use crate::docker::protocol::state::{BUSYBOX, IP_BINARY, PULLSIM_BINARY, REGISTRY_BINARY};
 
 /// Repository of the component image.
 pub const REPOSITORY: &str = "pullsim-component";
 
-/// Where the image (and Debian's docker-registry) keeps the CNCF distribution registry.
-pub const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
-
-/// Where the image (and Debian's busybox-static) keeps busybox.
-pub const BUSYBOX: &str = "/bin/busybox";
 /// The busybox applets the image links.
 const APPLETS: [&str; 5] = ["sh", "nslookup", "wget", "cat", "ls"];
-
-/// Label carrying the content hash.
-pub const LABEL_HASH: &str = "pullsim.hash";
 
 /// Files of the image: path inside the image → contents.
 pub struct BuildContext {
@@ -39,13 +32,13 @@ impl BuildContext {
     /// The context for this pullsim binary and the libraries it loads.
     pub fn for_binary(bin: &Path) -> anyhow::Result<BuildContext> {
         let binary = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
-        let mut files = vec![("pullsim".to_string(), binary, 0o755)];
+        let mut files = vec![(PULLSIM_BINARY.trim_start_matches('/').to_string(), binary, 0o755)];
         // iproute2's `ip`: a component puts its modeled addresses on its interfaces.
-        let ip = Path::new(super::fabric::IP_BINARY);
+        let ip = Path::new(IP_BINARY);
         let ip_bytes = std::fs::read(ip).with_context(|| {
             format!("reading {} (the docker backend needs iproute2: apt-get install iproute2)", ip.display())
         })?;
-        files.push((super::fabric::IP_BINARY.trim_start_matches('/').to_string(), ip_bytes, 0o755));
+        files.push((IP_BINARY.trim_start_matches('/').to_string(), ip_bytes, 0o755));
         // The CNCF distribution registry (Debian's docker-registry): the ACR's storage.
         let registry = Path::new(REGISTRY_BINARY);
         let registry_bytes = std::fs::read(registry).with_context(|| {

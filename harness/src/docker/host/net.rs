@@ -10,8 +10,8 @@ use bollard::Docker;
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptions;
 
-use super::fabric::{Host, Net16};
-use super::{Run, call};
+use super::run::{Run, call};
+use crate::docker::protocol::layout::{Host, Net16};
 
 /// A network of the run: its name and its first `/16`.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! host mounts at `/state`: ARM writes the store's journal there and the others follow it
 //! ([`Store::follow`]), the CA and the token key are there, the ACR's blobs are there, and
 //! so is the network layout ([`Layout`]). Each answers the host's control channel
-//! ([`control`]) on its own address.
+//! ([`control`]) on its own address, and stops when its cancellation token fires.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use mock_azure::acr::{Acr, DiskStore, RegistryStore, Schema1Aside};
+use mock_azure::acr::Acr;
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, Worker};
 use mock_azure::arm::{Arm, ArmConfig};
@@ -22,36 +22,19 @@ use mock_azure::netplan::{AddressMap, Fabric, Modeled};
 use mock_azure::tls::Ca;
 use serde_json::Value;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
 
-use super::control::{self, Handler, Request};
-use super::fabric::{DockerFabric, Host, Layout, own_addresses};
-
-/// Where the host mounts the state directory.
-pub const STATE: &str = "/state";
-/// The blobs directory under the state directory (schema 1 manifests only, beside the
-/// registry).
-pub const BLOBS: &str = "blobs";
-/// The CNCF registry's data directory under the state directory.
-pub const REGISTRY_DATA: &str = "registry-data";
-/// The CNCF registry's configuration file under the state directory.
-pub const REGISTRY_CONFIG: &str = "registry.yml";
-/// The CNCF registry's port.
-pub const REGISTRY_PORT: u16 = 5000;
-
-/// The ACR's storage: the CNCF registry at `registry`, with the schema 1 manifests it
-/// refuses kept in `blobs`.
-pub fn acr_storage(registry: Ipv4Addr, blobs: &Path) -> anyhow::Result<Arc<dyn mock_azure::acr::BlobStore>> {
-    let main = Arc::new(RegistryStore::new(format!("http://{registry}:{REGISTRY_PORT}"), ""));
-    let aside = Arc::new(DiskStore::open(blobs).context("opening the blob store for schema 1 manifests")?);
-    Ok(Arc::new(Schema1Aside::new(main, aside)))
-}
+use super::addresses::{ConfiguringMap, own_addresses};
+use crate::docker::protocol::control::{self, Handler, Request};
+use crate::docker::protocol::layout::{AddressPlan, Host, Layout};
+use crate::docker::protocol::state::{BLOBS, READY, acr_storage};
 
 /// What every service starts from.
 struct Common {
     state: PathBuf,
     store: Store,
     fabric: Fabric,
-    map: Arc<DockerFabric>,
+    map: Arc<ConfiguringMap>,
     ca: Arc<Ca>,
     signer: Arc<TokenSigner>,
     cfg: ArmConfig,
@@ -60,17 +43,17 @@ struct Common {
 impl Common {
     fn open(state: &Path, store: Store, arm_url: String) -> anyhow::Result<Common> {
         let layout = Layout::read(state)?;
-        let map = Arc::new(DockerFabric::new(store.clone(), layout, true));
+        let map = Arc::new(ConfiguringMap::new(AddressPlan::new(store.clone(), layout)));
         let fabric = Fabric { map: map.clone() as Arc<dyn AddressMap>, dns_port: 53, https_port: 443 };
         let ca = Arc::new(Ca::load_or_generate(state).context("loading the CA")?);
-        let signer = Arc::new(crate::serve::load_signer(state)?);
+        let signer = Arc::new(mock_azure::tls::load_or_generate_signer(state).context("loading the token key")?);
         Ok(Common { state: state.to_path_buf(), store, fabric, map, ca, signer, cfg: ArmConfig::new(arm_url) })
     }
 
     fn reload_layout(&self) -> Result<(), String> {
         let layout = Layout::read(&self.state).map_err(|e| format!("{e:#}"))?;
-        self.map.set_layout(layout);
-        self.map.check().map_err(|e| format!("{e:#}"))
+        self.map.plan.set_layout(layout);
+        self.map.plan.check().map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -95,7 +78,7 @@ where
 }
 
 /// ARM (and the identity and platform MSI endpoints) over the store it owns.
-pub async fn arm(state: PathBuf) -> anyhow::Result<()> {
+pub async fn arm(state: PathBuf, stop: CancellationToken) -> anyhow::Result<()> {
     let ip = own_public(Host::Arm, &state)?;
     let store = Store::open(&state).with_context(|| format!("opening the store in {}", state.display()))?;
     let c = Common::open(&state, store, format!("https://{ip}"))?;
@@ -118,14 +101,14 @@ pub async fn arm(state: PathBuf) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(control::serve(control, h));
-    println!("{}", super::component::READY);
-    mock_azure::arm::serve(listener, tls, arm, super::component::terminated()).await;
+    println!("{READY}");
+    mock_azure::arm::serve(listener, tls, arm, stop.cancelled_owned()).await;
     Ok(())
 }
 
 /// Azure DNS on this container's address on every network it is attached to, and each
 /// custom DNS server the store names on that server's modeled address.
-pub async fn azure_dns(state: PathBuf) -> anyhow::Result<()> {
+pub async fn azure_dns(state: PathBuf, stop: CancellationToken) -> anyhow::Result<()> {
     let ip = own_public(Host::Dns, &state)?;
     let store = Store::follow(&state)?;
     let c = Arc::new(Common::open(&state, store, String::new())?);
@@ -155,8 +138,8 @@ pub async fn azure_dns(state: PathBuf) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(control::serve(control, h));
-    println!("{}", super::component::READY);
-    super::component::terminated().await;
+    println!("{READY}");
+    stop.cancelled().await;
     let g = std::mem::replace(&mut *generation.lock().await, DnsGeneration::idle());
     g.stop().await;
     Ok(())
@@ -224,7 +207,7 @@ impl DnsGeneration {
 
 /// The ACR's login servers and data endpoints on every address the store gives them,
 /// with the images in the CNCF registry at `registry`.
-pub async fn acr(state: PathBuf, registry: Ipv4Addr) -> anyhow::Result<()> {
+pub async fn acr(state: PathBuf, registry: Ipv4Addr, stop: CancellationToken) -> anyhow::Result<()> {
     let ip = own_public(Host::Acr, &state)?;
     let store = Store::follow(&state)?;
     let c = Arc::new(Common::open(&state, store, String::new())?);
@@ -257,13 +240,13 @@ pub async fn acr(state: PathBuf, registry: Ipv4Addr) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(control::serve(control, h));
-    println!("{}", super::component::READY);
-    mock_azure::acr::serve(listeners, acr, super::component::terminated()).await;
+    println!("{READY}");
+    mock_azure::acr::serve(listeners, acr, stop.cancelled_owned()).await;
     Ok(())
 }
 
 /// The App Service worker: pulls when the host asks, reading the site through ARM.
-pub async fn worker(state: PathBuf, arm: Ipv4Addr) -> anyhow::Result<()> {
+pub async fn worker(state: PathBuf, arm: Ipv4Addr, stop: CancellationToken) -> anyhow::Result<()> {
     let ip = own_public(Host::Worker, &state)?;
     let store = Store::follow(&state)?;
     let c = Arc::new(Common::open(&state, store, format!("https://{arm}"))?);
@@ -299,7 +282,7 @@ pub async fn worker(state: PathBuf, arm: Ipv4Addr) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(control::serve(control, h));
-    println!("{}", super::component::READY);
-    super::component::terminated().await;
+    println!("{READY}");
+    stop.cancelled().await;
     Ok(())
 }

@@ -8,19 +8,19 @@
 //! Docker drops what a bridge carries from outside its subnet; VNETs that are not peered
 //! are on different networks, with no route between them. A public address lands at its
 //! low 16 bits on the public network (a `/16`; the addresses pullsim draws are scattered
-//! over `20.0.0.0/8`; [`DockerFabric::check`] reports the rare two that would share a
+//! over `20.0.0.0/8`; [`AddressPlan::check`] reports the rare two that would share a
 //! place). The top of every network's first slot holds the components' own addresses
 //! ([`Host`]). Azure DNS (168.63.129.16) is the DNS container's address on the asking
 //! side's network.
 //!
-//! A modeled address a component sends from or listens on is configured on its interface
-//! when first used ([`AddressMap::local`]) with `ip addr add` (the container runs with
-//! `NET_ADMIN`), and removed when the environment is reset for the next scenario.
+//! The host computes the same plan to check a configuration and lay the networks out; a
+//! component wraps it to configure the addresses it uses on its own interfaces
+//! (`crate::docker::component`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, bail};
 use mock_azure::model::{PRIVATE, Store};
@@ -156,23 +156,19 @@ struct Derived {
     public: BTreeMap<u32, BTreeSet<Ipv4Addr>>,
 }
 
-/// The modeled ↔ container address map of one container (or of the host).
-pub struct DockerFabric {
+/// The modeled ↔ container address map, computed alike by the host and every container.
+pub struct AddressPlan {
     store: Store,
     layout: RwLock<Layout>,
-    /// Configure addresses on this process's interfaces when they are used locally.
-    configure: bool,
-    configured: Mutex<BTreeSet<Ipv4Addr>>,
 }
 
 /// Public addresses that stand for clients outside Azure (`serve`'s vantage points).
 const WELL_KNOWN_PUBLIC: [Ipv4Addr; 2] = [Ipv4Addr::new(203, 0, 113, 10), Ipv4Addr::new(198, 51, 100, 10)];
 
-impl DockerFabric {
-    /// A map over `store` and `layout`. With `configure`, [`AddressMap::local`] puts the
-    /// address on this container's interface (inside a component container only).
-    pub fn new(store: Store, layout: Layout, configure: bool) -> DockerFabric {
-        DockerFabric { store, layout: RwLock::new(layout), configure, configured: Mutex::new(BTreeSet::new()) }
+impl AddressPlan {
+    /// A map over `store` and `layout`.
+    pub fn new(store: Store, layout: Layout) -> AddressPlan {
+        AddressPlan { store, layout: RwLock::new(layout) }
     }
 
     /// Replaces the layout (after the host wrote a new one).
@@ -235,33 +231,6 @@ impl DockerFabric {
         }
         None
     }
-
-    /// Puts `ip` on the interface of the network holding it (once).
-    fn configure(&self, ip: Ipv4Addr) -> std::io::Result<()> {
-        let mut done = self.configured.lock().unwrap_or_else(|e| e.into_inner());
-        if done.contains(&ip) {
-            return Ok(());
-        }
-        let (ifname, len) = iface_for(ip)?;
-        ip_cmd(&["addr", "add", &format!("{ip}/{len}"), "dev", &ifname])?;
-        done.insert(ip);
-        Ok(())
-    }
-
-    /// Removes every address [`AddressMap::local`] configured and forgets the neighbours
-    /// this container knew (the next scenario may put an address on another container).
-    pub fn unconfigure_all(&self) -> std::io::Result<()> {
-        let mut done = self.configured.lock().unwrap_or_else(|e| e.into_inner());
-        for ip in std::mem::take(&mut *done) {
-            if let Ok((ifname, len)) = iface_for(ip) {
-                ip_cmd(&["addr", "del", &format!("{ip}/{len}"), "dev", &ifname])?;
-            }
-        }
-        if self.configure {
-            ip_cmd(&["neigh", "flush", "all"])?;
-        }
-        Ok(())
-    }
 }
 
 impl Derived {
@@ -287,7 +256,7 @@ impl Derived {
     }
 }
 
-impl AddressMap for DockerFabric {
+impl AddressMap for AddressPlan {
     fn real(&self, m: &Modeled) -> IpAddr {
         let layout = self.layout.read().unwrap_or_else(|e| e.into_inner());
         if *m == Modeled::azure_dns() {
@@ -319,15 +288,9 @@ impl AddressMap for DockerFabric {
         Some(Modeled::private(key, Self::vnet_address(&d, key, off)?))
     }
 
+    /// The plan alone configures nothing: a modeled address is used where it lands.
     fn local(&self, m: &Modeled) -> std::io::Result<IpAddr> {
-        let real = self.real(m);
-        if let IpAddr::V4(ip) = real
-            && self.configure
-            && ip != NOWHERE
-        {
-            self.configure(ip)?;
-        }
-        Ok(real)
+        Ok(self.real(m))
     }
 
     fn real_from(&self, from: &Modeled, to: &Modeled) -> IpAddr {
@@ -337,65 +300,6 @@ impl AddressMap for DockerFabric {
         }
         self.real(to)
     }
-}
-
-/// Runs `ip ARGS…` (iproute2, copied into the component image).
-fn ip_cmd(args: &[&str]) -> std::io::Result<()> {
-    let out = std::process::Command::new(IP_BINARY).args(args).output()?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let err = String::from_utf8_lossy(&out.stderr);
-    // Adding what is there, or deleting what is gone, is done.
-    if err.contains("File exists") || err.contains("Cannot assign requested address") {
-        return Ok(());
-    }
-    Err(std::io::Error::other(format!("ip {}: {}", args.join(" "), err.trim())))
-}
-
-/// Where the component image keeps iproute2's `ip`.
-pub const IP_BINARY: &str = "/usr/sbin/ip";
-
-/// The interface on whose network `ip` is, and the network's prefix length.
-fn iface_for(ip: Ipv4Addr) -> std::io::Result<(String, u8)> {
-    for (name, own, len) in interface_addresses()? {
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
-        if u32::from(own) & mask == u32::from(ip) & mask {
-            return Ok((name, len));
-        }
-    }
-    Err(std::io::Error::other(format!("no interface of this container is on the network of {ip}")))
-}
-
-/// Every address on this container's interfaces that is a component's own
-/// ([`Host`]) — the networks it is attached to, as `(network, own address)`.
-pub fn own_addresses(host: Host) -> std::io::Result<Vec<(Net16, Ipv4Addr)>> {
-    Ok(interface_addresses()?
-        .into_iter()
-        .filter_map(|(_, addr, _)| {
-            let o = addr.octets();
-            let net = Net16([o[0], o[1]]);
-            (addr == net.host(host)).then_some((net, addr))
-        })
-        .collect())
-}
-
-/// This container's IPv4 addresses as `ip -o -4 addr show` lists them: (interface,
-/// address, prefix length), primaries first on each interface.
-fn interface_addresses() -> std::io::Result<Vec<(String, Ipv4Addr, u8)>> {
-    let out = std::process::Command::new(IP_BINARY).args(["-o", "-4", "addr", "show"]).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text.lines().filter_map(parse_addr_line).collect())
-}
-
-/// One line of `ip -o -4 addr show`: `2: eth0    inet 10.200.255.251/16 brd … scope global eth0`.
-fn parse_addr_line(line: &str) -> Option<(String, Ipv4Addr, u8)> {
-    let mut f = line.split_whitespace();
-    let (Some(_), Some(name), Some("inet"), Some(addr)) = (f.next(), f.next(), f.next(), f.next()) else {
-        return None;
-    };
-    let (own, len) = addr.split_once('/')?;
-    Some((name.trim_end_matches(':').to_string(), own.parse().ok()?, len.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -427,7 +331,7 @@ mod tests {
 
     #[test]
     fn private_addresses_land_at_their_offset_in_the_vnet_and_come_back() {
-        let map = DockerFabric::new(store(), layout(), false);
+        let map = AddressPlan::new(store(), layout());
         let pe = Modeled::private(VNET, [10, 0, 2, 4].into());
         assert_eq!(map.real(&pe), IpAddr::from([10, 205, 2, 4]));
         assert_eq!(map.modeled(IpAddr::from([10, 205, 2, 4])), Some(pe));
@@ -441,7 +345,7 @@ mod tests {
 
     #[test]
     fn public_addresses_the_store_knows_come_back_and_azure_dns_is_per_network() {
-        let map = DockerFabric::new(store(), layout(), false);
+        let map = AddressPlan::new(store(), layout());
         let login = Modeled::public([20, 1, 2, 3].into());
         assert_eq!(map.real(&login), IpAddr::from([10, 200, 2, 3]));
         assert_eq!(map.modeled(IpAddr::from([10, 200, 2, 3])), Some(login.clone()));
@@ -457,13 +361,6 @@ mod tests {
     }
 
     #[test]
-    fn ip_addr_lines_give_interface_address_and_prefix() {
-        let line = "2: eth0    inet 10.200.255.251/16 brd 10.200.255.255 scope global eth0\\       valid_lft forever";
-        assert_eq!(parse_addr_line(line), Some(("eth0".to_string(), Ipv4Addr::new(10, 200, 255, 251), 16)));
-        assert_eq!(parse_addr_line("1: lo    inet6 ::1/128 scope host"), None);
-    }
-
-    #[test]
     fn two_public_addresses_on_one_slot_are_reported() {
         let s = store();
         s.transact(|tx| {
@@ -472,7 +369,7 @@ mod tests {
             Ok::<_, mock_azure::model::StoreError>(())
         })
         .unwrap();
-        let map = DockerFabric::new(s, layout(), false);
+        let map = AddressPlan::new(s, layout());
         let err = map.check().unwrap_err().to_string();
         assert!(err.contains("20.1.2.3 and 20.44.2.3"), "{err}");
         assert_eq!(map.modeled(IpAddr::from([10, 200, 2, 3])), None, "ambiguous");

@@ -5,12 +5,12 @@
 //! store and writes its journal there; the others follow it; the host follows it too (to
 //! lay out the networks) and writes the images into the ACR's blob directory. The host
 //! drives everything through ARM (HTTPS, as any client) and the control channel
-//! ([`super::control`]): `reset` between scenarios, `sync` after the configuration
+//! ([`crate::docker::protocol::control`]): `reset` between scenarios, `sync` after the configuration
 //! moved, `pull` on the worker.
 //!
 //! Networks are pooled across the scenarios of a run: the public one, and as many VNET
 //! networks as the largest scenario needs (VNETs peered together share one: see
-//! [`super::fabric`]). DNS and the ACR are attached to all of them; the worker only to the
+//! [`crate::docker::protocol::layout`]). DNS and the ACR are attached to all of them; the worker only to the
 //! network of its sites' integration VNETs, so a VNET it is not in is one the kernel has
 //! no route to.
 
@@ -39,12 +39,14 @@ use mock_azure::tls::Ca;
 use tokio::sync::Mutex;
 
 use super::container::wait_ready;
-use super::control::{self, Request};
-use super::fabric::{DockerFabric, Host, Layout, Net16, Place};
-use super::image::REGISTRY_BINARY;
+use super::image;
 use super::net::{PoolNet, create_network};
-use super::services::{BLOBS, REGISTRY_CONFIG, REGISTRY_DATA, REGISTRY_PORT, STATE, acr_storage};
-use super::{Run, call, image};
+use super::run::{Removed, Run, STATE_DIR_PREFIX, call, remove_container};
+use crate::docker::protocol::control::{self, Request};
+use crate::docker::protocol::layout::{AddressPlan, Host, Layout, Net16, Place};
+use crate::docker::protocol::state::{
+    BLOBS, PULLSIM_BINARY, REGISTRY_BINARY, REGISTRY_CONFIG, REGISTRY_DATA, REGISTRY_PORT, STATE, acr_storage,
+};
 
 /// How long a component gets to start.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -63,7 +65,7 @@ pub struct DockerEnv {
     ids: Ids,
     image: String,
     store: Store,
-    map: Arc<DockerFabric>,
+    map: Arc<AddressPlan>,
     blobs: Arc<dyn BlobStore>,
     signer: TokenSigner,
     cfg: ArmConfig,
@@ -126,14 +128,13 @@ impl DockerEnv {
     /// and starts the four components; returns once each answers.
     pub async fn start(docker: Docker, bin: &Path) -> anyhow::Result<DockerEnv> {
         let run = Run::new(docker.clone());
-        let state =
-            tempfile::Builder::new().prefix(super::STATE_DIR_PREFIX).tempdir().context("creating a state dir")?;
+        let state = tempfile::Builder::new().prefix(STATE_DIR_PREFIX).tempdir().context("creating a state dir")?;
         // Whose it is, so `pullsim gc` can remove it if this process is killed.
         std::fs::write(state.path().join("pid"), std::process::id().to_string())
             .context("writing the state dir's pid")?;
         std::fs::create_dir_all(state.path().join(BLOBS)).context("creating the blob directory")?;
         let ca = Ca::load_or_generate(state.path()).context("preparing the CA")?;
-        let signer = crate::serve::load_signer(state.path())?;
+        let signer = mock_azure::tls::load_or_generate_signer(state.path()).context("preparing the token key")?;
         let tls = ca.client_config().context("client TLS")?;
         let image = image::ensure(&docker, bin).await?;
 
@@ -160,7 +161,7 @@ impl DockerEnv {
             registry(&run, &image, &src, &registry_args, &public),
         )?;
         let store = Store::follow(state.path())?;
-        let map = Arc::new(DockerFabric::new(store.clone(), layout, false));
+        let map = Arc::new(AddressPlan::new(store.clone(), layout));
         let blobs = acr_storage(registry_ip, &state.path().join(BLOBS))?;
         Ok(DockerEnv {
             run,
@@ -199,8 +200,8 @@ impl DockerEnv {
 
     /// The ACR's storage: the CNCF registry container (schema 1 manifests beside it in
     /// the state directory), as the ACR container sees it.
-    pub fn blobs(&self) -> &dyn BlobStore {
-        self.blobs.as_ref()
+    pub fn blobs(&self) -> Arc<dyn BlobStore> {
+        self.blobs.clone()
     }
 
     /// The component image's tag.
@@ -308,7 +309,7 @@ impl DockerEnv {
     pub async fn remove_apps(&self) -> anyhow::Result<()> {
         let apps = std::mem::take(&mut *self.apps.lock().await);
         for (id, image) in apps {
-            super::remove_container(&self.docker, &id).await?;
+            remove_container(&self.docker, &id).await?;
             let opts = bollard::query_parameters::RemoveImageOptions { force: true, ..Default::default() };
             if let Err(e) = self.docker.remove_image(&image, Some(opts), None).await {
                 tracing::debug!(%image, error = %e, "app image already gone");
@@ -412,7 +413,7 @@ impl DockerEnv {
         let name = self.run.name(&format!("shell-{}", network.rsplit('-').next().unwrap_or("net")));
         let body = ContainerCreateBody {
             image: Some(self.image.clone()),
-            entrypoint: Some(vec!["/pullsim".to_string()]),
+            entrypoint: Some(vec![PULLSIM_BINARY.to_string()]),
             cmd: Some(vec!["component".into(), "idle".into()]),
             labels: Some(self.run.labels()),
             networking_config: Some(NetworkingConfig {
@@ -425,12 +426,12 @@ impl DockerEnv {
         wait_ready(docker, &id, READY_WITHIN).await?;
         let c = DebugContainer { id, docker: docker.clone(), dns, ip };
         // Docker writes its own resolver in; the VNET's is Azure DNS.
-        c.exec(&["/pullsim", "component", "resolv-conf", "--nameserver", &dns.to_string()]).await?;
+        c.exec(&[PULLSIM_BINARY, "component", "resolv-conf", "--nameserver", &dns.to_string()]).await?;
         Ok(c)
     }
 
     /// Removes every container and network of the run and the state directory.
-    pub async fn stop(mut self) -> anyhow::Result<super::Removed> {
+    pub async fn stop(mut self) -> anyhow::Result<Removed> {
         let mut removed = self.run.cleanup().await?;
         let dir = self.state.path().to_path_buf();
         drop(self.state);
