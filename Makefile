@@ -40,3 +40,8 @@ check: lint test
 .PHONY: bench
 bench:
 	CARGO=$(CARGO) ./bench/run.sh
+
+## Regenerates docs/rules.md from the rule table (a test fails when they differ).
+.PHONY: docs
+docs: build
+	./target/debug/pullsim rules --format markdown > docs/rules.md

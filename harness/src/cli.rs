@@ -82,7 +82,7 @@ errored, 2 usage error, invalid scenario file (nothing runs) or harness failure.
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
   pullsim explain scenarios/seed/a6-route-all-off-2021-07.toml
-  pullsim explain scenarios/seed/matrix-2021-07.toml --cell 'route_all=false, pull_over_vnet=true'
+  pullsim explain scenarios/seed/a5-a6-route-matrix-2021-07.toml --cell 'route_all=false, pull_over_vnet=true'
   pullsim explain scenarios/seed/a8-private-address-over-vnet.toml --rules 2024-11";
 
 const RULES_EXAMPLES: &str = "\

@@ -113,12 +113,12 @@ pub async fn azure_dns(state: PathBuf, stop: CancellationToken) -> anyhow::Resul
     let store = Store::follow(&state)?;
     let c = Arc::new(Common::open(&state, store, String::new())?);
     let dns = Arc::new(AzureDns::new(c.store.clone(), c.fabric.clone()));
-    let generation = Arc::new(tokio::sync::Mutex::new(DnsGeneration::start(dns.clone())));
+    let generation = Arc::new(tokio::sync::Mutex::new(DnsGeneration::start(dns.clone(), &stop)));
     generation.lock().await.bind(&c).await.map_err(|e| anyhow!(e))?;
     let control = control_listener(ip).await?;
-    let (c2, generation2) = (c.clone(), generation.clone());
+    let (c2, generation2, stop2) = (c.clone(), generation.clone(), stop.clone());
     let h = handler(move |req| {
-        let (c, generation, dns) = (c2.clone(), generation2.clone(), dns.clone());
+        let (c, generation, dns, stop) = (c2.clone(), generation2.clone(), dns.clone(), stop2.clone());
         async move {
             match req {
                 Request::Sync => {
@@ -129,7 +129,7 @@ pub async fn azure_dns(state: PathBuf, stop: CancellationToken) -> anyhow::Resul
                     let mut g = generation.lock().await;
                     // New sockets for the next scenario: a custom server's address may
                     // stand for another server (or another container) next time.
-                    std::mem::replace(&mut *g, DnsGeneration::start(dns)).stop().await;
+                    std::mem::replace(&mut *g, DnsGeneration::start(dns, &stop)).stop().await;
                     c.map.unconfigure_all().map_err(|e| e.to_string())?;
                     g.bind(&c).await.map(|()| Value::Null)
                 }
@@ -145,35 +145,35 @@ pub async fn azure_dns(state: PathBuf, stop: CancellationToken) -> anyhow::Resul
     Ok(())
 }
 
-/// One set of DNS sockets, stopped together.
+/// One set of DNS sockets, stopped together (a child of the component's token: they
+/// stop with it, or alone at a reset).
 struct DnsGeneration {
     handle: Option<DnsHandle>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     bound: BTreeSet<SocketAddr>,
 }
 
 impl DnsGeneration {
-    fn start(dns: Arc<AzureDns>) -> DnsGeneration {
+    fn start(dns: Arc<AzureDns>, parent: &CancellationToken) -> DnsGeneration {
         let server = DnsServer::new(dns);
         let handle = server.handle();
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let stop = parent.child_token();
+        let until = stop.clone();
         let task = tokio::spawn(async move {
-            if let Err(e) = server.run(async move { drop(rx.await) }).await {
+            if let Err(e) = server.run(until.cancelled_owned()).await {
                 tracing::error!(error = %e, "DNS server stopped");
             }
         });
-        DnsGeneration { handle: Some(handle), stop: Some(tx), task: Some(task), bound: BTreeSet::new() }
+        DnsGeneration { handle: Some(handle), stop, task: Some(task), bound: BTreeSet::new() }
     }
 
     fn idle() -> DnsGeneration {
-        DnsGeneration { handle: None, stop: None, task: None, bound: BTreeSet::new() }
+        DnsGeneration { handle: None, stop: CancellationToken::new(), task: None, bound: BTreeSet::new() }
     }
 
     async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        self.stop.cancel();
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
