@@ -19,7 +19,6 @@ use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::PullReport;
 use mock_azure::arm::{ArmRequest, ArmResponse};
 use mock_azure::dns::CustomServer;
-use mock_azure::model::Store;
 use serde::Serialize;
 
 /// A running fake Azure.
@@ -60,9 +59,6 @@ pub trait Backend: Send + Sync {
 
     /// Forgets everything: the next scenario starts from an empty Azure.
     async fn reset(&self) -> Result<(), BackendError>;
-
-    /// The resource store as this side sees it (read-only use: plans, `shell`).
-    fn store(&self) -> Store;
 
     /// Stops every component and removes what the backend created.
     async fn stop(self: Box<Self>) -> Result<(), BackendError>;

@@ -375,10 +375,6 @@ impl Backend for EmbeddedBackend {
         Ok(())
     }
 
-    fn store(&self) -> Store {
-        self.env().store.clone()
-    }
-
     async fn stop(self: Box<Self>) -> Result<(), BackendError> {
         self.env().stop().await;
         Ok(())

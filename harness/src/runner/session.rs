@@ -124,12 +124,13 @@ impl<'a> Session<'a> {
                 message: e.message,
                 location,
             },
+            // The loader checks names, so this is the harness's own limit, not Azure's.
             PushError::Name(what) => ScenarioError {
-                kind: ErrorKind::RegistryRefused,
+                kind: ErrorKind::Harness,
                 operation,
-                status: Some(400),
-                code: Some("NAME_INVALID".to_string()),
-                message: format!("'{what}' is not a valid name"),
+                status: None,
+                code: None,
+                message: format!("'{what}' is not a name the harness can push to"),
                 location,
             },
             PushError::Store(e) => ScenarioError {

@@ -10,7 +10,6 @@ use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::PullReport;
 use mock_azure::arm::{ArmRequest, ArmResponse};
 use mock_azure::dns::CustomServer;
-use mock_azure::model::Store;
 
 use super::env::DockerEnv;
 use crate::backend::{AppOutcome, Backend, BackendError, Operation};
@@ -93,10 +92,6 @@ impl Backend for DockerBackend {
 
     async fn reset(&self) -> Result<(), BackendError> {
         self.env.reset().await.map_err(|e| BackendError::new(DOCKER, Operation::Reset, e))
-    }
-
-    fn store(&self) -> Store {
-        self.env.store().clone()
     }
 
     async fn stop(self: Box<Self>) -> Result<(), BackendError> {
