@@ -208,10 +208,12 @@
 //! # Layout
 //! - `tree`: the parsed document, each key and value with its file and position.
 //! - `merge`: fixture + scenario, and the dotted paths of `unset` and matrix axes.
-//! - `schema`: the walk that types and checks the document, collecting every error.
+//! - `schema`: the walk that types and checks the document, collecting every error: its
+//!   machinery (`walker`, `refs`), one file per part of the format, and the Azure facts
+//!   it needs (`azure`; ARM's own are read from `mock_azure`).
 //! - `matrix`: axes, cells and the expansion.
 //! - [`model`]: the typed scenario.
-//! - `plan`: the ARM plan.
+//! - `plan`: the ARM plan, one file per kind of resource.
 //! - `error`: [`LoadError`], [`LoadErrors`] and the "did you mean" hints.
 
 use std::path::{Path, PathBuf};
