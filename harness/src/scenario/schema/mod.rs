@@ -28,7 +28,7 @@ pub(crate) use azure::{default_api_version, legacy_site_property};
 use walker::{Seen, fmt_list};
 pub(crate) use walker::{Tbl, Walker};
 
-use super::error::did_you_mean;
+use super::limits::MAX_STEPS;
 use super::model::*;
 use super::tree::Node;
 
@@ -92,7 +92,15 @@ impl Walker<'_> {
             t.allow("fixture");
             t.allow("unset");
             t.allow("matrix");
-            let steps = self.tables(&mut t, "step");
+            let mut steps = self.tables(&mut t, "step");
+            if let Some(extra) = steps.get(MAX_STEPS) {
+                // The rest is not read: the scenario is refused anyway.
+                self.err(
+                    extra.at,
+                    format!("the scenario has {} steps; a scenario has at most {MAX_STEPS}", steps.len()),
+                );
+                steps.truncate(MAX_STEPS);
+            }
             // Relative step paths live in the resource group.
             let rg_name = root.get("resource_group").and_then(|n| n.get("name")).and_then(Node::as_str);
             let rg_name = rg_name.unwrap_or("").to_string();
@@ -129,7 +137,7 @@ impl Walker<'_> {
         let hint = match Epoch::ALL.iter().rev().find(|e| is_month && e.as_str() < s.as_str()) {
             Some(e) => format!("; in {s} the rules of '{e}' held"),
             None if is_month => "; the oldest epoch is '2021-07'".to_string(),
-            None => did_you_mean(&s, words.iter().copied()),
+            None => self.f.hint(&s, &words),
         };
         self.err(at, format!("'rules' must be one of {}, found '{s}'{hint}", fmt_list(&words)));
         None

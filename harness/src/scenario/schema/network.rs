@@ -1,6 +1,7 @@
 //! The network sections: `[[vnet]]` (subnets, peerings), `[[private_endpoint]]`,
 //! `[[private_dns_zone]]` (links, records) and `[[custom_dns]]`.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use mock_azure::model::net::Cidr;
@@ -55,7 +56,7 @@ impl Walker<'_> {
     fn subnets(&mut self, t: &mut Tbl<'_>, name: &str, space: &[Cidr]) -> Vec<Subnet> {
         let mut subnets: Vec<Subnet> = Vec::new();
         let mut seen_subnets = Seen::default();
-        let mut prefixes: Vec<(String, Cidr)> = Vec::new();
+        let mut prefixes = Prefixes::default();
         for sn in self.tables(t, "subnets") {
             let Some(mut st) = self.table(sn, "[[vnet]].subnets") else { continue };
             let (sname, sat) = self.req_str(&mut st, "name");
@@ -74,10 +75,10 @@ impl Walker<'_> {
                             spaces.join(", ")
                         ),
                     );
-                } else if let Some((other, _)) = prefixes.iter().find(|(_, c)| c.overlaps(&prefix)) {
+                } else if let Some(other) = prefixes.first_overlapping(prefix) {
                     self.err(pat, format!("subnet '{sname}' ({prefix}) overlaps subnet '{other}' of vnet '{name}'"));
                 }
-                prefixes.push((sname.clone(), prefix));
+                prefixes.push(&sname, prefix);
             }
             // Kept even with a bad prefix, so references to it do not fail too.
             let prefix = prefix.unwrap_or(Cidr { addr: Ipv4Addr::UNSPECIFIED, len: 32 });
@@ -295,5 +296,67 @@ impl Walker<'_> {
         }
         self.finish(t);
         Some(CustomDns { name, vnet, address: address.unwrap_or(Ipv4Addr::UNSPECIFIED), upstream, forwarders })
+    }
+}
+
+/// A VNET's subnet prefixes so far, indexed so that the first one overlapping a new
+/// prefix is found in constant time (a VNET may have thousands of subnets). Two prefixes
+/// overlap when one holds the other, so the earlier ones overlapping `p` are those equal
+/// to one of `p`'s (at most 33) enclosing prefixes, and those strictly inside `p`.
+#[derive(Default)]
+struct Prefixes {
+    names: Vec<String>,
+    /// Each prefix → the first subnet that has it.
+    exact: HashMap<(u32, u8), usize>,
+    /// Each prefix → the first subnet strictly inside it.
+    inside: HashMap<(u32, u8), usize>,
+}
+
+/// `c`'s enclosing prefix of length `len` (at most `c.len`).
+fn enclosing(c: Cidr, len: u8) -> (u32, u8) {
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    (u32::from(c.addr) & mask, len)
+}
+
+impl Prefixes {
+    /// The name of the first subnet so far that overlaps `p`.
+    fn first_overlapping(&self, p: Cidr) -> Option<&str> {
+        let holding = (0..=p.len).filter_map(|len| self.exact.get(&enclosing(p, len)));
+        let held = self.inside.get(&enclosing(p, p.len));
+        let first = holding.chain(held).min()?;
+        self.names.get(*first).map(String::as_str)
+    }
+
+    fn push(&mut self, name: &str, p: Cidr) {
+        let i = self.names.len();
+        self.names.push(name.to_string());
+        self.exact.entry(enclosing(p, p.len)).or_insert(i);
+        for len in 0..p.len {
+            self.inside.entry(enclosing(p, len)).or_insert(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Cidr {
+        Cidr::parse(s).unwrap_or_else(|| panic!("{s}"))
+    }
+
+    #[test]
+    fn the_first_overlapping_subnet_is_found_whether_it_holds_or_is_inside_the_new_one() {
+        let mut p = Prefixes::default();
+        p.push("a", cidr("10.0.1.0/24"));
+        p.push("b", cidr("10.0.2.0/25"));
+        p.push("c", cidr("10.0.2.0/24"));
+        assert_eq!(p.first_overlapping(cidr("10.0.3.0/24")), None);
+        assert_eq!(p.first_overlapping(cidr("10.0.1.128/25")), Some("a"), "held by a");
+        assert_eq!(p.first_overlapping(cidr("10.0.1.0/24")), Some("a"), "equal to a");
+        assert_eq!(p.first_overlapping(cidr("10.0.0.0/16")), Some("a"), "holds a, b and c: a is first");
+        assert_eq!(p.first_overlapping(cidr("10.0.2.0/26")), Some("b"), "inside b and c: b is first");
+        assert_eq!(p.first_overlapping(cidr("10.0.2.128/25")), Some("c"));
+        assert_eq!(p.first_overlapping(cidr("0.0.0.0/0")), Some("a"));
     }
 }

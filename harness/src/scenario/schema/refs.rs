@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::walker::Walker;
-use crate::scenario::error::did_you_mean;
 use crate::scenario::model::{SubnetRef, Topology, Vnet};
 use crate::scenario::tree::At;
 
@@ -40,36 +39,55 @@ impl Refs {
     }
 }
 
+/// One kind of name of the topology: in order (for hints) and as a set.
+struct Names<'t> {
+    list: Vec<&'t str>,
+    set: HashSet<&'t str>,
+}
+
+impl<'t> Names<'t> {
+    fn new(list: Vec<&'t str>) -> Names<'t> {
+        let set = list.iter().copied().collect();
+        Names { list, set }
+    }
+}
+
 /// The topology's names, indexed once (a file may hold thousands of references).
 struct Known<'t> {
-    vnets: Vec<&'t str>,
+    vnets: Names<'t>,
+    /// The first VNET of each name, as `Topology::vnet` finds it.
     vnet_by_name: HashMap<&'t str, &'t Vnet>,
     registries: Vec<&'t str>,
+    /// Registry names compare ignoring case, as Azure's do.
     registries_lower: HashSet<String>,
-    zones: Vec<&'t str>,
-    identities: Vec<&'t str>,
+    zones: Names<'t>,
+    identities: Names<'t>,
+    /// Subnet names per VNET, listed when first asked (most VNETs are never named).
+    subnets: HashMap<&'t str, Names<'t>>,
 }
 
 impl<'t> Known<'t> {
     fn new(topo: &'t Topology) -> Known<'t> {
         let mut vnet_by_name = HashMap::new();
         for v in &topo.vnets {
-            // The first of a name, as `Topology::vnet` finds it.
             vnet_by_name.entry(v.name.as_str()).or_insert(v);
         }
         Known {
-            vnets: topo.vnets.iter().map(|v| v.name.as_str()).collect(),
+            vnets: Names::new(topo.vnets.iter().map(|v| v.name.as_str()).collect()),
             vnet_by_name,
             registries: topo.registries.iter().map(|r| r.name.as_str()).collect(),
             registries_lower: topo.registries.iter().map(|r| r.name.to_ascii_lowercase()).collect(),
-            zones: topo.private_dns_zones.iter().map(|z| z.name.as_str()).collect(),
-            identities: topo.identities.iter().map(|i| i.name.as_str()).collect(),
+            zones: Names::new(topo.private_dns_zones.iter().map(|z| z.name.as_str()).collect()),
+            identities: Names::new(topo.identities.iter().map(|i| i.name.as_str()).collect()),
+            subnets: HashMap::new(),
         }
     }
-}
 
-fn undefined(what: &str, name: &str, place: &str, known: &[&str]) -> String {
-    format!("undefined {what} '{name}' in {place}{}", did_you_mean(name, known.iter().copied()))
+    fn subnets(&mut self, v: &'t Vnet) -> &Names<'t> {
+        self.subnets
+            .entry(v.name.as_str())
+            .or_insert_with(|| Names::new(v.subnets.iter().map(|s| s.name.as_str()).collect()))
+    }
 }
 
 impl Walker<'_> {
@@ -90,51 +108,38 @@ impl Walker<'_> {
 
     /// Checks every reference recorded during the walk against `topo`.
     pub(super) fn check_refs(&mut self, topo: &Topology) {
-        let known = Known::new(topo);
-        let zones: HashSet<&str> = known.zones.iter().copied().collect();
-        let identities: HashSet<&str> = known.identities.iter().copied().collect();
-        // Subnet names per VNET, built when first asked (most VNETs are never named).
-        let mut subnets: HashMap<&str, HashSet<&str>> = HashMap::new();
+        let mut known = Known::new(topo);
         for r in std::mem::take(&mut self.refs.list) {
             match r {
                 Ref::Vnet { name, at, place } => {
-                    if !known.vnet_by_name.contains_key(name.as_str()) {
-                        self.err(at, undefined("vnet", &name, &place, &known.vnets));
+                    if !known.vnets.set.contains(name.as_str()) {
+                        self.undefined(at, "vnet", &name, &place, &known.vnets.list);
                     }
                 }
-                Ref::Subnet { r, at, place } => match known.vnet_by_name.get(r.vnet.as_str()) {
-                    None => self.err(at, undefined("vnet", &r.vnet, &place, &known.vnets)),
+                Ref::Subnet { r, at, place } => match known.vnet_by_name.get(r.vnet.as_str()).copied() {
+                    None => self.undefined(at, "vnet", &r.vnet, &place, &known.vnets.list),
                     Some(v) => {
-                        let names = subnets
-                            .entry(v.name.as_str())
-                            .or_insert_with(|| v.subnets.iter().map(|s| s.name.as_str()).collect());
-                        if !names.contains(r.subnet.as_str()) {
-                            let listed: Vec<&str> = v.subnets.iter().map(|s| s.name.as_str()).collect();
-                            self.err(
-                                at,
-                                format!(
-                                    "undefined subnet '{}' of vnet '{}' in {place}{}",
-                                    r.subnet,
-                                    r.vnet,
-                                    did_you_mean(&r.subnet, listed.iter().copied())
-                                ),
-                            );
+                        let subnets = known.subnets(v);
+                        if !subnets.set.contains(r.subnet.as_str()) {
+                            let hint = self.f.hint(&r.subnet, &subnets.list);
+                            let msg = format!("undefined subnet '{}' of vnet '{}' in {place}{hint}", r.subnet, r.vnet);
+                            self.err(at, msg);
                         }
                     }
                 },
                 Ref::Registry { name, at, place } => {
                     if !known.registries_lower.contains(&name.to_ascii_lowercase()) {
-                        self.err(at, undefined("registry", &name, &place, &known.registries));
+                        self.undefined(at, "registry", &name, &place, &known.registries);
                     }
                 }
                 Ref::Zone { name, at, place } => {
-                    if !zones.contains(name.as_str()) {
-                        self.err(at, undefined("private DNS zone", &name, &place, &known.zones));
+                    if !known.zones.set.contains(name.as_str()) {
+                        self.undefined(at, "private DNS zone", &name, &place, &known.zones.list);
                     }
                 }
                 Ref::Identity { name, at, place } => {
-                    if !identities.contains(name.as_str()) {
-                        self.err(at, undefined("identity", &name, &place, &known.identities));
+                    if !known.identities.set.contains(name.as_str()) {
+                        self.undefined(at, "identity", &name, &place, &known.identities.list);
                     }
                 }
                 Ref::AddressInVnet { vnet, ip, at, place } => {
@@ -152,5 +157,10 @@ impl Walker<'_> {
                 self.err(at, "principal 'site' needs a [site] with a system identity (identity = \"system\")");
             }
         }
+    }
+
+    fn undefined(&mut self, at: At, what: &str, name: &str, place: &str, known: &[&str]) {
+        let hint = self.f.hint(name, known);
+        self.err(at, format!("undefined {what} '{name}' in {place}{hint}"));
     }
 }

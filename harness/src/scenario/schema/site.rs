@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::azure::{SITE_CONFIG, SITE_PROPERTIES, Ty, valid_image};
 use super::refs::Ref;
 use super::walker::{Tbl, Walker};
+use crate::scenario::limits::MAX_APP_SETTINGS;
 use crate::scenario::model::*;
 use crate::scenario::tree::{At, Node, Val};
 
@@ -116,7 +117,15 @@ impl Walker<'_> {
     fn app_settings(&mut self, n: &Node) -> BTreeMap<String, String> {
         let mut app_settings = BTreeMap::new();
         if let Some(st) = self.table(n, "[site.app_settings]") {
-            for e in st.entries {
+            if let Some(extra) = st.entries.get(MAX_APP_SETTINGS) {
+                let msg = format!(
+                    "[site.app_settings] has {} settings; a site has at most {MAX_APP_SETTINGS}",
+                    st.entries.len()
+                );
+                self.err(extra.key_at, msg);
+            }
+            // Past the limit the rest is not read: the scenario is refused anyway.
+            for e in st.entries.iter().take(MAX_APP_SETTINGS) {
                 let v = match &e.node.v {
                     Val::Str(s) => Some(s.clone()),
                     Val::Bool(b) => Some(b.to_string()),

@@ -5,7 +5,6 @@ use mock_azure::appservice::trace::{RouteKind, Stage};
 
 use super::azure::{CODES, RELATIVE_TYPES, default_api_version};
 use super::walker::{Tbl, Walker, fmt_list};
-use crate::scenario::error::did_you_mean;
 use crate::scenario::model::*;
 use crate::scenario::tree::{At, Node, Val};
 
@@ -83,7 +82,7 @@ impl Walker<'_> {
         };
         let Some(method) = Method::parse(&m.to_ascii_uppercase()) else {
             let words = Method::words();
-            let hint = did_you_mean(m, words.iter().copied());
+            let hint = self.f.hint(m, &words);
             self.err(at, format!("'arm' in [[step]]: unknown method '{m}'; use one of {}{hint}", fmt_list(&words)));
             return None;
         };
@@ -102,7 +101,7 @@ impl Walker<'_> {
             let first = path.split('/').next().unwrap_or_default();
             let Some((ty, ns)) = RELATIVE_TYPES.iter().find(|(t, _)| t.eq_ignore_ascii_case(first)) else {
                 let words: Vec<&str> = RELATIVE_TYPES.iter().map(|(t, _)| *t).collect();
-                let hint = did_you_mean(first, words.iter().copied());
+                let hint = self.f.hint(first, &words);
                 self.err(
                     at,
                     format!(

@@ -9,7 +9,6 @@ use mock_azure::model::net::Cidr;
 
 use super::Checks;
 use super::refs::Refs;
-use crate::scenario::error::did_you_mean;
 use crate::scenario::tree::{At, Entry, Files, Node, Val};
 
 /// A table being read: the keys asked for are the known keys.
@@ -98,7 +97,7 @@ impl<'a> Walker<'a> {
             let hint = if e.key == "remove" {
                 "; `remove = true` only deletes an entry of the scenario's fixture".to_string()
             } else {
-                did_you_mean(&e.key, t.known.iter().copied())
+                self.f.hint(&e.key, &t.known)
             };
             self.err(e.key_at, format!("unknown key '{}' {place}{hint}", e.key));
         }
@@ -190,7 +189,7 @@ impl<'a> Walker<'a> {
         match parse(&s) {
             Some(w) => Some(w),
             None => {
-                let hint = did_you_mean(&s, words.iter().copied());
+                let hint = self.f.hint(&s, words);
                 self.err(at, format!("{} must be one of {}, found '{s}'{hint}", t.place(key), fmt_list(words)));
                 None
             }
@@ -285,7 +284,7 @@ impl<'a> Walker<'a> {
         }
         match seen.0.get(&name.to_ascii_lowercase()) {
             Some(first) => {
-                let line = self.f.pos(*first).line;
+                let line = self.f.line(*first);
                 self.err(at, format!("duplicate {what} '{name}' (the first is on line {line})"));
             }
             None => {
