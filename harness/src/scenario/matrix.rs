@@ -121,26 +121,7 @@ impl Matrix {
                 break;
             }
         }
-        if !uncovered.is_empty() {
-            let total = out.len() + uncovered.len();
-            let shown: Vec<String> = uncovered
-                .iter()
-                .take(10)
-                .map(|v| {
-                    let l: Vec<String> = self.labels(v).into_iter().map(|(a, x)| format!("{a}={x}")).collect();
-                    format!("[{}]", l.join(", "))
-                })
-                .collect();
-            let more = if uncovered.len() > 10 { format!(" and {} more", uncovered.len() - 10) } else { String::new() };
-            w.f.err(
-                self.at,
-                format!(
-                    "{} of {total} matrix combinations match no [[matrix.cell]]: {}{more}",
-                    uncovered.len(),
-                    shown.join(", ")
-                ),
-            );
-        }
+        self.report_uncovered(w, &uncovered, out.len() + uncovered.len());
         for (c, used) in self.cells.iter().zip(used) {
             if !used {
                 w.f.err(
@@ -150,6 +131,30 @@ impl Matrix {
             }
         }
         out
+    }
+
+    /// Records the combinations no cell matches (the first ten of them).
+    fn report_uncovered(&self, w: &mut Walker<'_>, uncovered: &[Vec<usize>], total: usize) {
+        if uncovered.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = uncovered
+            .iter()
+            .take(10)
+            .map(|v| {
+                let l: Vec<String> = self.labels(v).into_iter().map(|(a, x)| format!("{a}={x}")).collect();
+                format!("[{}]", l.join(", "))
+            })
+            .collect();
+        let more = if uncovered.len() > 10 { format!(" and {} more", uncovered.len() - 10) } else { String::new() };
+        w.f.err(
+            self.at,
+            format!(
+                "{} of {total} matrix combinations match no [[matrix.cell]]: {}{more}",
+                uncovered.len(),
+                shown.join(", ")
+            ),
+        );
     }
 
     /// Most values one combination's document can hold: the merged document, plus what
