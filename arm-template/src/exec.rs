@@ -688,17 +688,10 @@ impl Runtime<'_> {
     /// The instance of this deployment a target names, if any.
     fn local(&self, target: &str) -> Result<Option<usize>, EvalError> {
         let dep = &self.x.dep;
-        let hits = resolve_target(&dep.tpl, &dep.instances, target);
-        match hits.as_slice() {
-            [] => {
-                if target.starts_with('/') {
-                    Ok(None)
-                } else {
-                    Err(EvalError::eval(msg::reference_not_found(target)))
-                }
-            }
-            [k] => Ok(Some(*k)),
-            many => Ok(Some(many[0])),
+        match resolve_target(&dep.tpl, &dep.instances, target) {
+            Some(hits) if !hits.is_empty() => Ok(Some(hits[0])),
+            _ if target.starts_with('/') => Ok(None),
+            _ => Err(EvalError::eval(msg::reference_not_found(target))),
         }
     }
 

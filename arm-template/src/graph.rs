@@ -15,40 +15,50 @@ use crate::json::{Node, NodeKind};
 use crate::resources::{Cond, Instance};
 use crate::template::Template;
 
-/// The instances a `dependsOn` entry or a `reference()` target names.
-pub(crate) fn resolve_target(t: &Template, instances: &[Instance], target: &str) -> Vec<usize> {
+/// The instances a `dependsOn` entry or a `reference()` target names; `None` when it names
+/// nothing of the template (a copy loop of zero instances names something).
+pub(crate) fn resolve_target(t: &Template, instances: &[Instance], target: &str) -> Option<Vec<usize>> {
     let all = |f: &dyn Fn(&Instance) -> bool| -> Vec<usize> {
         instances.iter().enumerate().filter(|(_, i)| f(i)).map(|(k, _)| k).collect()
     };
+    let found = |hits: Vec<usize>| if hits.is_empty() { None } else { Some(hits) };
     if t.language_v2 {
-        // `name` (every instance of a loop) or `name[i]`.
-        let hits = all(&|i| {
-            let Some(sym) = &t.resources[i.decl].symbolic else { return false };
-            sym.eq_ignore_ascii_case(target) || i.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(target))
-        });
-        if !hits.is_empty() {
-            return hits;
+        // `name` (every instance of a loop, maybe none) or `name[i]`.
+        let decl =
+            t.resources.iter().position(|d| d.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(target)));
+        if let Some(d) = decl {
+            return Some(all(&|i| i.decl == d));
+        }
+        if let Some(hits) = found(all(&|i| i.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(target)))) {
+            return Some(hits);
         }
     }
-    let hits = all(&|i| i.copy.as_ref().is_some_and(|c| c.name.eq_ignore_ascii_case(target) && i.decl_has_copy(t)));
-    if !hits.is_empty() {
-        return hits;
+    // A copy loop's name: every instance of its declaration.
+    let loops: Vec<usize> = t
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            d.node
+                .get("copy")
+                .and_then(|c| c.get("name"))
+                .and_then(Node::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(target))
+        })
+        .map(|(k, _)| k)
+        .collect();
+    if !loops.is_empty() {
+        return Some(all(&|i| loops.contains(&i.decl)));
     }
     if target.starts_with('/') {
         let want = ids::normalize(target);
-        return all(&|i| !i.id.is_empty() && ids::normalize(&i.id) == want);
+        return found(all(&|i| !i.id.is_empty() && ids::normalize(&i.id) == want));
     }
     if target.contains('/') {
         let want = target.trim_matches('/').to_ascii_lowercase();
-        return all(&|i| ids::parse(&i.id).is_some_and(|p| p.type_and_name().eq_ignore_ascii_case(&want)));
+        return found(all(&|i| ids::parse(&i.id).is_some_and(|p| p.type_and_name().eq_ignore_ascii_case(&want))));
     }
-    all(&|i| i.name.eq_ignore_ascii_case(target))
-}
-
-impl Instance {
-    fn decl_has_copy(&self, t: &Template) -> bool {
-        t.resources[self.decl].node.get("copy").is_some()
-    }
+    found(all(&|i| i.name.eq_ignore_ascii_case(target)))
 }
 
 /// Fills every instance's `depends` (explicit and implicit).
@@ -81,13 +91,12 @@ pub(crate) fn link(t: &Template, sc: Scope<'_>, instances: &mut [Instance]) -> R
                     wrap::resource(kind, &inst.display(), decl.node.pos, &m, e.pos, &e.path)
                 })?;
                 let Value::String(target) = v else { continue };
-                let hits = resolve_target(t, instances, &target);
-                if hits.is_empty() {
+                let Some(hits) = resolve_target(t, instances, &target) else {
                     if t.language_v2 && !target.contains('/') {
                         return Err(wrap::reference_not_found(&target, entry.pos, &epath));
                     }
                     return Err(wrap::dependency_not_found(&target, entry.pos, &epath));
-                }
+                };
                 deps.extend(hits.into_iter().filter(|&h| h != k));
             }
         }
@@ -95,7 +104,7 @@ pub(crate) fn link(t: &Template, sc: Scope<'_>, instances: &mut [Instance]) -> R
         let mut targets = Vec::new();
         collect_runtime_targets(&decl.node, isc, &mut targets);
         for target in targets {
-            deps.extend(resolve_target(t, instances, &target).into_iter().filter(|&h| h != k));
+            deps.extend(resolve_target(t, instances, &target).unwrap_or_default().into_iter().filter(|&h| h != k));
         }
         // A child declared inside its parent waits for the parent only when dependsOn says so
         // (Azure does not add it); a serial loop's batch waits for the previous batch.
