@@ -394,12 +394,15 @@ impl Execution {
             let condition = match condition {
                 None => Ok(true),
                 Some(Ok(Value::Bool(b))) => Ok(b),
-                Some(Ok(other)) => Err(ErrorDetail::new(
-                    "InvalidTemplate",
-                    format!(
-                        "The template condition must evaluate to a boolean; it is of type '{}'.",
-                        type_name(&other)
+                Some(Ok(other)) => Err((
+                    ErrorDetail::new(
+                        "InvalidTemplate",
+                        format!(
+                            "The template condition must evaluate to a boolean; it is of type '{}'.",
+                            type_name(&other)
+                        ),
                     ),
+                    400,
                 )),
                 Some(Err(e)) => Err(expression_failure(&inst.id, decl.node.pos, e.err)),
             };
@@ -415,7 +418,7 @@ impl Execution {
         };
         let condition = match condition {
             Ok(c) => c,
-            Err(e) => return self.fail(k, e, 0),
+            Err((e, status)) => return self.fail(k, e, status),
         };
         if !condition {
             self.states[k] = State::Skipped;
@@ -427,12 +430,12 @@ impl Execution {
         }
         let body = match outcome {
             Some(Ok(b)) => b,
-            Some(Err(e)) => return self.fail(k, e, 0),
+            Some(Err((e, status))) => return self.fail(k, e, status),
             None => {
                 return self.fail(
                     k,
                     ErrorDetail::new("InvalidTemplate", "The resource body could not be evaluated."),
-                    0,
+                    400,
                 );
             }
         };
@@ -657,13 +660,13 @@ fn output_type_ok(ty: &str, v: &Value) -> bool {
 /// An expression failure while deploying a resource, as the operation reports it: the host's
 /// error when a host call failed, else Azure's "Unable to process template language
 /// expressions".
-fn expression_failure(id: &str, pos: crate::json::Pos, err: EvalError) -> ErrorDetail {
+fn expression_failure(id: &str, pos: crate::json::Pos, err: EvalError) -> (ErrorDetail, u16) {
     match err {
         EvalError::Failed(f) => match f.host {
-            Some(h) => h.error,
-            None => run::expression_failed(id, pos, &f.message),
+            Some(h) => (h.error, h.status),
+            None => (run::expression_failed(id, pos, &f.message), 400),
         },
-        EvalError::Deferred => run::expression_failed(id, pos, "The expression could not be evaluated."),
+        EvalError::Deferred => (run::expression_failed(id, pos, "The expression could not be evaluated."), 400),
     }
 }
 
