@@ -152,7 +152,10 @@ impl Env {
                     .map_err(|err| fail(crate::eval::NodeError { err, pos: c.count.pos, path: count_path.clone() }))?;
                 let mut items = Vec::with_capacity(count);
                 for i in 0..count {
-                    let frames = Frames { frame: Frame::Copy { name: &v.name, index: i as i64 }, parent: None };
+                    let frames = Frames {
+                        frame: Frame::Copy { name: &v.name, index: i as i64, named_only: false },
+                        parent: None,
+                    };
                     items.push(eval_node(&c.input, sc.push(&frames), &v.path, opts).map_err(fail)?);
                 }
                 Ok(Value::Array(items))

@@ -61,8 +61,9 @@ pub(crate) trait Resolver {
 
 /// A frame of the scope chain.
 pub(crate) enum Frame<'a> {
-    /// A copy loop; `name` is the loop's name.
-    Copy { name: &'a str, index: i64 },
+    /// A copy loop; `name` is the loop's name. A property loop answers only
+    /// `copyIndex('name')`: an unnamed `copyIndex()` inside it is the resource's loop.
+    Copy { name: &'a str, index: i64, named_only: bool },
     /// The variables of a lambda.
     Lambda { vars: Vec<(&'a str, Value)> },
     /// A user-defined function call: its parameters.
@@ -113,9 +114,10 @@ impl<'a> Scope<'a> {
         let mut f = self.frames;
         let mut seen_any = false;
         while let Some(fr) = f {
-            if let Frame::Copy { name: loop_name, index } = &fr.frame {
+            if let Frame::Copy { name: loop_name, index, named_only } = &fr.frame {
                 seen_any = true;
                 match name {
+                    None if *named_only => {}
                     None => return Ok(*index),
                     Some(n) if n.eq_ignore_ascii_case(loop_name) => return Ok(*index),
                     Some(_) => {}
@@ -292,7 +294,8 @@ fn property_copy(node: &Node, sc: Scope<'_>, path: &str, opts: NodeOptions) -> R
         let input = spec.get("input").unwrap_or(spec);
         let mut items = Vec::with_capacity(count);
         for k in 0..count {
-            let frames = Frames { frame: Frame::Copy { name: &name, index: k as i64 }, parent: sc.frames };
+            let frames =
+                Frames { frame: Frame::Copy { name: &name, index: k as i64, named_only: true }, parent: sc.frames };
             items.push(eval_node(input, sc.push(&frames), &join_path(&spec_path, "input"), opts)?);
         }
         out.push((name, Value::Array(items)));

@@ -619,8 +619,10 @@ fn output_value(o: &crate::template::OutputDecl, sc: Scope<'_>) -> Result<Option
             let input = copy.get("input").ok_or_else(|| "The output copy needs an 'input'. ".to_string())?;
             let mut items = Vec::with_capacity(count);
             for i in 0..count {
-                let frames =
-                    Frames { frame: crate::eval::Frame::Copy { name: &o.name, index: i as i64 }, parent: sc.frames };
+                let frames = Frames {
+                    frame: crate::eval::Frame::Copy { name: &o.name, index: i as i64, named_only: false },
+                    parent: sc.frames,
+                };
                 items.push(
                     eval_node(input, sc.push(&frames), &o.path, NodeOptions::default()).map_err(|e| text(e.err))?,
                 );

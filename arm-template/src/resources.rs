@@ -98,7 +98,9 @@ pub(crate) struct Instance {
 impl Instance {
     /// The copy frame of this instance.
     pub fn frames(&self) -> Option<Frames<'_>> {
-        self.copy.as_ref().map(|c| Frames { frame: Frame::Copy { name: &c.name, index: c.index }, parent: None })
+        self.copy
+            .as_ref()
+            .map(|c| Frames { frame: Frame::Copy { name: &c.name, index: c.index, named_only: false }, parent: None })
     }
 
     /// How Azure's messages name the resource: the symbolic name, else the name.
@@ -186,8 +188,9 @@ fn expand_decl(
             copy.as_ref().map(|(name, _, batch)| CopyPos { name: name.clone(), index: index as i64, batch: *batch });
         let inherited = parent.and_then(|p| p.copy.clone());
         let pos = copy_pos.clone().or(inherited);
-        let frames =
-            pos.as_ref().map(|c| Frames { frame: Frame::Copy { name: &c.name, index: c.index }, parent: None });
+        let frames = pos
+            .as_ref()
+            .map(|c| Frames { frame: Frame::Copy { name: &c.name, index: c.index, named_only: false }, parent: None });
         let isc = match &frames {
             Some(f) => sc.push(f),
             None => sc,

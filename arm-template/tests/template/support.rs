@@ -205,3 +205,8 @@ pub fn line_col(text: &str, needle: &str) -> (u32, u32) {
     }
     panic!("{needle} not found")
 }
+
+/// A template from JSON.
+pub fn template(v: Value) -> Template {
+    Template::parse(&v.to_string()).unwrap_or_else(|e| panic!("{}", e.message))
+}
