@@ -130,6 +130,16 @@ pub fn export_template(resources: &[ExportResource], read_only: &dyn Fn(&str) ->
     })
 }
 
+/// The parent of a child resource (`None` for a top-level one).
+fn parent_of(p: &ParsedId) -> Option<ParsedId> {
+    let (ty, _) = p.resource_type.rsplit_once('/')?;
+    if !ty.contains('/') {
+        return None;
+    }
+    let (name, _) = p.name.rsplit_once('/')?;
+    Some(ParsedId { resource_type: ty.to_string(), name: name.to_string(), ..p.clone() })
+}
+
 fn top_type(ty: &str) -> String {
     ty.split('/').take(2).collect::<Vec<_>>().join("/")
 }
@@ -185,15 +195,24 @@ fn rewrite(
             if norm == own {
                 return v.clone();
             }
-            if exported.contains(&norm) {
-                if let Some(expr) = resource_id_expr(&p, param_for) {
-                    let e = format!("[{expr}]");
-                    if !depends.contains(&e) && !own.starts_with(&format!("{norm}/")) {
-                        depends.push(e.clone());
+            // An exported resource, or a child of one (a subnet declared inside its VNET):
+            // `resourceId(…)`, and a dependency on the nearest exported one.
+            if let Some(expr) = resource_id_expr(&p, param_for) {
+                let mut ancestor = Some(p.clone());
+                while let Some(a) = ancestor {
+                    let a_norm = ids::normalize(&full_id(&a));
+                    if exported.contains(&a_norm) {
+                        if let Some(dep) = resource_id_expr(&a, param_for) {
+                            let dep = format!("[{dep}]");
+                            if !depends.contains(&dep) && !own.starts_with(&format!("{a_norm}/")) && a_norm != own {
+                                depends.push(dep);
+                            }
+                        }
+                        break;
                     }
-                    return json!(e);
+                    ancestor = parent_of(&a);
                 }
-                return v.clone();
+                return json!(format!("[{expr}]"));
             }
             let pname = format!("{}_{}_externalid", last_type(&p.resource_type), sanitize(&p.name.replace('/', "_")));
             parameters.entry(pname.clone()).or_insert_with(|| json!({"defaultValue": s, "type": "String"}));

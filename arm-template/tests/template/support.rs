@@ -101,7 +101,8 @@ impl Host for MemoryHost {
             v["identity"]["principalId"] = json!(arm_template::hash::guid(&["principal", r.id]));
         }
         if ty == "microsoft.network/privateendpoints" {
-            let nic = id(&format!("Microsoft.Network/networkInterfaces/{}.nic", r.id.rsplit('/').next().unwrap()));
+            let (scope, name) = r.id.split_once("/providers/Microsoft.Network/privateEndpoints/").unwrap();
+            let nic = format!("{scope}/providers/Microsoft.Network/networkInterfaces/{name}.nic");
             v["properties"]["networkInterfaces"] = json!([{"id": nic}]);
             if v["properties"].get("customDnsConfigs").is_none() {
                 v["properties"]["customDnsConfigs"] = json!([]);
