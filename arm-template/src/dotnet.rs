@@ -42,7 +42,9 @@ pub(crate) fn composite_format(fmt: &str, args: &[Value]) -> Result<String, Stri
                 let text = format_value(arg, spec)?;
                 match align {
                     Some(w) if w > 0 => out.push_str(&format!("{text:>width$}", width = w.min(10_000) as usize)),
-                    Some(w) if w < 0 => out.push_str(&format!("{text:<width$}", width = (-w).min(10_000) as usize)),
+                    Some(w) if w < 0 => {
+                        out.push_str(&format!("{text:<width$}", width = w.unsigned_abs().min(10_000) as usize))
+                    }
                     _ => out.push_str(&text),
                 }
                 i = close + 1;

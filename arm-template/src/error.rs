@@ -545,6 +545,12 @@ pub(crate) mod msg {
         )
     }
 
+    pub fn budget_exceeded(limit: u64) -> String {
+        format!(
+            "The template language expression evaluation exceeded its limit of '{limit}' operations: the template builds values too large to evaluate."
+        )
+    }
+
     pub fn too_long(limit: usize, got: usize) -> String {
         format!("The template language expression result exceeds the limit of '{limit}' characters: '{got}'.")
     }

@@ -48,6 +48,10 @@ pub(crate) trait Base {
     fn deployment_object(&self) -> Value;
     /// A counter, for `newGuid()` (different per call, the same per deployment).
     fn next_sequence(&self) -> u64;
+    /// Counts the work of an evaluation (the size of each function's result) against a
+    /// budget, so that a hostile template (`map(range(0, 10000), … range(0, 10000))`) is an
+    /// error instead of exhausting memory.
+    fn charge(&self, units: u64) -> Result<(), EvalError>;
 }
 
 /// Runtime answers for `reference()` and `list*()`.

@@ -76,13 +76,16 @@ fn parse_duration(s: &str) -> Option<(i64, i64, Duration)> {
     }
     let (mut years, mut months, mut dur) = (0i64, 0i64, Duration::ZERO);
     let mut num = String::new();
+    // Bounded so that no duration overflows `time`'s arithmetic (which panics).
+    let n = |num: &str| num.parse::<i64>().ok().filter(|v| *v < 1_000_000_000);
+    let f = |num: &str| num.parse::<f64>().ok().filter(|v| v.is_finite() && *v < 1e12);
     for c in date.chars() {
         match c {
             '0'..='9' => num.push(c),
-            'Y' => years = num.parse().ok()?,
-            'M' => months = num.parse().ok()?,
-            'W' => dur += Duration::weeks(num.parse().ok()?),
-            'D' => dur += Duration::days(num.parse().ok()?),
+            'Y' => years = n(&num)?,
+            'M' => months = n(&num)?,
+            'W' => dur = dur.checked_add(Duration::weeks(n(&num)?))?,
+            'D' => dur = dur.checked_add(Duration::days(n(&num)?))?,
             _ => return None,
         }
         if !c.is_ascii_digit() {
@@ -95,9 +98,9 @@ fn parse_duration(s: &str) -> Option<(i64, i64, Duration)> {
     for c in time_part.chars() {
         match c {
             '0'..='9' | '.' => num.push(c),
-            'H' => dur += Duration::hours(num.parse().ok()?),
-            'M' => dur += Duration::minutes(num.parse().ok()?),
-            'S' => dur += Duration::seconds_f64(num.parse().ok()?),
+            'H' => dur = dur.checked_add(Duration::hours(n(&num)?))?,
+            'M' => dur = dur.checked_add(Duration::minutes(n(&num)?))?,
+            'S' => dur = dur.checked_add(Duration::seconds_f64(f(&num)?))?,
             _ => return None,
         }
         if !(c.is_ascii_digit() || c == '.') {

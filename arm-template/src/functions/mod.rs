@@ -191,7 +191,7 @@ pub(crate) fn call(namespace: Option<&str>, name: &str, args: &[Expr], sc: Scope
         return scope::user_function(ns, name, args, sc);
     }
     let lower = name.to_ascii_lowercase();
-    match builtin(&lower) {
+    let result = match builtin(&lower) {
         Some(Builtin::Pure(f)) => {
             let values = args.iter().map(|a| eval(a, sc)).collect::<Result<Vec<_>, _>>()?;
             f(name, &values)
@@ -201,6 +201,18 @@ pub(crate) fn call(namespace: Option<&str>, name: &str, args: &[Expr], sc: Scope
             Err(EvalError::new(ErrorKind::UnsupportedFunction, msg::function_unsupported(name)))
         }
         None => Err(EvalError::new(ErrorKind::UnknownFunction, msg::function_not_valid(name))),
+    }?;
+    sc.base.charge(cost(&result))?;
+    Ok(result)
+}
+
+/// The work a result stands for: its elements, members, or characters (by 32).
+fn cost(v: &Value) -> u64 {
+    match v {
+        Value::Array(a) => a.len() as u64 + 1,
+        Value::Object(o) => o.len() as u64 + 1,
+        Value::String(s) => s.len() as u64 / 32 + 1,
+        _ => 1,
     }
 }
 

@@ -115,10 +115,10 @@ pub(super) fn substring(name: &str, args: &[Value]) -> Result<Value, EvalError> 
     let chars: Vec<char> = s.chars().collect();
     let len = chars.len() as i64;
     let length = match args.get(2) {
-        None | Some(Value::Null) => len - start,
+        None | Some(Value::Null) => len.saturating_sub(start),
         Some(_) => int_arg(name, args, 2)?,
     };
-    if start < 0 || length < 0 || start > len || start + length > len {
+    if start < 0 || length < 0 || start > len || start.checked_add(length).is_none_or(|end| end > len) {
         return Err(EvalError::eval(msg::substring_range(start, length, chars.len())));
     }
     Ok(Value::String(chars[start as usize..(start + length) as usize].iter().collect()))

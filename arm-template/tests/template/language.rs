@@ -181,6 +181,12 @@ fn lambda_functions_match_azures_baseline() {
 }
 
 #[test]
+fn a_template_building_huge_values_is_an_error_not_an_exhausted_host() {
+    let e = evaluate("[map(range(0, 10000), lambda('x', range(0, 10000)))]", &ctx("e")).unwrap_err();
+    assert!(e.contains("exceeded its limit of '4000000' operations"), "{e}");
+}
+
+#[test]
 fn function_names_ignore_case_and_if_evaluates_only_its_branch() {
     assert_eq!(ev("[CONCAT('a', ToLower('B'))]"), json!("ab"));
     assert_eq!(ev("[if(true(), 'ok', createArray()[5])]"), json!("ok"));
