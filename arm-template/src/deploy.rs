@@ -259,6 +259,38 @@ impl Deployment {
         }
     }
 
+    /// Asks the host's providers to validate every resource whose body is known before
+    /// deploying (nested deployments prepared ahead included), as Azure's preflight does; the
+    /// refusals are the details of one `InvalidTemplateDeployment`.
+    pub fn preflight(&self, host: &mut dyn crate::Host) -> Result<(), TemplateError> {
+        let mut details = Vec::new();
+        self.collect_preflight(host, &mut details);
+        if details.is_empty() {
+            return Ok(());
+        }
+        let tracking = crate::hash::guid(&["preflight", &self.id]);
+        Err(wrap::invalid_deployment(&self.name, &tracking, details))
+    }
+
+    fn collect_preflight(&self, host: &mut dyn crate::Host, details: &mut Vec<crate::ErrorDetail>) {
+        for (k, i) in self.instances.iter().enumerate() {
+            if i.condition == Cond::False || i.existing {
+                continue;
+            }
+            if i.nested.is_some() {
+                if let Some(child) = self.nested.get(&k) {
+                    child.collect_preflight(host, details);
+                }
+                continue;
+            }
+            let Some(body) = &i.body else { continue };
+            let request = crate::PutRequest { id: &i.id, resource_type: &i.ty, api_version: &i.api_version, body };
+            if let Err(e) = host.validate(&request) {
+                details.push(e.error);
+            }
+        }
+    }
+
     /// The deployment's resource ID.
     pub fn id(&self) -> &str {
         &self.id

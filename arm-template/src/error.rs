@@ -116,6 +116,8 @@ pub enum ErrorKind {
     OutputType,
     /// The deployment request itself is malformed (no template, bad mode…).
     InvalidRequest,
+    /// A resource provider refused a resource in preflight validation.
+    PreflightFailed,
 }
 
 /// Where a template error points: Azure's `TemplateViolation` additional info.
@@ -788,6 +790,20 @@ pub(crate) mod wrap {
             ),
             violation: None,
             details: Vec::new(),
+        }
+    }
+
+    /// Azure's preflight failure (confirmed: Azure/azure-powershell#23850, 2024):
+    /// `InvalidTemplateDeployment`, the providers' errors as details.
+    pub fn invalid_deployment(name: &str, tracking_id: &str, details: Vec<ErrorDetail>) -> TemplateError {
+        TemplateError {
+            kind: ErrorKind::PreflightFailed,
+            code: "InvalidTemplateDeployment",
+            message: format!(
+                "The template deployment '{name}' is not valid according to the validation procedure. The tracking id is '{tracking_id}'. See inner errors for details."
+            ),
+            violation: None,
+            details,
         }
     }
 

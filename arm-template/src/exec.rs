@@ -30,6 +30,13 @@ pub trait Host {
     /// the resource as the provider returns it), or the provider's error.
     fn put(&mut self, request: &PutRequest<'_>) -> Result<PutResponse, HostError>;
 
+    /// The provider's preflight validation of a PUT (what `validate` and the deployment PUT
+    /// ask each provider before deploying anything). The default accepts everything.
+    fn validate(&mut self, request: &PutRequest<'_>) -> Result<(), HostError> {
+        let _ = request;
+        Ok(())
+    }
+
     /// Reads a resource (`None` when it does not exist). `api_version` is the one the
     /// template gave, if any.
     fn get(&mut self, id: &str, api_version: Option<&str>) -> Result<Option<Value>, HostError>;

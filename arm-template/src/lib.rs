@@ -76,8 +76,10 @@
 //!     "2021-07-03T12:00:00Z",
 //! );
 //! let deployment = Deployment::prepare_request(request, ctx).unwrap();
-//! // 3. Run it (or `deployment.what_if(&mut host)`; `start()` + `step()` to go wave by wave).
 //! let mut host = Store(HashMap::new());
+//! // 3. Preflight: the providers' validation (`Host::validate`), `InvalidTemplateDeployment` if refused.
+//! deployment.preflight(&mut host).unwrap();
+//! // 4. Run it (or `deployment.what_if(&mut host)`; `start()` + `step()` to go wave by wave).
 //! let result = deployment.execute(&mut host);
 //! assert_eq!(result.provisioning_state.as_str(), "Succeeded");
 //! assert_eq!(
@@ -130,4 +132,16 @@ pub fn evaluate(text: &str, ctx: &Context) -> Result<serde_json::Value, String> 
         error::EvalError::Failed(f) => f.message,
         error::EvalError::Deferred => "The expression needs a running deployment (reference or list*).".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A prepared deployment and a running one can be kept between requests behind a lock.
+    #[test]
+    fn deployments_and_executions_are_send() {
+        fn send<T: Send>() {}
+        send::<crate::Deployment>();
+        send::<crate::Execution>();
+        send::<crate::DeploymentResult>();
+    }
 }

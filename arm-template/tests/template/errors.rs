@@ -364,6 +364,34 @@ fn an_output_of_the_wrong_type_fails_output_evaluation() {
 }
 
 #[test]
+fn preflight_collects_every_refusal_as_invalid_template_deployment() {
+    let text = format!(
+        r#"{HEAD} "resources": [
+      {{"type": "Microsoft.Web/sites", "apiVersion": "2022-03-01", "name": "a"}},
+      {{"type": "Microsoft.Web/sites", "apiVersion": "2022-03-01", "name": "b"}},
+      {{"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "v"}}]}}"#
+    );
+    let d = prepare(&text, json!({})).unwrap();
+    let mut host = MemoryHost::new();
+    assert!(d.preflight(&mut host).is_ok());
+    host.invalid_types.push("microsoft.web/sites".into());
+    let e = d.preflight(&mut host).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PreflightFailed);
+    assert_eq!(e.code, "InvalidTemplateDeployment");
+    assert!(
+        e.message.starts_with(
+            "The template deployment 'errors' is not valid according to the validation procedure. The tracking id is '"
+        ),
+        "{}",
+        e.message
+    );
+    assert!(e.message.ends_with("'. See inner errors for details."), "{}", e.message);
+    assert_eq!(e.details.len(), 2);
+    assert_eq!(e.to_json()["details"][0]["code"], json!("InvalidResourceType"));
+    assert!(host.put_ids().is_empty());
+}
+
+#[test]
 fn malformed_templates_never_panic() {
     for text in [
         "[]",

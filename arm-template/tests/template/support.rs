@@ -41,6 +41,8 @@ pub struct MemoryHost {
     pub finished: Vec<DeploymentResult>,
     /// PUTs of these IDs (lower case) fail with 409 Conflict.
     pub refuse: Vec<String>,
+    /// Preflight validation refuses these types (lower case).
+    pub invalid_types: Vec<String>,
     pub read_only: BTreeMap<String, Vec<String>>,
 }
 
@@ -116,6 +118,17 @@ impl Host for MemoryHost {
         }
         self.insert(v.clone());
         Ok(PutResponse { status: if existed { 200 } else { 201 }, body: v })
+    }
+
+    fn validate(&mut self, r: &PutRequest<'_>) -> Result<(), HostError> {
+        if self.invalid_types.contains(&r.resource_type.to_ascii_lowercase()) {
+            return Err(HostError::new(
+                400,
+                "InvalidResourceType",
+                format!("The resource type '{}' is refused by the test host.", r.resource_type),
+            ));
+        }
+        Ok(())
     }
 
     fn get(&mut self, id: &str, _api: Option<&str>) -> Result<Option<Value>, HostError> {
