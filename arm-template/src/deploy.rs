@@ -354,9 +354,20 @@ impl Deployment {
             .collect()
     }
 
-    /// The waves: IDs of the resources that may deploy together, in order.
+    /// The waves: IDs of the resources that may deploy together, in order (resources skipped
+    /// by their condition and `existing` ones, which are read, not deployed, left out).
     pub fn waves(&self) -> Vec<Vec<String>> {
-        self.waves.iter().map(|w| w.iter().map(|&k| self.instances[k].id.clone()).collect()).collect()
+        self.waves
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .map(|&k| &self.instances[k])
+                    .filter(|i| i.condition != Cond::False && !i.existing)
+                    .map(|i| i.id.clone())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
     }
 
     /// The template hash Azure reports (`properties.templateHash`): here the `uniqueString`
