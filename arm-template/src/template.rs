@@ -347,6 +347,20 @@ impl Template {
             check_resource_node(&r.node, &r.path, self, &|inner, kind, n, path| {
                 wrap::resource(kind, &shown, r.node.pos, inner, n.pos, path)
             })?;
+            // An inline nested template is checked now too, as Azure validates it with its
+            // parent (an outer-scope one sees the parent's user-defined functions).
+            if r.node.get("type").and_then(Node::as_str).is_some_and(is_deployment_type)
+                && let Some(props) = r.node.get("properties")
+                && let Some(nested) = props.get("template")
+            {
+                let inner = props
+                    .get("expressionEvaluationOptions")
+                    .and_then(|o| o.get("scope"))
+                    .and_then(Node::as_str)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("inner"));
+                let path = join_path(&join_path(&r.path, "properties"), "template");
+                Template::from_node(nested.clone(), &path, if inner { None } else { Some(&self.functions) })?;
+            }
         }
         for o in &self.outputs {
             check_node(&o.node, &o.path, self, &|inner, kind, n, path| {

@@ -69,6 +69,20 @@ fn a_request_body_error_points_into_properties_template() {
 }
 
 #[test]
+fn a_nested_template_is_checked_with_its_parent() {
+    let text = format!(
+        r#"{HEAD} "resources": [{{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n",
+      "properties": {{"mode": "Incremental", "expressionEvaluationOptions": {{"scope": "inner"}},
+        "parameters": {{"x": {{"value": "[reference('elsewhere').y]"}}}},
+        "template": {{"parameters": {{"x": {{"type": "string"}}}}, "resources": [
+          {{"type": "Microsoft.Web/sites", "apiVersion": "2022-03-01", "name": "[concat(parameters('x')]"}}]}}}}}}]}}"#
+    );
+    let e = err(&text, json!({}));
+    assert_eq!(e.kind, ErrorKind::ExpressionSyntax);
+    assert_eq!(e.violation.unwrap().path, "resources[0].properties.template.resources[0].name");
+}
+
+#[test]
 fn unknown_function_is_named() {
     let text =
         format!(r#"{HEAD} "resources": [], "outputs": {{"o": {{"type": "string", "value": "[toUpperCase('a')]"}}}}}}"#);
