@@ -13,6 +13,7 @@
 //! - [`proxy`]: vantage points for real clients (skopeo…): CONNECT proxies on the
 //!   internet or inside a VNET.
 //! - [`serve`]: `pullsim serve`, the fake Azure on loopback for real clients.
+//! - [`state`]: `pullsim state check|salvage`, for a state directory whose journal is damaged.
 //! - [`scenario`]: the scenario format, its loader (errors with file:line:column) and the
 //!   ARM requests a scenario's topology turns into.
 
@@ -24,3 +25,4 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod serve;
+pub mod state;

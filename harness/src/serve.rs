@@ -245,13 +245,14 @@ async fn serve_env(
 pub fn load_signer(dir: &Path) -> anyhow::Result<TokenSigner> {
     let path = dir.join("token-key.pk8");
     if let Ok(bytes) = std::fs::read(&path) {
+        mock_azure::tls::keep_private(&path)?;
         if let Some(s) = TokenSigner::from_pkcs8(&bytes) {
             return Ok(s);
         }
         tracing::warn!(path = %path.display(), "token key unreadable; generating a new one");
     }
     let s = TokenSigner::generate().map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
-    write_atomic(&path, s.pkcs8()).with_context(|| format!("writing {}", path.display()))?;
+    mock_azure::tls::write_private(&path, s.pkcs8()).with_context(|| format!("writing {}", path.display()))?;
     Ok(s)
 }
 
