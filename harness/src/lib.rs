@@ -10,6 +10,7 @@
 //! - [`docker`]: the docker backend: ARM, Azure DNS, the ACR and the worker each in a
 //!   container on per-VNET networks, `pullsim shell`, `pullsim gc`.
 //! - [`embedded`]: the embedded backend: every component in this process on loopback.
+//! - [`limits`]: the flags of `serve` that bound connections, time, blobs and uploads.
 //! - [`proxy`]: vantage points for real clients (skopeo…): CONNECT proxies on the
 //!   internet or inside a VNET.
 //! - [`serve`]: `pullsim serve`, the fake Azure on loopback for real clients.
@@ -20,6 +21,7 @@
 pub mod cli;
 pub mod docker;
 pub mod embedded;
+pub mod limits;
 pub mod proxy;
 pub mod report;
 pub mod run;

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 pub use acr::admin_passwords;
 pub use error::ArmError;
 pub use rbac::{ROLES, role_by_definition_id};
-pub use serve::serve;
+pub use serve::{serve, serve_with};
 
 use crate::identity::TokenSigner;
 use crate::model::Store;
