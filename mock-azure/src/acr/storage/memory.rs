@@ -1,17 +1,20 @@
 //! The in-memory [`BlobStore`]: ordered maps behind one lock, for tests and for
 //! embedded scenarios that need no persistence.
 //!
-//! Content is kept in chunks of at most [`CHUNK`] bytes, filled as an upload arrives:
-//! a growing upload never reallocates (a single growing buffer would double, copying
-//! everything each time and holding twice its size at the peak), and what a cancelled
-//! or expired upload held goes back to the allocator chunk by chunk.
+//! Uploaded content is kept in chunks of at most [`CHUNK`] bytes, each an anonymous
+//! memory map filled as the upload arrives: a growing upload never reallocates (a single
+//! growing buffer would double, copying everything each time and holding twice its size
+//! at the peak), and what a cancelled or expired upload held goes back to the operating
+//! system when its maps are dropped (the allocator would keep freed memory for reuse,
+//! so the process's RSS would stay at its peak).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use memmap2::MmapMut;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{
@@ -137,39 +140,72 @@ impl MemoryStore {
     }
 }
 
+/// A chunk being filled: an anonymous map of [`CHUNK`] bytes and how many hold data.
+struct Filling {
+    map: MmapMut,
+    len: usize,
+}
+
+fn map_error(e: std::io::Error) -> StorageError {
+    StorageError::Io { op: "map memory for", path: std::path::PathBuf::from("an upload"), source: e }
+}
+
+impl Filling {
+    fn new() -> Result<Filling, StorageError> {
+        Ok(Filling { map: MmapMut::map_anon(CHUNK).map_err(map_error)?, len: 0 })
+    }
+
+    /// The filled part, read-only and shareable.
+    fn freeze(self) -> Result<Bytes, StorageError> {
+        let len = self.len;
+        Ok(Bytes::from_owner(self.map.make_read_only().map_err(map_error)?).slice(..len))
+    }
+}
+
 struct MemoryStaging {
     store: MemoryStore,
     registry: String,
     /// Full chunks, then the one being filled.
     done: Vec<Bytes>,
-    filling: BytesMut,
+    filling: Option<Filling>,
     hash: RollingHash,
 }
 
 impl MemoryStaging {
-    fn into_content(mut self) -> Content {
-        if !self.filling.is_empty() {
-            self.done.push(std::mem::take(&mut self.filling).freeze());
+    fn into_content(mut self) -> Result<Content, StorageError> {
+        if let Some(f) = self.filling.take().filter(|f| f.len > 0) {
+            self.done.push(f.freeze()?);
         }
-        Content { chunks: std::mem::take(&mut self.done), len: self.hash.len() }
+        Ok(Content { chunks: std::mem::take(&mut self.done), len: self.hash.len() })
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> Result<(), StorageError> {
+        while !data.is_empty() {
+            let f = match &mut self.filling {
+                Some(f) if f.len < CHUNK => f,
+                slot => {
+                    if let Some(full) = slot.take() {
+                        self.done.push(full.freeze()?);
+                    }
+                    self.filling.insert(Filling::new()?)
+                }
+            };
+            let n = (CHUNK - f.len).min(data.len());
+            f.map[f.len..f.len + n].copy_from_slice(&data[..n]);
+            f.len += n;
+            data = &data[n..];
+        }
+        Ok(())
     }
 }
 
 impl Staging for MemoryStaging {
-    fn append<'a>(&'a mut self, mut data: &'a [u8]) -> BoxFut<'a, Result<(), StorageError>> {
-        self.hash.update(data);
-        while !data.is_empty() {
-            if self.filling.len() == CHUNK {
-                self.done.push(std::mem::replace(&mut self.filling, BytesMut::with_capacity(CHUNK)).freeze());
-            }
-            if self.filling.capacity() == 0 {
-                self.filling.reserve(CHUNK);
-            }
-            let n = (CHUNK - self.filling.len()).min(data.len());
-            self.filling.extend_from_slice(&data[..n]);
-            data = &data[n..];
+    fn append<'a>(&'a mut self, data: &'a [u8]) -> BoxFut<'a, Result<(), StorageError>> {
+        let written = self.write(data);
+        if written.is_ok() {
+            self.hash.update(data);
         }
-        Box::pin(async { Ok(()) })
+        Box::pin(async { written })
     }
 
     fn len(&self) -> u64 {
@@ -188,15 +224,18 @@ impl Staging for MemoryStaging {
         let len = self.hash.rollback() as usize;
         // Whole chunks before the mark stay; the chunk holding it is refilled.
         let keep_chunks = len / CHUNK;
-        if keep_chunks < self.done.len() {
+        let result = if keep_chunks < self.done.len() {
             let partial = self.done[keep_chunks].slice(..len % CHUNK);
             self.done.truncate(keep_chunks);
-            self.filling = BytesMut::with_capacity(CHUNK);
-            self.filling.extend_from_slice(&partial);
+            self.filling = None;
+            self.write(&partial)
         } else {
-            self.filling.truncate(len - keep_chunks * CHUNK);
-        }
-        Box::pin(async { Ok(()) })
+            if let Some(f) = &mut self.filling {
+                f.len = len - keep_chunks * CHUNK;
+            }
+            Ok(())
+        };
+        Box::pin(async { result })
     }
 
     fn commit<'a>(self: Box<Self>, repo: &'a Repo, expected: &'a Digest) -> BoxFut<'a, Result<u64, StorageError>> {
@@ -212,7 +251,7 @@ impl Staging for MemoryStaging {
                 return Err(StorageError::DigestMismatch { expected: expected.clone(), actual });
             }
             let store = self.store.clone();
-            let content = self.into_content();
+            let content = self.into_content()?;
             let size = content.len;
             let mut st = store.lock();
             let reg = st.by_name.entry(repo.registry.clone()).or_default();
@@ -237,7 +276,7 @@ impl BlobStore for MemoryStore {
             store: self.clone(),
             registry: registry.to_ascii_lowercase(),
             done: Vec::new(),
-            filling: BytesMut::new(),
+            filling: None,
             hash: RollingHash::new(),
         };
         ready(Ok(Box::new(s) as Box<dyn Staging>))
