@@ -14,12 +14,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-use mock_azure::acr::{Acr, ListenerHandle, MemoryStore};
+use mock_azure::acr::{Acr, BlobStore, DiskStore, ListenerHandle, MemoryStore, UploadLimits};
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, InfraError, PullReport, Worker};
 use mock_azure::arm::{Arm, ArmConfig};
 use mock_azure::dns::{AzureDns, DnsHandle, DnsServer, Role, list_custom_servers};
 use mock_azure::identity::TokenSigner;
+use mock_azure::listen::Limits;
 use mock_azure::model::Store;
 use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
 use mock_azure::tls::Ca;
@@ -47,6 +48,8 @@ pub struct Env {
     pub acr: Arc<Acr>,
     /// The App Service worker.
     pub worker: Arc<Worker>,
+    /// The listener limits every server of the environment (and its proxies) runs under.
+    pub limits: Limits,
     dns_handle: DnsHandle,
     acr_handle: ListenerHandle,
     bound: Mutex<BTreeSet<(u8, Modeled)>>,
@@ -65,6 +68,10 @@ pub struct EnvOptions {
     pub state_dir: Option<std::path::PathBuf>,
     /// Where ARM listens (`127.0.0.1:0` when `None`).
     pub arm_bind: Option<SocketAddr>,
+    /// Listener limits (connection caps, timeouts) of every server.
+    pub limits: Limits,
+    /// Upload limits of the ACR (largest blob, idle sessions).
+    pub uploads: UploadLimits,
 }
 
 const KIND_DNS: u8 = 0;
@@ -73,6 +80,10 @@ const KIND_HTTPS: u8 = 1;
 impl Env {
     /// Starts ARM, DNS, the ACR and the worker.
     pub async fn start(opts: EnvOptions) -> anyhow::Result<Env> {
+        // Descriptors for many clients (issue 13).
+        if let Err(e) = mock_azure::listen::raise_fd_limit() {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+        }
         let (store, ca, signer) = match &opts.state_dir {
             Some(dir) => (
                 Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
@@ -83,6 +94,11 @@ impl Env {
                 let (ca, signer) = process_keys()?;
                 (Store::in_memory(), ca, signer)
             }
+        };
+        // After the store, which makes the state directory private.
+        let blobs: Arc<dyn BlobStore> = match &opts.state_dir {
+            Some(dir) => Arc::new(DiskStore::open(&dir.join("acr")).context("opening the ACR's content store")?),
+            None => Arc::new(MemoryStore::new()),
         };
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -100,11 +116,18 @@ impl Env {
         let arm_tls = ca.server_config(&["localhost"], &[arm_addr.ip()]).context("ARM certificate")?;
         let cfg = ArmConfig::new(format!("https://{arm_addr}"));
         let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
-        tasks.spawn(mock_azure::arm::serve(arm_listener, arm_tls, arm.clone(), stopped(shutdown.subscribe())));
+        let limits = opts.limits;
+        tasks.spawn(mock_azure::arm::serve_with(
+            arm_listener,
+            arm_tls,
+            arm.clone(),
+            limits,
+            stopped(shutdown.subscribe()),
+        ));
 
         // DNS.
         let dns = Arc::new(AzureDns::new(store.clone(), fabric.clone()));
-        let server = DnsServer::new(dns.clone());
+        let server = DnsServer::new(dns.clone()).with_limits(limits);
         let dns_handle = server.handle();
         server.add(Role::AzureDns, dns_udp, dns_tcp).context("serving Azure DNS")?;
         let rx = shutdown.subscribe();
@@ -116,18 +139,12 @@ impl Env {
 
         // ACR.
         let acr = Arc::new(
-            Acr::new(
-                store.clone(),
-                Arc::new(MemoryStore::new()),
-                signer.clone(),
-                ca.clone(),
-                fabric.clone(),
-                cfg.tenant_id.clone(),
-            )
-            .context("ACR certificates")?,
+            Acr::new(store.clone(), blobs, signer.clone(), ca.clone(), fabric.clone(), cfg.tenant_id.clone())
+                .context("ACR certificates")?
+                .with_upload_limits(opts.uploads),
         );
         let (acr_handle, listeners) = mock_azure::acr::listeners();
-        tasks.spawn(mock_azure::acr::serve(listeners, acr.clone(), stopped(shutdown.subscribe())));
+        tasks.spawn(mock_azure::acr::serve_with(listeners, acr.clone(), limits, stopped(shutdown.subscribe())));
 
         let client_tls = ca.client_config().context("client TLS")?;
         let worker = Arc::new(Worker {
@@ -153,6 +170,7 @@ impl Env {
             dns,
             acr,
             worker,
+            limits,
             dns_handle,
             acr_handle,
             bound: Mutex::new(BTreeSet::new()),

@@ -102,6 +102,9 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Check or salvage a state directory's journal (what `serve --state-dir` keeps).
+    #[command(subcommand)]
+    State(pullsim::state::StateCommand),
     /// Run one component of the fake Azure (inside a container of the docker backend).
     #[command(subcommand, hide = true)]
     Component(pullsim::docker::component::Component),
@@ -169,6 +172,7 @@ fn main() -> ExitCode {
                 println!("pullsim gc: {removed}");
                 Ok(0)
             }
+            Command::State(c) => pullsim::state::run(c),
             Command::Component(c) => pullsim::docker::component::run(c).await,
             Command::Shell { scenario, cell, vnet, command } => {
                 cli::shell(&scenario, cell.as_deref(), vnet.as_deref(), command.as_deref()).await
