@@ -57,6 +57,9 @@ pub enum Command {
     /// are gone (killed, crashed), and pullsim images the current binary no longer uses.
     #[command(after_help = GC_EXAMPLES)]
     Gc(GcArgs),
+    /// Check or salvage a state directory's journal (what `serve --state-dir` keeps).
+    #[command(subcommand)]
+    State(crate::state::StateCommand),
     /// Open a shell in a debug container standing in a scenario's VNET (docker backend),
     /// where the registry's name resolves as the app sees it (RULES.md A8).
     #[command(after_help = SHELL_EXAMPLES)]
@@ -242,6 +245,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
             println!("pullsim gc: {removed}");
             Ok(0)
         }
+        Command::State(c) => crate::state::run(c),
         Command::Shell(args) => shell(args).await,
         Command::Component(c) => crate::docker::component::run(c).await,
     }

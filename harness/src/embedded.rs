@@ -14,12 +14,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-use mock_azure::acr::{Acr, BlobStore, ListenerHandle, MemoryStore};
+use mock_azure::acr::{Acr, BlobStore, DiskStore, ListenerHandle, MemoryStore, UploadLimits};
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, InfraError, PullReport, Worker};
 use mock_azure::arm::{Arm, ArmConfig, ArmRequest, ArmResponse};
 use mock_azure::dns::{AzureDns, CustomServer, DnsHandle, DnsServer, Role, list_custom_servers, put_custom_server};
 use mock_azure::identity::TokenSigner;
+use mock_azure::listen::Limits;
 use mock_azure::model::Store;
 use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
 use mock_azure::tls::Ca;
@@ -49,6 +50,8 @@ pub struct Env {
     pub acr: Arc<Acr>,
     /// The App Service worker.
     pub worker: Arc<Worker>,
+    /// The listener limits every server of the environment (and its proxies) runs under.
+    pub limits: Limits,
     dns_handle: DnsHandle,
     acr_handle: ListenerHandle,
     bound: Mutex<BTreeSet<(u8, Modeled)>>,
@@ -67,6 +70,10 @@ pub struct EnvOptions {
     pub state_dir: Option<std::path::PathBuf>,
     /// Where ARM listens (`127.0.0.1:0` when `None`).
     pub arm_bind: Option<SocketAddr>,
+    /// Listener limits (connection caps, timeouts) of every server.
+    pub limits: Limits,
+    /// Upload limits of the ACR (largest blob, idle sessions).
+    pub uploads: UploadLimits,
 }
 
 const KIND_DNS: u8 = 0;
@@ -75,6 +82,10 @@ const KIND_HTTPS: u8 = 1;
 impl Env {
     /// Starts ARM, DNS, the ACR and the worker.
     pub async fn start(opts: EnvOptions) -> anyhow::Result<Env> {
+        // Descriptors for many clients (issue 13).
+        if let Err(e) = mock_azure::listen::raise_fd_limit() {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+        }
         let (store, ca, signer) = match &opts.state_dir {
             Some(dir) => (
                 Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
@@ -85,6 +96,11 @@ impl Env {
                 let (ca, signer) = process_keys()?;
                 (Store::in_memory(), ca, signer)
             }
+        };
+        // After the store, which makes the state directory private.
+        let blobs: Arc<dyn BlobStore> = match &opts.state_dir {
+            Some(dir) => Arc::new(DiskStore::open(&dir.join("acr")).context("opening the ACR's content store")?),
+            None => Arc::new(MemoryStore::new()),
         };
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
@@ -102,11 +118,18 @@ impl Env {
         let arm_tls = ca.server_config(&["localhost"], &[arm_addr.ip()]).context("ARM certificate")?;
         let cfg = ArmConfig::new(format!("https://{arm_addr}"));
         let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
-        tasks.spawn(mock_azure::arm::serve(arm_listener, arm_tls, arm.clone(), shutdown.clone().cancelled_owned()));
+        let limits = opts.limits;
+        tasks.spawn(mock_azure::arm::serve_with(
+            arm_listener,
+            arm_tls,
+            arm.clone(),
+            limits,
+            shutdown.clone().cancelled_owned(),
+        ));
 
         // DNS.
         let dns = Arc::new(AzureDns::new(store.clone(), fabric.clone()));
-        let server = DnsServer::new(dns.clone());
+        let server = DnsServer::new(dns.clone()).with_limits(limits);
         let dns_handle = server.handle();
         server.add(Role::AzureDns, dns_udp, dns_tcp).context("serving Azure DNS")?;
         let stop = shutdown.clone();
@@ -118,18 +141,12 @@ impl Env {
 
         // ACR.
         let acr = Arc::new(
-            Acr::new(
-                store.clone(),
-                Arc::new(MemoryStore::new()),
-                signer.clone(),
-                ca.clone(),
-                fabric.clone(),
-                cfg.tenant_id.clone(),
-            )
-            .context("ACR certificates")?,
+            Acr::new(store.clone(), blobs, signer.clone(), ca.clone(), fabric.clone(), cfg.tenant_id.clone())
+                .context("ACR certificates")?
+                .with_upload_limits(opts.uploads),
         );
         let (acr_handle, listeners) = mock_azure::acr::listeners();
-        tasks.spawn(mock_azure::acr::serve(listeners, acr.clone(), shutdown.clone().cancelled_owned()));
+        tasks.spawn(mock_azure::acr::serve_with(listeners, acr.clone(), limits, shutdown.clone().cancelled_owned()));
 
         let client_tls = ca.client_config().context("client TLS")?;
         let worker = Arc::new(Worker {
@@ -155,6 +172,7 @@ impl Env {
             dns,
             acr,
             worker,
+            limits,
             dns_handle,
             acr_handle,
             bound: Mutex::new(BTreeSet::new()),

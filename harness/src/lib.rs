@@ -16,7 +16,10 @@
 //!   every scenario; suites with jobs, timeouts and cancellation.
 //! - [`report`]: human, JSON and JUnit reports; `explain`'s story; `rules`' tables.
 //! - [`serve`]: `pullsim serve`, the fake Azure on loopback for real clients, and
-//!   [`proxy`]: its vantage points (CONNECT proxies on the internet or inside a VNET).
+//!   [`proxy`]: its vantage points (CONNECT proxies on the internet or inside a VNET);
+//!   [`limits`]: the flags of `serve` that bound connections, time, blobs and uploads.
+//! - [`state`]: `pullsim state check|salvage`, for a state directory whose journal is
+//!   damaged.
 //! - [`shutdown`]: the one cancellation token Ctrl-C and SIGTERM cancel.
 //! - [`cli`]: the command line.
 //!
@@ -29,9 +32,11 @@ pub mod backends;
 pub mod cli;
 pub mod docker;
 pub mod embedded;
+pub mod limits;
 pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod serve;
 pub mod shutdown;
+pub mod state;

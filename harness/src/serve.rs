@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// newest).
     #[arg(long, value_name = "EPOCH")]
     pub rules: Option<mock_azure::appservice::rules::Epoch>,
+    /// Connection, time and size limits (issue 13).
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 /// What `serve` tells clients: the ready file's content.
@@ -144,9 +147,14 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let env = Arc::new(
-        Env::start(EnvOptions { state_dir: args.state_dir.clone(), arm_bind: Some(args.bind) })
-            .await
-            .context("starting the fake Azure")?,
+        Env::start(EnvOptions {
+            state_dir: args.state_dir.clone(),
+            arm_bind: Some(args.bind),
+            limits: args.limits.listen(),
+            uploads: args.limits.uploads(),
+        })
+        .await
+        .context("starting the fake Azure")?,
     );
     let result = serve_env(&env, &args, &dir, scenario.as_ref(), epoch, &stop).await;
     env.stop().await;
@@ -264,7 +272,7 @@ async fn start_proxies(env: &Arc<Env>) -> anyhow::Result<Vec<ProxyEntry>> {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a proxy")?;
         let url = format!("http://{}", l.local_addr()?);
         out.push(ProxyEntry { from, modeled: source.ip.to_string(), url });
-        env.spawn(crate::proxy::serve(l, env.clone(), source));
+        env.spawn(crate::proxy::serve(l, env.clone(), source, env.limits));
     }
     Ok(out)
 }

@@ -208,18 +208,40 @@
 //! `FILE:LINE:COLUMN: message` ([`LoadErrors`]); nothing is returned until the file is
 //! valid. The loader never panics, whatever the input.
 //!
+//! # Limits
+//!
+//! Past any of these a file is refused, at the place where the limit is crossed and
+//! before anything runs ([`limits`]); within them a load takes time about linear in the
+//! file's size.
+//! - **File**: at most 1048576 bytes (1 MiB) per scenario or fixture file.
+//! - **Matrix**: at most 16 axes, 1024 combinations (so at most 1024 values per axis),
+//!   1024 cells, and 128 paths set by its axis values together.
+//! - **Steps**: at most 128 steps per scenario, and 4096 steps per file (each
+//!   combination's steps, summed).
+//! - **Expansion**: at most 500000 values per file: the document merged with its
+//!   fixture (strings, numbers, tables… alike), counted once per combination.
+//! - **`unset`**: at most 128 paths.
+//! - **App settings**: at most 1024 app settings per site.
+//!
+//! "Did you mean" hints are looked for among at most 100000 known words per load: a
+//! file with thousands of mistakes gets them for its first ones.
+//!
 //! # Layout
 //! - `tree`: the parsed document, each key and value with its file and position.
 //! - `merge`: fixture + scenario, and the dotted paths of `unset` and matrix axes.
-//! - `schema`: the walk that types and checks the document, collecting every error.
+//! - `schema`: the walk that types and checks the document, collecting every error: its
+//!   machinery (`walker`, `refs`), one file per part of the format, and the Azure facts
+//!   it needs (`azure`; ARM's own are read from `mock_azure`).
 //! - `matrix`: axes, cells and the expansion.
 //! - [`model`]: the typed scenario.
-//! - `plan`: the ARM plan.
+//! - `plan`: the ARM plan, one file per kind of resource.
 //! - `error`: [`LoadError`], [`LoadErrors`] and the "did you mean" hints.
+//! - [`limits`]: the most work a file may ask for.
 
 use std::path::{Path, PathBuf};
 
 mod error;
+pub mod limits;
 mod matrix;
 mod merge;
 pub mod model;
@@ -254,7 +276,7 @@ impl LoadOptions {
 /// problem of the file and of its fixture is reported; nothing is returned unless both
 /// are valid.
 pub fn load(path: &Path, search: &LoadOptions) -> Result<Vec<Scenario>, LoadErrors> {
-    match std::fs::read_to_string(path) {
+    match limits::read_text(path) {
         Ok(text) => load_text(path, &text, search),
         Err(e) => Err(LoadErrors(vec![LoadError {
             file: path.to_path_buf(),
@@ -334,41 +356,7 @@ pub fn load_text(path: &Path, text: &str, search: &LoadOptions) -> Result<Vec<Sc
                 expect: head.expect,
             });
         }
-        Some(m) => {
-            let matrix = w.matrix(&m);
-            let combos = matrix.as_ref().map(|mx| mx.expand(&mut w)).unwrap_or_default();
-            if combos.is_empty() {
-                // Still report what is wrong outside the matrix.
-                w.root(&merged, DocKind::Scenario);
-            }
-            if let Some(mx) = &matrix {
-                for c in combos {
-                    let mut doc = merged.clone();
-                    for (ai, vi) in c.values.iter().enumerate() {
-                        let Some(v) = mx.axes.get(ai).and_then(|a| a.values.get(*vi)) else { continue };
-                        for ch in &v.changes {
-                            if let Err(e) = merge::apply(&mut doc, &ch.path, ch.value.clone(), ch.at) {
-                                w.f.err(ch.at, format!("matrix axis '{}': {e}", mx.axes[ai].name));
-                            }
-                        }
-                    }
-                    let (head, topology) = w.root(&doc, DocKind::Scenario);
-                    let cell = mx.labels(&c.values);
-                    let labels: Vec<String> = cell.iter().map(|(a, v)| format!("{a}={v}")).collect();
-                    out.push(Scenario {
-                        name: format!("{} [{}]", head.name.unwrap_or_default(), labels.join(", ")),
-                        description: head.description,
-                        file: path.to_path_buf(),
-                        fixture: fixture_ref.clone(),
-                        rules: head.rules,
-                        cell,
-                        topology,
-                        steps: head.steps,
-                        expect: mx.cells.get(c.cell).and_then(|x| x.expect.clone()),
-                    });
-                }
-            }
-        }
+        Some(m) => out = matrix::scenarios(&mut w, &m, &merged, path, fixture_ref),
     }
     if f.has_errors() {
         return Err(LoadErrors(f.into_errors()));
@@ -383,6 +371,11 @@ fn unset_paths(f: &mut Files, root: &Node) -> Vec<(Vec<merge::Seg>, tree::At)> {
         f.err(n.at, format!("'unset' must be an array of paths, found {}", n.v.kind()));
         return Vec::new();
     };
+    if let Some(extra) = items.get(limits::MAX_PATHS) {
+        let msg = format!("'unset' lists {} paths; it lists at most {}", items.len(), limits::MAX_PATHS);
+        f.err(extra.at, msg);
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for item in items {
         match item.as_str().map(merge::parse_path) {
@@ -397,7 +390,7 @@ fn unset_paths(f: &mut Files, root: &Node) -> Vec<(Vec<merge::Seg>, tree::At)> {
 /// Reads, parses and checks a fixture on its own; `None` if anything is wrong with it.
 fn load_fixture(f: &mut Files, path: &Path) -> Option<Node> {
     let before = f.error_count();
-    let text = match std::fs::read_to_string(path) {
+    let text = match limits::read_text(path) {
         Ok(t) => t,
         Err(e) => {
             f.file_errors.push((path.to_path_buf(), format!("cannot read the fixture: {e}")));
@@ -547,6 +540,29 @@ mod tests {
         let site = s.topology.site.as_ref().map(|x| (x.system_identity, x.pull_identity.clone()));
         assert_eq!(site, Some((true, Some(PullIdentity::User("pull-identity".into())))));
         assert!(!arm_plan(s, "sub").is_empty());
+    }
+
+    #[test]
+    fn the_documented_limits_are_the_loaders() {
+        let text = include_str!("mod.rs");
+        let section = text.split("//! # Limits").nth(1).and_then(|s| s.split("//! # Layout").next()).unwrap_or("");
+        let section = section.replace("\n//!  ", " ").replace("\n//!", "");
+        for phrase in [
+            format!("at most {} bytes", limits::MAX_FILE_BYTES),
+            format!("at most {} axes", limits::MAX_AXES),
+            format!("{} combinations", limits::MAX_COMBINATIONS),
+            format!("at most {} values per axis", limits::MAX_COMBINATIONS),
+            format!("{} cells", limits::MAX_CELLS),
+            format!("{} paths set by its axis values", limits::MAX_PATHS),
+            format!("at most {} steps per scenario", limits::MAX_STEPS),
+            format!("{} steps per file", limits::MAX_EXPANDED_STEPS),
+            format!("at most {} values per file", limits::MAX_EXPANDED_VALUES),
+            format!("`unset`**: at most {} paths", limits::MAX_PATHS),
+            format!("at most {} app settings", limits::MAX_APP_SETTINGS),
+            format!("at most {} known words", limits::MAX_HINT_WORDS),
+        ] {
+            assert!(section.contains(&phrase), "the format's documentation does not say '{phrase}':\n{section}");
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 pub use acr::admin_passwords;
 pub use error::ArmError;
 pub use rbac::{ROLES, role_by_definition_id};
-pub use serve::serve;
+pub use serve::{serve, serve_with};
 
 use crate::identity::TokenSigner;
 use crate::model::Store;
@@ -81,8 +81,8 @@ impl ArmConfig {
     pub fn client_token(&self, signer: &TokenSigner, valid_secs: u64) -> String {
         let now = crate::identity::token::now();
         signer.sign(&json!({
-            "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "exp": now + valid_secs,
-            "appid": self.client_id,
+            "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "nbf": now, "exp": now + valid_secs,
+            "iss": format!("https://sts.windows.net/{}/", self.tenant_id), "appid": self.client_id,
         }))
     }
 }

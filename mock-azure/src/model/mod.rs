@@ -1,6 +1,8 @@
-//! The resource model: IDs, the store, and derived values (addresses, GUIDs).
+//! The resource model: IDs, the store and its journal, and derived values (addresses,
+//! GUIDs).
 
 pub mod id;
+pub mod journal;
 pub mod net;
 pub mod store;
 
