@@ -15,12 +15,13 @@ serve: build
 build:
 	$(CARGO) build -p pullsim
 
-## Installs the real clients the tests drive (dig, the Azure CLI in a cache), then runs every test.
+## Installs the real clients the tests drive (dig, the Azure CLI in a cache), then runs every test
+## (under CI=true the ignored ones too: `pullsim gc` on an engine no one else uses).
 test: deps build
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast; \
+		$(CARGO) nextest run --workspace --no-fail-fast $(if $(filter true,$(CI)),--run-ignored all,); \
 	else \
-		$(CARGO) test --workspace --no-fail-fast; \
+		$(CARGO) test --workspace --no-fail-fast -- $(if $(filter true,$(CI)),--include-ignored,); \
 	fi
 
 deps:
@@ -41,3 +42,8 @@ check: deps lint test
 .PHONY: bench
 bench:
 	CARGO=$(CARGO) ./bench/run.sh
+
+## Regenerates docs/rules.md from the rule table (a test fails when they differ).
+.PHONY: docs
+docs: build
+	./target/debug/pullsim rules --format markdown > docs/rules.md

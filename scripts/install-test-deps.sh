@@ -5,11 +5,16 @@
 #     docker backend's component image: iproute2's ip and busybox (static).
 #   - The Azure CLI, pinned, in a virtualenv in a cache outside the repository,
 #     reused across runs; its path is written to $PULLSIM_CACHE/az-path.
+#   - Python's jsonschema and junitparser, pinned, in another virtualenv there: real
+#     consumers of the JSON and JUnit reports; its python is written to
+#     $PULLSIM_CACHE/python-tools-path.
 # Under CI=true any failure is fatal; elsewhere too, since a test that cannot
 # find its client must not silently skip.
 set -euo pipefail
 
 AZ_VERSION="${PULLSIM_AZ_VERSION:-2.91.0}"
+JSONSCHEMA_VERSION="4.26.0"
+JUNITPARSER_VERSION="5.0.3"
 CACHE="${PULLSIM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pullsim}"
 mkdir -p "$CACHE"
 
@@ -45,4 +50,16 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 echo "$venv/bin/az" > "$CACHE/az-path"
-echo "install-test-deps: az at $venv/bin/az, dig at $(command -v dig)" >&2
+
+tools="$CACHE/python-tools-jsonschema-$JSONSCHEMA_VERSION-junitparser-$JUNITPARSER_VERSION"
+if [ ! -f "$tools/.complete" ]; then
+  echo "install-test-deps: installing jsonschema and junitparser into $tools (once)" >&2
+  rm -rf "$tools"
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q --disable-pip-version-check \
+    "jsonschema==$JSONSCHEMA_VERSION" "junitparser==$JUNITPARSER_VERSION"
+  "$tools/bin/python" -c 'import jsonschema, junitparser'
+  touch "$tools/.complete"
+fi
+echo "$tools/bin/python" > "$CACHE/python-tools-path"
+echo "install-test-deps: az at $venv/bin/az, dig at $(command -v dig), python tools at $tools" >&2

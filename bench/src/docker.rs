@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use pullsim::docker::backend::DockerEnv;
+use pullsim::backend::Backend;
+use pullsim::docker::host::DockerBackend;
+use pullsim::docker::host::env::DockerEnv;
 
 use crate::stats::{Better, Figure};
 use crate::{Cfg, ms};
@@ -12,7 +14,7 @@ use crate::{Cfg, ms};
 /// Starts and stops the environment `n` times (after a warm-up that builds the image if
 /// needed), then runs the seed suite on one environment and on the embedded backend.
 pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
-    let docker = pullsim::docker::connect().await?;
+    let docker = pullsim::docker::host::run::connect().await?;
     let warm = DockerEnv::start(docker.clone(), &cfg.pullsim).await?;
     warm.stop().await?;
     let n = cfg.n(5, 2);
@@ -35,7 +37,7 @@ pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
                      (CA, token key), and ARM, Azure DNS, the ACR and the worker created and started in parallel, \
                      each awaited until it prints that it is ready. {n} samples after one warm-up."
                 ),
-                "pullsim::docker::backend::DockerEnv::start(docker, target/release/pullsim)",
+                "pullsim::docker::host::env::DockerEnv::start(docker, target/release/pullsim)",
             )
             .note(format!(
                 "Stopping it (containers, networks, state directory removed) took a median {med_down:.0} ms."
@@ -44,23 +46,33 @@ pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     );
 
     let scenarios = crate::scenario::seed_suite()?;
-    let env = DockerEnv::start(docker.clone(), &cfg.pullsim).await?;
+    let backend = DockerBackend::new(DockerEnv::start(docker.clone(), &cfg.pullsim).await?, false);
     let mut on_docker = Vec::new();
     let mut result = Ok(());
-    for s in &scenarios {
-        match pullsim::run::run_scenario_docker(&env, s, false).await {
-            Ok(r) => on_docker.push(r.duration_ms),
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
+    for (i, s) in scenarios.iter().enumerate() {
+        if i > 0
+            && let Err(e) = backend.reset().await
+        {
+            result = Err(e);
+            break;
+        }
+        let t = Instant::now();
+        let r = pullsim::runner::scenario::run(&backend, s, t).await;
+        on_docker.push(ms(t.elapsed()));
+        if let Some(e) = r.error {
+            result = Err(pullsim::backend::BackendError::new(
+                "docker",
+                pullsim::backend::Operation::Pull,
+                anyhow::anyhow!("{e}"),
+            ));
+            break;
         }
     }
-    env.stop().await?;
+    Box::new(backend).stop().await?;
     result?;
     let mut embedded = Vec::new();
     for s in &scenarios {
-        embedded.push(pullsim::run::run_scenario(s).await?.duration_ms);
+        embedded.push(pullsim::runner::scenario::run_embedded(s).await?.duration_ms);
     }
     let med = crate::stats::Summary::of(&on_docker).median;
     out.push(
@@ -73,11 +85,11 @@ pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
                      worker container; wall time per scenario (ScenarioResult.duration_ms).",
                     scenarios.len()
                 ),
-                "pullsim::run::run_scenario_docker(&env, &scenario, false) for each scenario of scenarios/seed (no app container)",
+                "pullsim::runner::scenario::run(&docker_backend, &scenario, …) for each scenario of scenarios/seed, reset between them (no app container)",
             )
             .peer(
                 "the same scenarios on the embedded backend (a fresh environment each), same run",
-                "pullsim::run::run_scenario(&scenario)",
+                "pullsim::runner::scenario::run_embedded(&scenario)",
                 embedded,
                 "docker / embedded, per scenario",
             )

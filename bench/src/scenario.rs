@@ -307,11 +307,11 @@ pub async fn layers(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
 
 /// The seed suite (`scenarios/seed`) as `pullsim run` loads it.
 pub fn seed_suite() -> anyhow::Result<Vec<Scenario>> {
-    let files = pullsim::cli::scenario_files(&[std::path::PathBuf::from("scenarios/seed")])?;
-    pullsim::cli::load_all(&files)
+    let files = pullsim::runner::select::scenario_files(&[std::path::PathBuf::from("scenarios/seed")])?;
+    pullsim::runner::select::load_all(&files, &[], false).map_err(|e| anyhow::anyhow!("{}", e.rendered))
 }
 
-/// Each seed scenario on its own fresh environment (`pullsim::run::run_scenario`, what
+/// Each seed scenario on its own fresh environment (`pullsim::runner::scenario::run_embedded`, what
 /// `pullsim run` does): per-scenario median over rounds, and the suite's spread.
 pub async fn seed(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     let suite = seed_suite()?;
@@ -321,7 +321,7 @@ pub async fn seed(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     for round in 0..=rounds {
         for (i, s) in suite.iter().enumerate() {
             let t = Instant::now();
-            let r = pullsim::run::run_scenario(s).await.with_context(|| format!("scenario {}", s.name))?;
+            let r = pullsim::runner::scenario::run_embedded(s).await.with_context(|| format!("scenario {}", s.name))?;
             let d = ms(t.elapsed());
             if !r.passed {
                 failed.insert(s.name.clone());
@@ -343,8 +343,8 @@ pub async fn seed(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     let mut f = Figure::new(S1, "seed.per_scenario", "ms", Better::Lower, medians)
         .method(
             format!(
-                "The seed suite ({} scenarios from scenarios/seed, matrices expanded, loaded with pullsim::cli::load_all), \
-                 each run with pullsim::run::run_scenario — a fresh embedded environment (Env::start), the topology \
+                "The seed suite ({} scenarios from scenarios/seed, matrices expanded, loaded with pullsim::runner::select::load_all), \
+                 each run with pullsim::runner::scenario::run_embedded — a fresh embedded environment (Env::start), the topology \
                  built through ARM, images pushed, the pull(s) and steps, expectations checked, Env::stop — one at a \
                  time. One warm-up round, then {rounds} rounds; a sample is one scenario's median over the rounds, so \
                  the median and p95 are across the suite's scenarios. Slowest: '{}' at {slowest:.1} ms. All {} \
@@ -355,7 +355,7 @@ pub async fn seed(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
                 median(&all),
                 crate::stats::Summary::of(&all).p95
             ),
-            "pullsim::run::run_scenario(&scenario) for each scenario of scenarios/seed",
+            "pullsim::runner::scenario::run_embedded(&scenario) for each scenario of scenarios/seed",
         )
         .goal("median embedded scenario ≤ 5 ms", med, 5.0, false);
     if !failed.is_empty() {
@@ -377,14 +377,14 @@ pub async fn matrix(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     let samples = cfg.n(5, 2);
     let generate = |n: usize| -> Vec<Scenario> { suite.iter().cycle().take(n).cloned().collect() };
     // Warm-up.
-    pullsim::cli::run_all(generate(suite.len()), 2, |_| {}).await?;
+    run_all(generate(suite.len()), 2).await?;
     for &n in &sizes {
         let (mut j1, mut j2) = (Vec::new(), Vec::new());
         for s in 0..samples {
             // Alternate which runs first.
             for jobs in if s % 2 == 0 { [2, 1] } else { [1, 2] } {
                 let t = Instant::now();
-                let results = pullsim::cli::run_all(generate(n), jobs, |_| {}).await?;
+                let results = run_all(generate(n), jobs).await?;
                 let d = ms(t.elapsed());
                 anyhow::ensure!(results.len() == n, "ran {} of {n}", results.len());
                 if jobs == 1 { j1.push(d) } else { j2.push(d) }
@@ -392,12 +392,12 @@ pub async fn matrix(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
         }
         let how = format!(
             "A generated matrix of {n} scenarios: the {} seed scenarios repeated in order, run by \
-             pullsim::cli::run_all (what `pullsim run` uses; each scenario on a fresh embedded environment) with \
+             pullsim::runner::suite::run (what `pullsim run` uses; each scenario on a fresh embedded environment) with \
              --jobs 2 (the default on 2 cores). Wall time of the whole run; {samples} samples, alternating with the \
              --jobs 1 run (the peer) in order; one warm-up run of the suite first.",
             suite.len()
         );
-        let cmd = format!("pullsim::cli::run_all(<{n} scenarios>, jobs)");
+        let cmd = format!("pullsim::runner::suite::run(<{n} scenarios>, jobs)");
         let speed = median(&j1) / median(&j2);
         let mut f = Figure::new(S1, &format!("matrix.{n}.jobs2"), "ms", Better::Lower, j2.clone())
             .method(how, cmd.clone())
@@ -423,4 +423,18 @@ pub async fn matrix(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `pullsim run`'s suite on the embedded backend, `jobs` at a time.
+async fn run_all(
+    scenarios: Vec<Scenario>,
+    jobs: usize,
+) -> anyhow::Result<Vec<pullsim::runner::result::ScenarioResult>> {
+    let opts = pullsim::runner::suite::SuiteOptions {
+        kind: pullsim::backends::Kind::Embedded,
+        jobs,
+        start: Default::default(),
+        timeout: std::time::Duration::from_secs(600),
+    };
+    Ok(pullsim::runner::suite::run(scenarios, &opts, &tokio_util::sync::CancellationToken::new(), |_| {}).await?)
 }

@@ -1,318 +1,440 @@
-//! What `pullsim run` and `pullsim explain` do: find scenario files, load them all
-//! (nothing runs until every file is valid), select, run concurrently, report in input
-//! order.
+//! The command line: arguments ([`Cli`]) and what each command does. `run` finds the
+//! scenario files, loads them all (nothing runs until every file is valid), selects,
+//! runs them on a backend and reports; `explain` tells one scenario's story; `rules`
+//! prints the rule table or the codes; `shell` opens a shell in a scenario's VNET on the
+//! docker backend; `serve` is in [`crate::serve`].
+//!
+//! Exit codes: 0 when every scenario passed or ran, 1 when one failed or errored, 2 for
+//! a usage error, an invalid scenario file (nothing runs) or a harness that cannot run
+//! (DESIGN.md).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
 use mock_azure::appservice::rules::Epoch;
 
-use crate::report::{self, Format, Style};
-use crate::run::{ScenarioResult, run_scenario};
-use crate::scenario::{LoadOptions, Scenario, load};
+use crate::backends::{Kind, StartOptions};
+use crate::report::human::{self, ColorChoice, Style};
+use crate::report::{self, Format};
+use crate::runner::result::{Summary, Verdict};
+use crate::runner::select::{self, Partition, load_all, scenario_files};
+use crate::runner::suite::{self, SuiteError, SuiteOptions};
+use crate::scenario::Scenario;
 
-/// `k/n`: the k-th of n parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partition {
-    /// Which part, 1-based.
-    pub k: usize,
-    /// How many parts.
-    pub n: usize,
+/// Reproduce offline whether an Azure App Service can pull its image from a
+/// Private-Endpoint Azure Container Registry, and explain why not.
+#[derive(Debug, Parser)]
+#[command(name = "pullsim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-impl FromStr for Partition {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Partition, String> {
-        let bad = || format!("'{s}' is not a partition; write K/N with 1 <= K <= N, e.g. 2/4");
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if n == 0 || k == 0 || k > n {
-            return Err(bad());
-        }
-        Ok(Partition { k, n })
-    }
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenario files and folders; check every expectation.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Tell the story of one scenario's pull: each step, the setting that decided it, the
+    /// rule behind it (epoch, source, confidence), and the App Service log lines.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
+    /// Print the rule table with sources and confidence, or the stable failure codes.
+    #[command(after_help = RULES_EXAMPLES)]
+    Rules(RulesArgs),
+    /// Start the fake Azure (ARM and identity over HTTPS, DNS, ACR, the App Service
+    /// worker) for the Azure CLI, dig and skopeo; optionally with a scenario's topology.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(crate::serve::ServeArgs),
+    /// Remove the containers, networks and state directories left by pullsim runs that
+    /// are gone (killed, crashed), and pullsim images the current binary no longer uses.
+    #[command(after_help = GC_EXAMPLES)]
+    Gc(GcArgs),
+    /// Check or salvage a state directory's journal (what `serve --state-dir` keeps).
+    #[command(subcommand)]
+    State(crate::state::StateCommand),
+    /// Open a shell in a debug container standing in a scenario's VNET (docker backend),
+    /// where the registry's name resolves as the app sees it (RULES.md A8).
+    #[command(after_help = SHELL_EXAMPLES)]
+    Shell(ShellArgs),
+    /// Run one component of the fake Azure (inside a container of the docker backend).
+    #[command(subcommand, hide = true)]
+    Component(crate::docker::component::Component),
 }
 
-/// Options of `pullsim run`.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Where the scenarios run.
-    pub backend: Backend,
-    /// (docker) Start the pulled image as the app container after a successful pull.
-    pub start_app: bool,
-    /// Files and folders.
+// Examples are printed verbatim (clap does not reflow `after_help`); a test runs every
+// `pullsim …` line of every command's help from the repository's root.
+const RUN_EXAMPLES: &str = "\
+Examples:
+  pullsim run scenarios/seed
+  pullsim run scenarios/seed/a6-route-all-off-2021-07.toml --format json
+  pullsim run scenarios/seed --filter a8 --filter matrix
+  pullsim run scenarios/seed --partition 2/4 --format junit
+  pullsim run scenarios/seed/matrix-2021-07.toml --rules 2021-07 --color never
+
+Exit status: 0 every scenario passed (or ran without expectation), 1 one failed or
+errored, 2 usage error, invalid scenario file (nothing runs) or harness failure.";
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  pullsim explain scenarios/seed/a6-route-all-off-2021-07.toml
+  pullsim explain scenarios/seed/a5-a6-route-matrix-2021-07.toml --cell 'route_all=false, pull_over_vnet=true'
+  pullsim explain scenarios/seed/a8-private-address-over-vnet.toml --rules 2024-11";
+
+const RULES_EXAMPLES: &str = "\
+Examples:
+  pullsim rules --epoch 2021-07
+  pullsim rules --codes
+  pullsim rules --format markdown";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  pullsim serve --load scenarios/fixtures/recipe-2021.toml --bind 127.0.0.1:0
+  pullsim serve --bind 127.0.0.1:0 --state-dir ./state --ready-file ./state/ready.json
+Then run the printed `az cloud register` / `az login` lines.";
+
+const GC_EXAMPLES: &str = "\
+Examples:
+  pullsim gc";
+
+const SHELL_EXAMPLES: &str = "\
+Examples:
+  pullsim shell scenarios/seed/a8-private-address-over-vnet.toml -c 'nslookup secureacr2021.azurecr.io'
+  pullsim shell scenarios/seed/a8-private-address-over-vnet.toml";
+
+/// A rules epoch as an argument, its values listed in `--help`.
+fn epoch_parser() -> impl TypedValueParser<Value = Epoch> {
+    PossibleValuesParser::new(Epoch::ALL.map(Epoch::as_str)).try_map(|s| Epoch::from_str(&s))
+}
+
+/// `pullsim run`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (default: the project's scenarios/seed, when run inside
+    /// the project).
     pub paths: Vec<PathBuf>,
-    /// Epoch override.
+    /// Where the fake Azure runs.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub backend: Kind,
+    /// (docker) Do not start the pulled image as the app container after a successful
+    /// pull (faster; the pull's outcome is the same).
+    #[arg(long)]
+    pub no_app: bool,
+    /// Run every scenario under this rules epoch instead of its own.
+    #[arg(long, value_name = "EPOCH", value_parser = epoch_parser())]
     pub rules: Option<Epoch>,
     /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Name filter.
-    pub filter: Option<String>,
-    /// Partition.
+    /// Only scenarios whose name or file path contains this text (any case); repeat to
+    /// run what matches any.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Run only the k-th of n parts (1-based), to split a suite across CI runners; a
+    /// part may be empty.
+    #[arg(long, value_name = "K/N")]
     pub partition: Option<Partition>,
-    /// Concurrency.
+    /// Scenarios run at once (default: the number of CPUs; the docker backend runs one).
+    #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Colours.
-    pub style: Style,
+    /// The most one scenario may take, in seconds; past it the scenario errors.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+    /// Also look for fixtures here (after the scenario's own folder and those above it);
+    /// repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Vec<PathBuf>,
+    /// When to colour the human report (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
 }
 
-/// Scenario files under `paths` (folders recursively; `fixtures` folders are fixtures, not
-/// scenarios), sorted.
-pub fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out).with_context(|| format!("reading {}", p.display()))?;
-        } else if p.is_file() {
-            out.push(p.clone());
-        } else {
-            bail!("{}: no such file or folder", p.display());
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
+/// `pullsim explain`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// One scenario file (a matrix: use --cell to pick a cell).
+    pub scenario: PathBuf,
+    /// For a matrix file: the cell whose name contains this text.
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// Explain under this rules epoch instead of the scenario's own.
+    #[arg(long, value_name = "EPOCH", value_parser = epoch_parser())]
+    pub rules: Option<Epoch>,
+    /// Also look for fixtures here; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Vec<PathBuf>,
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n != "fixtures") {
-                walk(&p, out)?;
-            }
-        } else if p.extension().is_some_and(|e| e == "toml") {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// Loads every file; all errors of all files are printed before anything runs.
-pub fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
-    let mut scenarios = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        let mut opts = LoadOptions::default();
-        if let Some(dir) = f.parent() {
-            opts = opts.with_fixture_dir(dir.join("fixtures"));
-            if let Some(up) = dir.parent() {
-                opts = opts.with_fixture_dir(up.join("fixtures"));
-            }
-        }
-        opts = opts.with_fixture_dir("scenarios/fixtures");
-        match load(f, &opts) {
-            Ok(s) => scenarios.extend(s),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if !errors.is_empty() {
-        bail!("invalid scenario files; nothing was run:\n{}", errors.join("\n"));
-    }
-    Ok(scenarios)
-}
-
-/// Where scenarios run.
+/// How `pullsim rules` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Backend {
-    /// Every component in this process, on loopback addresses.
+pub enum RulesFormat {
+    /// Text for the terminal.
     #[default]
-    Embedded,
-    /// One container per component, a Docker network per VNET (scenarios run one after
-    /// the other in one environment, reset between them).
-    Docker,
+    Text,
+    /// Markdown: docs/rules.md (rules, codes, log lines).
+    Markdown,
 }
 
-/// `pullsim run`: returns the exit code (0 all passed, 1 some failed).
-pub async fn run(opts: RunOptions) -> anyhow::Result<u8> {
-    let paths = if opts.paths.is_empty() { vec![PathBuf::from("scenarios/seed")] } else { opts.paths.clone() };
+/// `pullsim rules`' arguments.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    /// Only the rules that hold in this epoch.
+    #[arg(long, value_parser = epoch_parser())]
+    pub epoch: Option<Epoch>,
+    /// List the stable failure codes scenarios match on (`code = …` in `[expect]`).
+    #[arg(long, conflicts_with_all = ["epoch", "format"])]
+    pub codes: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: RulesFormat,
+}
+
+/// `pullsim gc`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct GcArgs {
+    /// Remove everything labelled by pullsim, live runs' too, and every pullsim image
+    /// (stops other pullsim runs on this engine).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `pullsim shell`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ShellArgs {
+    /// One scenario file (a matrix: the first cell, or --cell).
+    pub scenario: PathBuf,
+    /// Pick a matrix cell by a text its name contains.
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// The VNET to stand in (its name; default: the site's integration VNET).
+    #[arg(long)]
+    pub vnet: Option<String>,
+    /// Run this command (with busybox's sh) instead of an interactive shell.
+    #[arg(short = 'c', long = "command")]
+    pub command: Option<String>,
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Explain(args) => explain(args).await,
+        Command::Rules(args) => {
+            if args.codes {
+                print!("{}", report::rules::codes_table());
+            } else if args.format == RulesFormat::Markdown {
+                print!("{}", report::rules::markdown());
+            } else {
+                print!("{}", report::rules::rules_table(args.epoch));
+            }
+            Ok(0)
+        }
+        Command::Serve(args) => crate::serve::run(args, crate::shutdown::on_signals()).await.map(|()| 0),
+        Command::Gc(args) => {
+            let docker = crate::docker::host::run::connect().await?;
+            let exe = std::env::current_exe()?;
+            let keep = crate::docker::host::image::BuildContext::for_binary(&exe).ok().map(|c| c.hash().to_string());
+            let removed = crate::docker::host::run::gc(&docker, args.all, keep.as_deref()).await?;
+            println!("pullsim gc: {removed}");
+            Ok(0)
+        }
+        Command::State(c) => crate::state::run(c),
+        Command::Shell(args) => shell(args).await,
+        Command::Component(c) => crate::docker::component::run(c).await,
+    }
+}
+
+/// The project's `scenarios/seed`, when the current directory is inside the project.
+fn default_paths() -> anyhow::Result<Vec<PathBuf>> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    for dir in cwd.ancestors() {
+        let seed = dir.join("scenarios/seed");
+        if seed.is_dir() && dir.join("scenarios/fixtures").is_dir() {
+            return Ok(vec![crate::scenario::relative_to(&cwd, &seed)]);
+        }
+    }
+    bail!(
+        "no scenario given, and {} is not inside a pullsim project (no scenarios/seed here or above); \
+         pass the scenario files or folders to run, e.g. `pullsim run path/to/scenarios`",
+        cwd.display()
+    )
+}
+
+/// `pullsim run`.
+pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let style = Style::detect(args.color);
+    let paths = if args.paths.is_empty() { default_paths()? } else { args.paths.clone() };
     let files = scenario_files(&paths)?;
-    let mut scenarios = load_all(&files)?;
-    if let Some(f) = &opts.filter {
-        scenarios.retain(|s| s.name.contains(f.as_str()));
+    let mut scenarios = match load_all(&files, &args.fixtures, use_color_on_stderr(args.color)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{}", e.rendered);
+            bail!("invalid scenario files ({} error{}); nothing was run", e.count, if e.count == 1 { "" } else { "s" });
+        }
+    };
+    scenarios.retain(|s| select::matches(s, &args.filter));
+    if let Some(p) = args.partition {
+        scenarios = p.of(scenarios);
     }
-    if let Some(p) = opts.partition {
-        scenarios = scenarios.into_iter().enumerate().filter(|(i, _)| i % p.n == p.k - 1).map(|(_, s)| s).collect();
-    }
-    if let Some(e) = opts.rules {
+    if let Some(e) = args.rules {
         for s in &mut scenarios {
             s.rules = Some(e);
         }
     }
     if scenarios.is_empty() {
-        bail!(
-            "no scenario matched in {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
+        eprintln!("pullsim: no scenario selected (filters: {:?}, partition: {:?})", args.filter, args.partition);
     }
-    let jobs = opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
-    let each = |r: &ScenarioResult| {
-        if opts.format == Format::Human {
+    let opts = SuiteOptions {
+        kind: args.backend,
+        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+        start: StartOptions { start_app: !args.no_app },
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let cancel = crate::shutdown::on_signals();
+    let human = args.format == Format::Human;
+    let results = suite::run(scenarios, &opts, &cancel, |r| {
+        if human {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", report::human_line(r, opts.style));
+            let _ = writeln!(out, "{}", human::block(r, style));
+        }
+    })
+    .await;
+    let results = match results {
+        Ok(r) => r,
+        Err(SuiteError::Interrupted) => bail!("interrupted; what the run had made is removed"),
+        Err(e) => return Err(e.into()),
+    };
+    let wall = started.elapsed();
+    match args.format {
+        Format::Human => print!("{}", human::recap(&results, wall, style)),
+        Format::Json => println!("{}", report::json::render(&results, wall)?),
+        Format::Junit => print!("{}", report::junit::render(&results, wall)?),
+    }
+    Ok(if Summary::of(&results, wall).ok() { 0 } else { 1 })
+}
+
+fn use_color_on_stderr(choice: ColorChoice) -> bool {
+    use std::io::IsTerminal;
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Loads one file's scenarios and picks one (a matrix: by `cell`, else the only one).
+fn one_scenario(path: &Path, cell: Option<&str>, fixtures: &[PathBuf], pick_first: bool) -> anyhow::Result<Scenario> {
+    let mut scenarios = match load_all(&[path.to_path_buf()], fixtures, use_color_on_stderr(ColorChoice::Auto)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{}", e.rendered);
+            bail!("{} is not a valid scenario file", path.display());
         }
     };
-    let results = match opts.backend {
-        Backend::Embedded => run_all(scenarios, jobs, each).await?,
-        Backend::Docker => run_all_docker(scenarios, opts.start_app, each).await?,
-    };
-    match opts.format {
-        Format::Human => println!("{}", report::summary(&results)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&results)?),
-        Format::Junit => print!("{}", report::junit(&results)),
-    }
-    Ok(if results.iter().all(|r| r.passed) { 0 } else { 1 })
-}
-
-/// Runs scenarios `jobs` at a time; `each` sees results in input order as they complete.
-pub async fn run_all(
-    scenarios: Vec<Scenario>,
-    jobs: usize,
-    mut each: impl FnMut(&ScenarioResult),
-) -> anyhow::Result<Vec<ScenarioResult>> {
-    let sem = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let mut handles = Vec::new();
-    for s in scenarios {
-        let sem = sem.clone();
-        handles.push(tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            run_scenario(&s).await.with_context(|| format!("scenario '{}' ({})", s.name, s.file.display()))
-        }));
-    }
-    let mut results = Vec::new();
-    for h in handles {
-        let r = h.await.context("a scenario task panicked")??;
-        each(&r);
-        results.push(r);
-    }
-    Ok(results)
-}
-
-/// Starts a docker environment from this binary, giving up on Ctrl-C or SIGTERM (what
-/// was created by then is removed by the run's drop guard).
-async fn start_docker_env() -> anyhow::Result<crate::docker::backend::DockerEnv> {
-    let docker = crate::docker::connect().await?;
-    let exe = std::env::current_exe().context("finding pullsim's own binary")?;
-    tokio::select! {
-        env = crate::docker::backend::DockerEnv::start(docker, &exe) => env.context("starting the docker environment"),
-        _ = crate::docker::component::terminated() => bail!("interrupted while starting the docker environment"),
-    }
-}
-
-/// `work`, or an error if Ctrl-C or SIGTERM comes first (the caller then cleans up).
-async fn until_interrupted<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::select! {
-        r = work => r,
-        _ = crate::docker::component::terminated() => Err(anyhow::anyhow!("interrupted")),
-    }
-}
-
-/// Runs scenarios one after the other in one docker environment, removed at the end, on
-/// failure and on Ctrl-C or SIGTERM.
-pub async fn run_all_docker(
-    scenarios: Vec<Scenario>,
-    start_app: bool,
-    mut each: impl FnMut(&ScenarioResult),
-) -> anyhow::Result<Vec<ScenarioResult>> {
-    let env = start_docker_env().await?;
-    let work = async {
-        let mut results = Vec::new();
-        for s in &scenarios {
-            let r = crate::run::run_scenario_docker(&env, s, start_app)
-                .await
-                .with_context(|| format!("scenario '{}' ({})", s.name, s.file.display()))?;
-            each(&r);
-            results.push(r);
-        }
-        Ok::<_, anyhow::Error>(results)
-    };
-    let outcome = until_interrupted(work).await;
-    let removed = env.stop().await;
-    let results = outcome?;
-    removed.context("removing the docker environment")?;
-    Ok(results)
-}
-
-/// `pullsim explain`: prints the story; exit 0 when the scenario's expectations hold.
-pub async fn explain(path: &Path, cell: Option<&str>, rules: Option<Epoch>) -> anyhow::Result<u8> {
-    let mut scenarios = load_all(&[path.to_path_buf()])?;
     if let Some(c) = cell {
-        scenarios.retain(|s| s.name.contains(c));
+        let c = c.to_lowercase();
+        scenarios.retain(|s| s.name.to_lowercase().contains(&c));
     }
-    let mut s = match scenarios.len() {
+    match scenarios.len() {
         0 => bail!("no scenario in {} matches the cell '{}'", path.display(), cell.unwrap_or_default()),
-        1 => scenarios.remove(0),
+        1 => Ok(scenarios.remove(0)),
+        _ if pick_first => Ok(scenarios.remove(0)),
         n => bail!(
             "{} holds {n} scenarios (a matrix); pick one with --cell, e.g. --cell '{}'",
             path.display(),
             scenarios[0].cell.iter().map(|(a, v)| format!("{a}={v}")).collect::<Vec<_>>().join(", ")
         ),
-    };
-    if let Some(e) = rules {
+    }
+}
+
+/// `pullsim explain`: prints the story; exit 0 when the scenario passed or ran.
+pub async fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    let mut s = one_scenario(&args.scenario, args.cell.as_deref(), &args.fixtures, false)?;
+    if let Some(e) = args.rules {
         s.rules = Some(e);
     }
-    let r = run_scenario(&s).await?;
-    print!("{}", report::explain(&r, s.description.as_deref()));
-    Ok(if r.passed { 0 } else { 1 })
+    let cancel = crate::shutdown::on_signals();
+    let backend = Kind::Embedded.start(&StartOptions::default(), &cancel).await?;
+    let r = crate::runner::scenario::run(backend.as_ref(), &s, Instant::now()).await;
+    backend.stop().await?;
+    print!("{}", report::explain::explain(&r, s.description.as_deref()));
+    Ok(match r.verdict {
+        Verdict::Passed | Verdict::Ran => 0,
+        Verdict::Failed | Verdict::Errored => 1,
+    })
 }
 
 /// `pullsim shell`: builds a scenario's topology on the docker backend and opens a shell
 /// (or runs `command`) in a debug container standing in its VNET; removes everything
-/// when the shell ends, on failure and on Ctrl-C.
-pub async fn shell(path: &Path, cell: Option<&str>, vnet: Option<&str>, command: Option<&str>) -> anyhow::Result<u8> {
-    let mut scenarios = load_all(&[path.to_path_buf()])?;
-    if let Some(c) = cell {
-        scenarios.retain(|s| s.name.contains(c));
-    }
-    let s = scenarios.into_iter().next().with_context(|| format!("no scenario in {}", path.display()))?;
-    let env = start_docker_env().await?;
-    let work = async {
-        let site = crate::run::build_docker(&env, &s).await?;
-        env.sync().await?;
-        let plan = mock_azure::netplan::Plan::from_store(env.store());
-        let key = match vnet {
-            Some(name) => plan
-                .vnets
-                .values()
-                .find(|v| v.name.eq_ignore_ascii_case(name))
-                .map(|v| v.key.clone())
-                .with_context(|| format!("the scenario has no VNET named {name}"))?,
-            None => {
-                let subnet = site
-                    .and_then(|id| env.store().get_key(&id.to_ascii_lowercase()))
-                    .and_then(|v| v["properties"]["virtualNetworkSubnetId"].as_str().map(str::to_string))
-                    .context("the scenario's site has no VNET integration; pick a VNET with --vnet")?;
-                plan.subnet(&subnet).map(|(v, _)| v.key.clone()).context("the integration subnet is not in the plan")?
-            }
-        };
-        let c = env.debug_container(Some(&key)).await?;
-        let name = plan.vnets.get(&key).map(|v| v.name.clone()).unwrap_or_default();
-        match command {
-            Some(cmd) => {
-                print!("{}", c.exec(&["/bin/sh", "-c", cmd]).await?);
-                Ok(0)
-            }
-            None => {
-                eprintln!(
-                    "pullsim: a shell in VNET {name} at {}, resolving through Azure DNS ({}); exit to remove it",
-                    c.ip, c.dns
-                );
-                let id = c.id.clone();
-                let status = tokio::task::spawn_blocking(move || {
-                    std::process::Command::new("docker").args(["exec", "-it", &id, "/bin/sh"]).status()
-                })
-                .await?
-                .context("running `docker exec -it` (the interactive shell needs the docker CLI)")?;
-                Ok(if status.success() { 0 } else { 1 })
-            }
-        }
+/// when the shell ends, on failure and on Ctrl-C or SIGTERM.
+pub async fn shell(args: ShellArgs) -> anyhow::Result<u8> {
+    let s = one_scenario(&args.scenario, args.cell.as_deref(), &[], true)?;
+    let cancel = crate::shutdown::on_signals();
+    let backend = crate::docker::host::DockerBackend::start(false).await?;
+    let work = shell_in(&backend, &s, args.vnet.as_deref(), args.command.as_deref());
+    let outcome = tokio::select! {
+        r = work => r,
+        _ = cancel.cancelled() => Err(anyhow::anyhow!("interrupted")),
     };
-    let outcome = until_interrupted(work).await;
-    let removed = env.stop().await;
+    let removed = crate::backend::Backend::stop(Box::new(backend)).await;
     let code = outcome?;
     removed.context("removing the docker environment")?;
     Ok(code)
+}
+
+async fn shell_in(
+    backend: &crate::docker::host::DockerBackend,
+    s: &Scenario,
+    vnet: Option<&str>,
+    command: Option<&str>,
+) -> anyhow::Result<u8> {
+    let env = backend.env();
+    let site = crate::runner::scenario::build(backend, s).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = mock_azure::netplan::Plan::from_store(env.store());
+    let key = match vnet {
+        Some(name) => plan
+            .vnets
+            .values()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+            .map(|v| v.key.clone())
+            .with_context(|| format!("the scenario has no VNET named {name}"))?,
+        None => {
+            let subnet = site
+                .and_then(|id| env.store().get_key(&id.to_ascii_lowercase()))
+                .and_then(|v| v["properties"]["virtualNetworkSubnetId"].as_str().map(str::to_string))
+                .context("the scenario's site has no VNET integration; pick a VNET with --vnet")?;
+            plan.subnet(&subnet).map(|(v, _)| v.key.clone()).context("the integration subnet is not in the plan")?
+        }
+    };
+    let c = env.debug_container(Some(&key)).await?;
+    let name = plan.vnets.get(&key).map(|v| v.name.clone()).unwrap_or_default();
+    match command {
+        Some(cmd) => {
+            print!("{}", c.exec(&["/bin/sh", "-c", cmd]).await?);
+            Ok(0)
+        }
+        None => {
+            eprintln!(
+                "pullsim: a shell in VNET {name} at {}, resolving through Azure DNS ({}); exit to remove it",
+                c.ip, c.dns
+            );
+            let id = c.id.clone();
+            let status = tokio::task::spawn_blocking(move || {
+                std::process::Command::new("docker").args(["exec", "-it", &id, "/bin/sh"]).status()
+            })
+            .await?
+            .context("running `docker exec -it` (the interactive shell needs the docker CLI)")?;
+            Ok(if status.success() { 0 } else { 1 })
+        }
+    }
 }

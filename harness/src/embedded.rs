@@ -14,18 +14,21 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-use mock_azure::acr::{Acr, ListenerHandle, MemoryStore};
+use mock_azure::acr::{Acr, BlobStore, DiskStore, ListenerHandle, MemoryStore, UploadLimits};
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, InfraError, PullReport, Worker};
-use mock_azure::arm::{Arm, ArmConfig};
-use mock_azure::dns::{AzureDns, DnsHandle, DnsServer, Role, list_custom_servers};
+use mock_azure::arm::{Arm, ArmConfig, ArmRequest, ArmResponse};
+use mock_azure::dns::{AzureDns, CustomServer, DnsHandle, DnsServer, Role, list_custom_servers, put_custom_server};
 use mock_azure::identity::TokenSigner;
+use mock_azure::listen::Limits;
 use mock_azure::model::Store;
 use mock_azure::netplan::{AddressMap, Fabric, LoopbackMap, Modeled};
 use mock_azure::tls::Ca;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::{Backend, BackendError, Operation};
 
 /// A running embedded environment.
 pub struct Env {
@@ -47,6 +50,8 @@ pub struct Env {
     pub acr: Arc<Acr>,
     /// The App Service worker.
     pub worker: Arc<Worker>,
+    /// The listener limits every server of the environment (and its proxies) runs under.
+    pub limits: Limits,
     dns_handle: DnsHandle,
     acr_handle: ListenerHandle,
     bound: Mutex<BTreeSet<(u8, Modeled)>>,
@@ -54,7 +59,7 @@ pub struct Env {
     /// the store has not moved. A tokio mutex: held across the binds so two concurrent
     /// pulls never race to bind the same new endpoint.
     reconciled: tokio::sync::Mutex<Option<u64>>,
-    shutdown: watch::Sender<bool>,
+    shutdown: CancellationToken,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -65,6 +70,10 @@ pub struct EnvOptions {
     pub state_dir: Option<std::path::PathBuf>,
     /// Where ARM listens (`127.0.0.1:0` when `None`).
     pub arm_bind: Option<SocketAddr>,
+    /// Listener limits (connection caps, timeouts) of every server.
+    pub limits: Limits,
+    /// Upload limits of the ACR (largest blob, idle sessions).
+    pub uploads: UploadLimits,
 }
 
 const KIND_DNS: u8 = 0;
@@ -73,18 +82,27 @@ const KIND_HTTPS: u8 = 1;
 impl Env {
     /// Starts ARM, DNS, the ACR and the worker.
     pub async fn start(opts: EnvOptions) -> anyhow::Result<Env> {
+        // Descriptors for many clients (issue 13).
+        if let Err(e) = mock_azure::listen::raise_fd_limit() {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+        }
         let (store, ca, signer) = match &opts.state_dir {
             Some(dir) => (
                 Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
                 Arc::new(Ca::load_or_generate(dir).context("preparing the CA")?),
-                Arc::new(crate::serve::load_signer(dir)?),
+                Arc::new(mock_azure::tls::load_or_generate_signer(dir).context("preparing the token key")?),
             ),
             None => {
                 let (ca, signer) = process_keys()?;
                 (Store::in_memory(), ca, signer)
             }
         };
-        let (shutdown, _) = watch::channel(false);
+        // After the store, which makes the state directory private.
+        let blobs: Arc<dyn BlobStore> = match &opts.state_dir {
+            Some(dir) => Arc::new(DiskStore::open(&dir.join("acr")).context("opening the ACR's content store")?),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
 
         // The block and the ports, claimed by binding Azure DNS's sockets.
@@ -100,34 +118,35 @@ impl Env {
         let arm_tls = ca.server_config(&["localhost"], &[arm_addr.ip()]).context("ARM certificate")?;
         let cfg = ArmConfig::new(format!("https://{arm_addr}"));
         let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
-        tasks.spawn(mock_azure::arm::serve(arm_listener, arm_tls, arm.clone(), stopped(shutdown.subscribe())));
+        let limits = opts.limits;
+        tasks.spawn(mock_azure::arm::serve_with(
+            arm_listener,
+            arm_tls,
+            arm.clone(),
+            limits,
+            shutdown.clone().cancelled_owned(),
+        ));
 
         // DNS.
         let dns = Arc::new(AzureDns::new(store.clone(), fabric.clone()));
-        let server = DnsServer::new(dns.clone());
+        let server = DnsServer::new(dns.clone()).with_limits(limits);
         let dns_handle = server.handle();
         server.add(Role::AzureDns, dns_udp, dns_tcp).context("serving Azure DNS")?;
-        let rx = shutdown.subscribe();
+        let stop = shutdown.clone();
         tasks.spawn(async move {
-            if let Err(e) = server.run(stopped(rx)).await {
+            if let Err(e) = server.run(stop.cancelled_owned()).await {
                 tracing::error!(error = %e, "DNS server stopped");
             }
         });
 
         // ACR.
         let acr = Arc::new(
-            Acr::new(
-                store.clone(),
-                Arc::new(MemoryStore::new()),
-                signer.clone(),
-                ca.clone(),
-                fabric.clone(),
-                cfg.tenant_id.clone(),
-            )
-            .context("ACR certificates")?,
+            Acr::new(store.clone(), blobs, signer.clone(), ca.clone(), fabric.clone(), cfg.tenant_id.clone())
+                .context("ACR certificates")?
+                .with_upload_limits(opts.uploads),
         );
         let (acr_handle, listeners) = mock_azure::acr::listeners();
-        tasks.spawn(mock_azure::acr::serve(listeners, acr.clone(), stopped(shutdown.subscribe())));
+        tasks.spawn(mock_azure::acr::serve_with(listeners, acr.clone(), limits, shutdown.clone().cancelled_owned()));
 
         let client_tls = ca.client_config().context("client TLS")?;
         let worker = Arc::new(Worker {
@@ -153,6 +172,7 @@ impl Env {
             dns,
             acr,
             worker,
+            limits,
             dns_handle,
             acr_handle,
             bound: Mutex::new(BTreeSet::new()),
@@ -219,7 +239,7 @@ impl Env {
 
     /// Stops every server and waits for them.
     pub async fn stop(&self) {
-        let _ = self.shutdown.send(true);
+        self.shutdown.cancel();
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         while tasks.join_next().await.is_some() {}
     }
@@ -231,11 +251,11 @@ impl Env {
     pub fn watch_sites(self: &Arc<Self>, epoch: Epoch) {
         let env = self.clone();
         let mut changes = self.store.subscribe();
-        let stop = self.shutdown.subscribe();
+        let stop = self.shutdown.clone();
         let task = async move {
             loop {
                 let first = tokio::select! {
-                    _ = stopped(stop.clone()) => return,
+                    _ = stop.cancelled() => return,
                     c = changes.recv() => c,
                 };
                 let mut ids = match first {
@@ -269,11 +289,11 @@ impl Env {
 
     /// Runs a task until the environment stops (it is aborted then).
     pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        let rx = self.shutdown.subscribe();
+        let stop = self.shutdown.clone();
         self.tasks.lock().unwrap_or_else(|e| e.into_inner()).spawn(async move {
             tokio::select! {
                 _ = task => {},
-                _ = stopped(rx) => {},
+                _ = stop.cancelled() => {},
             }
         });
     }
@@ -298,6 +318,87 @@ impl Env {
     }
 }
 
+/// The embedded backend: an [`Env`] behind the [`Backend`] interface. A reset replaces
+/// the environment with a fresh one (new store, addresses and servers), which is what a
+/// scenario costs anyway and leaves nothing of the previous scenario listening.
+pub struct EmbeddedBackend {
+    env: std::sync::RwLock<Arc<Env>>,
+}
+
+const EMBEDDED: &str = "embedded";
+
+impl EmbeddedBackend {
+    /// Starts an in-memory environment.
+    pub async fn start() -> Result<EmbeddedBackend, BackendError> {
+        let env =
+            Env::start(EnvOptions::default()).await.map_err(|e| BackendError::new(EMBEDDED, Operation::Start, e))?;
+        Ok(EmbeddedBackend { env: std::sync::RwLock::new(Arc::new(env)) })
+    }
+
+    /// The backend over an environment already running (`pullsim serve`'s).
+    pub fn with_env(env: Arc<Env>) -> EmbeddedBackend {
+        EmbeddedBackend { env: std::sync::RwLock::new(env) }
+    }
+
+    /// The environment now in use.
+    pub fn env(&self) -> Arc<Env> {
+        self.env.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for EmbeddedBackend {
+    fn name(&self) -> &'static str {
+        EMBEDDED
+    }
+
+    fn subscription_id(&self) -> String {
+        self.env().arm.cfg.subscription_id.clone()
+    }
+
+    fn arm_token(&self) -> String {
+        let env = self.env();
+        env.arm.cfg.client_token(&env.arm.signer, 3600)
+    }
+
+    async fn arm(&self, req: &ArmRequest) -> Result<ArmResponse, BackendError> {
+        // In process: the same `Arm::handle` the HTTPS server calls, without the socket.
+        Ok(self.env().arm.handle(req))
+    }
+
+    fn blobs(&self) -> Arc<dyn BlobStore> {
+        self.env().acr.blobs().clone()
+    }
+
+    async fn put_custom_dns(&self, name: &str, server: CustomServer) -> Result<(), BackendError> {
+        let env = self.env();
+        put_custom_server(&env.store, &env.arm.cfg.subscription_id, name, &server).map(|_| ()).map_err(|e| {
+            BackendError::new(EMBEDDED, Operation::CustomDns, anyhow::anyhow!("custom DNS server {name}: {e}"))
+        })
+    }
+
+    async fn settle(&self) -> Result<(), BackendError> {
+        self.env().reconcile().await.map_err(|e| BackendError::new(EMBEDDED, Operation::Settle, e))
+    }
+
+    async fn pull(&self, site_id: &str, epoch: Epoch) -> Result<PullReport, BackendError> {
+        self.env().pull(site_id, epoch).await.map_err(|e| BackendError::new(EMBEDDED, Operation::Pull, e))
+    }
+
+    async fn reset(&self) -> Result<(), BackendError> {
+        let fresh =
+            Env::start(EnvOptions::default()).await.map_err(|e| BackendError::new(EMBEDDED, Operation::Reset, e))?;
+        let old = std::mem::replace(&mut *self.env.write().unwrap_or_else(|e| e.into_inner()), Arc::new(fresh));
+        old.stop().await;
+        Ok(())
+    }
+
+    async fn stop(self: Box<Self>) -> Result<(), BackendError> {
+        self.env().stop().await;
+        Ok(())
+    }
+}
+
 /// The CA and token key every in-memory environment of this process shares: each
 /// environment is its own store, addresses and servers, but generating keys and issuing
 /// certificates for each scenario anew was a tenth of a scenario's time (issue 8).
@@ -309,14 +410,6 @@ fn process_keys() -> anyhow::Result<(Arc<Ca>, Arc<TokenSigner>)> {
     let ca = Arc::new(Ca::generate().context("generating the CA")?);
     let signer = Arc::new(TokenSigner::generate().map_err(|_| anyhow::anyhow!("the system random generator failed"))?);
     Ok(KEYS.get_or_init(|| (ca, signer)).clone())
-}
-
-async fn stopped(mut rx: watch::Receiver<bool>) {
-    while !*rx.borrow() {
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Finds a free `127.B.0.0/16` block by binding Azure DNS at `127.B.0.1`: port 53 when

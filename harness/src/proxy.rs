@@ -8,40 +8,54 @@
 //! The proxy resolves the name over real DNS from its source address (Azure DNS, or
 //! the VNET's custom DNS servers) and connects from that source, applying the network's
 //! reachability and the VNET's egress address exactly as the App Service worker does.
+//!
+//! Clients are accepted under the listener limits of `mock_azure::listen` (a cap on
+//! tunnels, a pause instead of a spin when descriptors run out); the CONNECT line must
+//! arrive within the header timeout.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mock_azure::appservice::resolve::{Answer, query_a};
+use mock_azure::listen::{Acceptor, Limits};
 use mock_azure::netplan::{AZURE_DNS, AddressMap, Modeled, Plan};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use crate::embedded::Env;
 
-/// Serves CONNECT tunnels from `source` until the task is dropped.
-pub async fn serve(listener: TcpListener, env: Arc<Env>, source: Modeled) {
+/// Serves CONNECT tunnels from `source`, under `limits`, until the task is dropped.
+pub async fn serve(listener: TcpListener, env: Arc<Env>, source: Modeled, limits: Limits) {
+    let listener = Acceptor::new(listener, &limits, "proxy");
+    let mut tunnels = tokio::task::JoinSet::new();
     loop {
-        let Ok((client, _)) = listener.accept().await else { continue };
-        let env = env.clone();
-        let source = source.clone();
-        tokio::spawn(async move {
-            if let Err(e) = tunnel(client, &env, &source).await {
-                tracing::debug!(error = %e, "proxy tunnel ended");
+        tokio::select! {
+            (client, _, slot) = listener.accept() => {
+                let env = env.clone();
+                let source = source.clone();
+                tunnels.spawn(async move {
+                    let _slot = slot;
+                    if let Err(e) = tunnel(client, &env, &source, limits.header_timeout).await {
+                        tracing::debug!(error = %e, "proxy tunnel ended");
+                    }
+                });
             }
-        });
+            // Reap finished tunnels so the set does not grow without bound.
+            Some(_) = tunnels.join_next(), if !tunnels.is_empty() => {}
+        }
     }
 }
 
-async fn tunnel(mut client: TcpStream, env: &Env, source: &Modeled) -> std::io::Result<()> {
+async fn tunnel(mut client: TcpStream, env: &Env, source: &Modeled, header_timeout: Duration) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
+    let deadline = tokio::time::Instant::now() + header_timeout;
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 8192 {
             return reply(&mut client, "431 Request Header Fields Too Large").await;
         }
-        match tokio::time::timeout(Duration::from_secs(10), client.read(&mut byte)).await {
+        match tokio::time::timeout_at(deadline, client.read(&mut byte)).await {
             Ok(Ok(1)) => head.push(byte[0]),
             _ => return Ok(()),
         }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use mock_azure::acr::EndpointKind;
-use mock_azure::identity::TokenSigner;
 use mock_azure::netplan::{AddressMap, Modeled, Plan};
 use mock_azure::tls::write_atomic;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::embedded::{Env, EnvOptions};
 
@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// newest).
     #[arg(long, value_name = "EPOCH")]
     pub rules: Option<mock_azure::appservice::rules::Epoch>,
+    /// Connection, time and size limits (issue 13).
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 /// What `serve` tells clients: the ready file's content.
@@ -117,8 +120,8 @@ pub struct RegistryEndpoint {
     pub real: String,
 }
 
-/// Runs the server until Ctrl-C or SIGTERM.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Runs the server until `stop` is cancelled (Ctrl-C or SIGTERM).
+pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()> {
     if !args.bind.ip().is_loopback() && !args.allow_remote {
         bail!("refusing to listen on {} (not loopback); pass --allow-remote to do it anyway", args.bind);
     }
@@ -144,11 +147,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let env = Arc::new(
-        Env::start(EnvOptions { state_dir: args.state_dir.clone(), arm_bind: Some(args.bind) })
-            .await
-            .context("starting the fake Azure")?,
+        Env::start(EnvOptions {
+            state_dir: args.state_dir.clone(),
+            arm_bind: Some(args.bind),
+            limits: args.limits.listen(),
+            uploads: args.limits.uploads(),
+        })
+        .await
+        .context("starting the fake Azure")?,
     );
-    let result = serve_env(&env, &args, &dir, scenario.as_ref(), epoch).await;
+    let result = serve_env(&env, &args, &dir, scenario.as_ref(), epoch, &stop).await;
     env.stop().await;
     if let Some(path) = &args.ready_file {
         let _ = std::fs::remove_file(path);
@@ -175,9 +183,15 @@ fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
             &doc,
             &crate::scenario::LoadOptions::default().with_fixture_dir(dir),
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(|e| anyhow::anyhow!("{}", e.render(false)))?
     } else {
-        crate::cli::load_all(&[path.to_path_buf()])?
+        match crate::runner::select::load_all(&[path.to_path_buf()], &[], false) {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.rendered);
+                bail!("{} is not a valid scenario file", path.display());
+            }
+        }
     };
     match all.len() {
         1 => Ok(all.remove(0)),
@@ -191,13 +205,15 @@ async fn serve_env(
     dir: &Path,
     scenario: Option<&crate::scenario::Scenario>,
     epoch: mock_azure::appservice::rules::Epoch,
+    stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     let ca_path = dir.join("ca.pem");
     if !ca_path.exists() {
         write_atomic(&ca_path, env.ca_pem().as_bytes()).context("writing the CA certificate")?;
     }
     if let Some(s) = scenario {
-        crate::run::build(env, s).await?;
+        let backend = crate::embedded::EmbeddedBackend::with_env(env.clone());
+        crate::runner::scenario::build(&backend, s).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     env.reconcile().await?;
     // The platform pulls every app once at start (a loaded site was just created).
@@ -224,11 +240,9 @@ async fn serve_env(
     }
     // Endpoints appear as the configuration does (a private endpoint created through az).
     let mut changes = env.store.subscribe();
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
     loop {
         tokio::select! {
-            _ = &mut signal => return Ok(()),
+            _ = stop.cancelled() => return Ok(()),
             c = changes.recv() => {
                 if matches!(c, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
                     return Ok(());
@@ -239,20 +253,6 @@ async fn serve_env(
             }
         }
     }
-}
-
-/// The token signer kept in `dir` (generated and written there the first time).
-pub fn load_signer(dir: &Path) -> anyhow::Result<TokenSigner> {
-    let path = dir.join("token-key.pk8");
-    if let Ok(bytes) = std::fs::read(&path) {
-        if let Some(s) = TokenSigner::from_pkcs8(&bytes) {
-            return Ok(s);
-        }
-        tracing::warn!(path = %path.display(), "token key unreadable; generating a new one");
-    }
-    let s = TokenSigner::generate().map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
-    write_atomic(&path, s.pkcs8()).with_context(|| format!("writing {}", path.display()))?;
-    Ok(s)
 }
 
 /// One proxy on the internet and one in each VNET (from its App Service integration
@@ -272,7 +272,7 @@ async fn start_proxies(env: &Arc<Env>) -> anyhow::Result<Vec<ProxyEntry>> {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a proxy")?;
         let url = format!("http://{}", l.local_addr()?);
         out.push(ProxyEntry { from, modeled: source.ip.to_string(), url });
-        env.spawn(crate::proxy::serve(l, env.clone(), source));
+        env.spawn(crate::proxy::serve(l, env.clone(), source, env.limits));
     }
     Ok(out)
 }
@@ -428,26 +428,4 @@ fn print_banner(e: &Endpoints) {
         "`az webapp restart` makes the worker pull; `az rest --method post --url <site id>/containerlogs?api-version=2024-11-01` shows its log."
     );
     println!("Ctrl-C stops it.");
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }

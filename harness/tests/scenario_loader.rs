@@ -817,7 +817,7 @@ fn an_unknown_fixture_says_where_it_looked_and_suggests_one() {
         &[(
             3,
             11,
-            "unknown fixture 'recipe-2012' (looked in tests/fixtures, ../scenarios/fixtures, tests/malformed); did you mean 'recipe-2021'?",
+            "unknown fixture 'recipe-2012' (looked in tests/malformed/fixtures, tests/fixtures, fixtures, ../fixtures, ../scenarios/fixtures, tests/malformed); did you mean 'recipe-2021'?",
         )],
     );
 }
@@ -1032,6 +1032,188 @@ fn every_malformed_file_is_refused() {
         n += 1;
     }
     assert!(n >= 30, "{n} malformed files");
+}
+
+// ---- bounded work: each limit refused where it is crossed ------------------------------
+
+/// Loads `text` (written to a temporary file, fixtures from the repository) and returns
+/// its errors as `(line, column, message)`.
+fn refused_text(text: &str) -> Vec<(usize, usize, String)> {
+    let errors = match scenario(text) {
+        Ok(s) => panic!("loaded: {:?}", s.iter().map(|s| &s.name).collect::<Vec<_>>()),
+        Err(e) => e,
+    };
+    errors
+        .0
+        .iter()
+        .map(|e| {
+            let p = e.pos.unwrap_or(Pos { line: 0, column: 0 });
+            (p.line, p.column, e.message.clone())
+        })
+        .collect()
+}
+
+fn errors(list: &[(usize, usize, &str)]) -> Vec<(usize, usize, String)> {
+    list.iter().map(|(l, c, m)| (*l, *c, m.to_string())).collect()
+}
+
+const TOO_LARGE: &str =
+    "the file is larger than 1048576 bytes (1 MiB), the most a scenario or fixture may hold; the limit is crossed here";
+
+#[test]
+fn a_file_over_one_mebibyte_is_refused_where_the_limit_is_crossed() {
+    // Lines of 1024 bytes: the 1,048,577th byte is the first of line 1025.
+    let pad = |s: &str| format!("{s:<1023}\n");
+    let mut text = pad("name = \"big\"") + &pad("fixture = \"recipe-2021\"");
+    text.push_str(&pad(&format!("#{}", "x".repeat(1000))).repeat(1100));
+    assert_eq!(refused_text(&text), errors(&[(1025, 1, TOO_LARGE)]), "read from a file");
+    let e = load_text(Path::new("big.toml"), &text, &options()).unwrap_err();
+    assert_eq!(e.to_string(), format!("big.toml:1025:1: {TOO_LARGE}"), "text at hand");
+}
+
+/// Issue 13's case: a matrix axis with a million values ran for minutes. Such a file is
+/// 7.9 MB: refused on its size, before it is parsed.
+#[test]
+fn a_matrix_axis_of_a_million_values_is_refused_before_it_is_parsed() {
+    let values: Vec<String> = (0..1_000_000).map(|i| i.to_string()).collect();
+    let text = format!(
+        "name = \"m\"\nfixture = \"recipe-2021\"\n[[matrix.axis]]\nname = \"n\"\nset = \"site.app_settings.N\"\nvalues = [{}]\n[[matrix.cell]]\npull = \"success\"\n",
+        values.join(", ")
+    );
+    let e = load_text(Path::new("axis.toml"), &text, &options()).unwrap_err();
+    let e: Vec<String> = e.0.iter().map(|e| e.message.clone()).collect();
+    assert_eq!(e, [TOO_LARGE]);
+}
+
+#[test]
+fn a_matrix_axis_with_more_values_than_combinations_is_refused_at_the_first_value_too_many() {
+    let values: String = (0..1025).map(|i| format!("{i},\n")).collect();
+    let text = format!(
+        "name = \"m\"\nfixture = \"recipe-2021\"\n[[matrix.axis]]\nname = \"n\"\nset = \"site.app_settings.N\"\nvalues = [\n{values}]\n[[matrix.cell]]\nwhen = {{ n = 3 }}\npull = \"success\"\n[[matrix.cell]]\npull = \"failure\"\n"
+    );
+    // Value 1024 is on line 7 + 1024; the cell naming one of the values is not judged.
+    assert_eq!(
+        refused_text(&text),
+        errors(&[(1031, 1, "axis 'n' has 1025 values; a matrix expands to at most 1024 combinations")])
+    );
+}
+
+#[test]
+fn a_matrix_with_more_than_sixteen_axes_is_refused_at_the_axis_too_many() {
+    let axes: String = (0..17)
+        .map(|i| format!("[[matrix.axis]]\nname = \"a{i}\"\nset = \"site.app_settings.A{i}\"\nvalues = [true]\n"))
+        .collect();
+    let text = format!("name = \"m\"\nfixture = \"recipe-2021\"\n{axes}[[matrix.cell]]\npull = \"success\"\n");
+    assert_eq!(refused_text(&text), errors(&[(67, 1, "[matrix] has 17 axes; a matrix has at most 16")]));
+}
+
+#[test]
+fn a_matrix_with_more_cells_than_combinations_can_take_is_refused_at_the_cell_too_many() {
+    let cells = "[[matrix.cell]]\npull = \"success\"\n".repeat(1025);
+    let text = format!(
+        "name = \"m\"\nfixture = \"recipe-2021\"\n[[matrix.axis]]\nname = \"a\"\nset = \"site.app_settings.A\"\nvalues = [true, false]\n{cells}"
+    );
+    // Cell 1025 starts on line 7 + 2 × 1024; no "never applies" for the others.
+    assert_eq!(
+        refused_text(&text),
+        errors(&[(2055, 1, "[matrix] has 1025 cells; a matrix has at most 1024 (each combination takes one)")])
+    );
+}
+
+#[test]
+fn axis_values_setting_more_than_128_paths_are_refused_at_the_path_too_many() {
+    let set: String = (0..129).map(|i| format!("\"site.app_settings.S{i}\" = \"x\",\n")).collect();
+    let text = format!(
+        "name = \"m\"\nfixture = \"recipe-2021\"\n[[matrix.axis]]\nname = \"a\"\nvalues = [{{ name = \"one\", set = {{\n{set}}} }}]\n[[matrix.cell]]\npull = \"success\"\n"
+    );
+    assert_eq!(
+        refused_text(&text),
+        errors(&[(134, 1, "the values of [matrix]'s axes set 129 paths; they set at most 128 together")])
+    );
+}
+
+#[test]
+fn unset_with_more_than_128_paths_is_refused_at_the_path_too_many() {
+    let paths: String = (0..129).map(|i| format!("\"site.app_settings.S{i}\",\n")).collect();
+    let text = format!("name = \"u\"\nfixture = \"recipe-2021\"\nunset = [\n{paths}]\n");
+    assert_eq!(refused_text(&text), errors(&[(132, 1, "'unset' lists 129 paths; it lists at most 128")]));
+}
+
+#[test]
+fn a_scenario_with_more_than_128_steps_is_refused_at_the_step_too_many() {
+    let text = format!("name = \"s\"\nfixture = \"recipe-2021\"\n{}", "[[step]]\nrestart = true\n".repeat(129));
+    assert_eq!(refused_text(&text), errors(&[(259, 1, "the scenario has 129 steps; a scenario has at most 128")]));
+}
+
+/// Ten boolean axes: 1024 combinations.
+fn ten_axes() -> String {
+    (0..10)
+        .map(|i| {
+            format!("[[matrix.axis]]\nname = \"a{i}\"\nset = \"site.app_settings.A{i}\"\nvalues = [true, false]\n")
+        })
+        .collect()
+}
+
+#[test]
+fn a_matrix_expanding_to_more_than_4096_steps_is_refused_at_the_matrix() {
+    let text = format!(
+        "name = \"m\"\nfixture = \"recipe-2021\"\n{}[[matrix.cell]]\npull = \"success\"\n{}",
+        ten_axes(),
+        "[[step]]\npull = true\n".repeat(5)
+    );
+    assert_eq!(
+        refused_text(&text),
+        errors(&[(
+            3,
+            3,
+            "[matrix] expands to 5120 steps (1024 combinations), more than the 4096 steps a file may expand to"
+        )])
+    );
+}
+
+#[test]
+fn a_matrix_expanding_to_more_than_500000_values_is_refused_before_it_is_expanded() {
+    // 1071 values (the root, 3 in the resource group, 1001 in the identities, 66 in the
+    // matrix) and one per axis for what its largest value sets.
+    let identities: String = (0..500).map(|i| format!("[[identity]]\nname = \"id{i}\"\n")).collect();
+    let text = format!(
+        "name = \"m\"\n[resource_group]\nname = \"rg\"\nlocation = \"westeurope\"\n{}[[matrix.cell]]\npull = \"success\"\n{identities}",
+        ten_axes()
+    );
+    assert_eq!(
+        refused_text(&text),
+        errors(&[(
+            5,
+            3,
+            "[matrix] expands to 1024 combinations of up to 1081 values each, more than the 500000 values a file may expand to: fewer combinations or a smaller scenario"
+        )])
+    );
+}
+
+#[test]
+fn a_site_with_more_than_1024_app_settings_is_refused_at_the_setting_too_many() {
+    // The fixture has one setting; the scenario's come after it.
+    let settings: String = (0..1024).map(|i| format!("S{i} = \"v\"\n")).collect();
+    let text = format!("name = \"a\"\nfixture = \"recipe-2021\"\n[site.app_settings]\n{settings}");
+    assert_eq!(
+        refused_text(&text),
+        errors(&[(1027, 1, "[site.app_settings] has 1025 settings; a site has at most 1024")])
+    );
+}
+
+#[test]
+fn an_image_repository_the_acr_would_refuse_is_refused() {
+    // The OCI grammar of the fake ACR: a component ends with a letter or digit.
+    let text =
+        "name = \"r\"\nfixture = \"recipe-2021\"\n[registry]\nimages = [{ repo = \"team/app-\", tag = \"v1\" }]\n";
+    assert_eq!(
+        refused_text(text),
+        errors(&[(
+            4,
+            20,
+            "'repo' in [registry].images: 'team/app-' is not a repository name (lower-case path components)"
+        )])
+    );
 }
 
 // ---- no input makes the loader panic ---------------------------------------------------

@@ -18,6 +18,8 @@
 //! - [`appservice`]: the App Service worker that pulls, its rules, traces and oracle.
 //! - [`form`]: form/query encoding shared by ARM, the ACR and the worker.
 //! - [`httpc`]: the HTTPS client pullsim's own components use.
+//! - [`listen`]: the accept loop every listener shares: connection caps, timeouts,
+//!   back-off when descriptors run out, the open-file limit.
 //! - [`tls`]: pullsim's certificate authority and TLS configurations.
 
 pub mod acr;
@@ -27,6 +29,7 @@ pub mod dns;
 pub mod form;
 pub mod httpc;
 pub mod identity;
+pub mod listen;
 pub mod model;
 pub mod netplan;
 pub mod tls;

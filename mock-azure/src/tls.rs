@@ -39,6 +39,12 @@ pub enum TlsError {
     /// rustls refused the configuration.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// The system's random generator failed while making a key.
+    #[error("generating {what}: the system random generator failed")]
+    Random {
+        /// What was being generated.
+        what: &'static str,
+    },
 }
 
 /// The CA that signs every pullsim endpoint certificate.
@@ -96,6 +102,7 @@ impl Ca {
             move |source| TlsError::Io { path, source }
         };
         if cert_path.exists() && key_path.exists() {
+            keep_private(&key_path)?;
             let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
             let key_pem = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
             let gen_err = |source| TlsError::Generate { what: "the stored CA".into(), source };
@@ -105,7 +112,7 @@ impl Ca {
         }
         let ca = Ca::generate()?;
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        write_atomic(&key_path, ca.issuer.key().serialize_pem().as_bytes())?;
+        write_private(&key_path, ca.issuer.key().serialize_pem().as_bytes())?;
         write_atomic(&cert_path, ca.cert_pem.as_bytes())?;
         Ok(ca)
     }
@@ -196,6 +203,25 @@ impl Ca {
 
 use rustls::pki_types::pem::PemObject;
 
+/// The key that signs pullsim's tokens, kept beside the CA in `dir/token-key.pk8`:
+/// loaded, or generated and written there the first time (so tokens a client holds stay
+/// valid across restarts). An unreadable key file is replaced, with a warning.
+pub fn load_or_generate_signer(dir: &Path) -> Result<crate::identity::TokenSigner, TlsError> {
+    use crate::identity::TokenSigner;
+    let path = dir.join("token-key.pk8");
+    if let Ok(bytes) = std::fs::read(&path) {
+        keep_private(&path)?;
+        if let Some(s) = TokenSigner::from_pkcs8(&bytes) {
+            return Ok(s);
+        }
+        tracing::warn!(path = %path.display(), "token key unreadable; generating a new one");
+    }
+    let s = TokenSigner::generate().map_err(|_| TlsError::Random { what: "the token key" })?;
+    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.to_path_buf(), source })?;
+    write_private(&path, s.pkcs8())?;
+    Ok(s)
+}
+
 /// The one crypto provider pullsim uses (ring), passed explicitly so no process-wide
 /// default has to be chosen between crates that would pick different ones.
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -204,10 +230,36 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 /// Writes a file atomically: a temporary sibling, fsynced, then renamed over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    write_with_mode(path, bytes, 0o666)
+}
+
+/// [`write_atomic`] for a private key: readable and writable by its owner only (0600)
+/// from the moment the file exists.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    write_with_mode(path, bytes, 0o600)
+}
+
+/// Narrows a stored private key to 0600 (one written by an older pullsim was 0644).
+pub fn keep_private(path: &Path) -> Result<(), TlsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |source| TlsError::Io { path: path.to_path_buf(), source };
+    let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::info!(path = %path.display(), "private key was mode {mode:o}; now 600");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let io = |source| TlsError::Io { path: path.to_path_buf(), source };
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    // A leftover of a crash may have other permissions: start anew (the umask can only
+    // narrow `mode`).
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
@@ -218,11 +270,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stored_token_key_is_reloaded_and_a_damaged_one_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_generate_signer(dir.path()).unwrap();
+        let b = load_or_generate_signer(dir.path()).unwrap();
+        assert_eq!(a.pkcs8(), b.pkcs8());
+        std::fs::write(dir.path().join("token-key.pk8"), b"not a key").unwrap();
+        let c = load_or_generate_signer(dir.path()).unwrap();
+        assert_ne!(c.pkcs8(), a.pkcs8());
+    }
+
+    #[test]
     fn stored_ca_is_reloaded_not_regenerated() {
         let dir = tempfile::tempdir().unwrap();
         let a = Ca::load_or_generate(dir.path()).unwrap();
         let b = Ca::load_or_generate(dir.path()).unwrap();
         assert_eq!(a.cert_pem(), b.cert_pem());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |f: &str| std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode("ca-key.pem"), mode("ca.pem")), (0o600, 0o644));
         b.server_config(&["localhost"], &["127.0.0.1".parse().unwrap()]).unwrap();
     }
 }

@@ -47,7 +47,7 @@ pub struct Serve {
     child: Child,
     /// The ready file's content.
     pub endpoints: Value,
-    /// The state directory (a temporary one unless given).
+    /// The state directory (a temporary one unless given; empty when in memory).
     pub state_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
@@ -76,10 +76,35 @@ impl Serve {
         Serve::spawn(dir, &[])
     }
 
+    /// Starts `pullsim serve` keeping its state in `dir`, with extra arguments.
+    pub fn start_in_with(dir: &Path, extra: &[&str]) -> anyhow::Result<Serve> {
+        Serve::spawn(dir, extra)
+    }
+
+    /// Starts `pullsim serve` without a state directory (everything in memory), with
+    /// extra arguments; `wrapper` runs it through another program first (`prlimit …`).
+    pub fn start_in_memory(wrapper: &[&str], extra: &[&str]) -> anyhow::Result<Serve> {
+        Serve::spawn_command(wrapper, None, extra)
+    }
+
     fn spawn(dir: &Path, extra: &[&str]) -> anyhow::Result<Serve> {
-        let mut child = Command::new(pullsim_bin())
-            .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--state-dir"])
-            .arg(dir)
+        Serve::spawn_command(&[], Some(dir), extra)
+    }
+
+    fn spawn_command(wrapper: &[&str], dir: Option<&Path>, extra: &[&str]) -> anyhow::Result<Serve> {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(pullsim_bin());
+                c
+            }
+            None => Command::new(pullsim_bin()),
+        };
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--quiet"]);
+        if let Some(dir) = dir {
+            cmd.arg("--state-dir").arg(dir);
+        }
+        let mut child = cmd
             .args(extra)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stdin(Stdio::null())
@@ -110,7 +135,12 @@ impl Serve {
                 bail!("pullsim serve did not become ready within 30 s");
             }
         };
-        Ok(Serve { child, endpoints, state_dir: dir.to_path_buf(), _temp: None })
+        Ok(Serve { child, endpoints, state_dir: dir.map(Path::to_path_buf).unwrap_or_default(), _temp: None })
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `https://127.0.0.1:PORT` (no trailing slash).
@@ -276,24 +306,56 @@ pub struct AzCli {
     ca: PathBuf,
 }
 
-/// Where the install script put `az`. Missing is a failure, never a skip: the test
-/// command installs it.
-pub fn az_path() -> PathBuf {
-    let cache = std::env::var_os("PULLSIM_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+/// The cache `scripts/install-test-deps.sh` installs into (`$PULLSIM_CACHE`, else
+/// `$XDG_CACHE_HOME/pullsim`, else `~/.cache/pullsim`).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("PULLSIM_CACHE").map(PathBuf::from).unwrap_or_else(|| {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
         base.join("pullsim")
-    });
-    let record = cache.join("az-path");
+    })
+}
+
+/// A program the install script recorded in `<cache>/<record>`. Missing is a failure,
+/// never a skip: the test command installs it.
+fn installed(record: &str, what: &str) -> PathBuf {
+    let record = cache_dir().join(record);
     let path = std::fs::read_to_string(&record).unwrap_or_default();
     let path = PathBuf::from(path.trim());
     assert!(
         path.is_file(),
-        "the Azure CLI is not installed ({} missing or stale): run `make deps` (scripts/install-test-deps.sh)",
+        "{what} is not installed ({} missing or stale): run `make deps` (scripts/install-test-deps.sh)",
         record.display()
     );
     path
+}
+
+/// Where the install script put `az`.
+pub fn az_path() -> PathBuf {
+    installed("az-path", "the Azure CLI")
+}
+
+/// The Python (a virtualenv of the cache) with `jsonschema` and `junitparser`, real
+/// consumers of pullsim's JSON and JUnit reports.
+pub fn python_tools() -> PathBuf {
+    installed("python-tools-path", "Python with jsonschema and junitparser")
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Runs `pullsim ARGS` in `dir` without colours; its output.
+pub fn pullsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(pullsim_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running pullsim {args:?}: {e}"))
 }
 
 impl AzCli {

@@ -14,7 +14,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pullsim::docker::{self, LABEL_PID, LABEL_RUN};
+use pullsim::backend::Backend;
+use pullsim::docker::host::run::{self as docker, LABEL_PID, LABEL_RUN};
+use pullsim::docker::host::{DockerBackend, env::DockerEnv};
+use pullsim::docker::protocol::state::READY;
 use pullsim_tests::pullsim_bin;
 use serde_json::Value;
 
@@ -59,9 +62,10 @@ fn run_json(backend: &str) -> (std::process::Output, Vec<Value>, u32) {
         .unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
-    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{backend}: {e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     });
+    let results = report["results"].as_array().cloned().unwrap_or_default();
     (out, results, pid)
 }
 
@@ -97,7 +101,7 @@ fn seed_suite_gives_the_same_outcome_stage_code_route_and_trace_on_docker_as_emb
             let settings: Vec<&str> = app["settings"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
             assert!(!settings.iter().any(|k| k.starts_with("DOCKER_REGISTRY_SERVER_")), "{name}: {settings:?}");
         } else {
-            assert!(dk.get("app").is_none(), "{name}: an app after a failed pull");
+            assert!(dk["app"].is_null(), "{name}: an app after a failed pull");
         }
     }
     // Both outcomes occur, so the comparison covers failures too.
@@ -114,12 +118,12 @@ fn seed_suite_gives_the_same_outcome_stage_code_route_and_trace_on_docker_as_emb
 fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address_outside() {
     let rt = runtime();
     let Some(d) = engine(&rt) else { return };
-    let scenarios = pullsim::cli::load_all(&[repo().join(A8)]).unwrap();
-    let env = rt.block_on(docker::backend::DockerEnv::start(d.clone(), &pullsim_bin())).unwrap();
+    let scenarios = pullsim::runner::select::load_all(&[repo().join(A8)], &[], false).unwrap();
+    let backend = DockerBackend::new(rt.block_on(DockerEnv::start(d.clone(), &pullsim_bin())).unwrap(), false);
+    let env = backend.env();
     let run = env.run_id().to_string();
     let answers = rt.block_on(async {
-        pullsim::run::build_docker(&env, &scenarios[0]).await?;
-        env.sync().await?;
+        pullsim::runner::scenario::build(&backend, &scenarios[0]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let vnet = env
             .store()
             .filter(|_, v| v["type"] == "Microsoft.Network/virtualNetworks")
@@ -128,7 +132,7 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
             .unwrap();
         // dig from clients testcontainers starts on the VNET's network and on the public
         // one (addresses from Docker's allocator: Azure DNS tells them apart by network).
-        let (dig_in, dig_out) = (dig_from(&env, Some(&vnet)).await?, dig_from(&env, None).await?);
+        let (dig_in, dig_out) = (dig_from(env, Some(&vnet)).await?, dig_from(env, None).await?);
         // busybox's nslookup in `pullsim shell`'s debug container, inside the VNET.
         let inside = env.debug_container(Some(&vnet)).await?;
         let nslookup = inside.exec(&["/bin/nslookup", LOGIN]).await?;
@@ -146,17 +150,16 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
     let public: std::net::Ipv4Addr = outside.trim().parse().unwrap_or_else(|_| panic!("public answer {outside:?}"));
     assert!(!public.is_private(), "from the public network: {public}");
 
-    let removed = rt.block_on(env.stop()).unwrap();
-    // Four components, the registry and the debug container (testcontainers removed its
-    // own); the public network and one VNET network.
-    assert_eq!((removed.containers.len(), removed.networks.len()), (6, 2), "{removed}");
+    let state = env.state_dir().to_path_buf();
+    rt.block_on(Box::new(backend).stop()).unwrap();
+    assert!(!state.exists(), "the state directory is removed");
     assert_eq!(labelled(&rt, &d, &format!("{LABEL_RUN}={run}")), docker::Removed::default());
 }
 
 /// `pullsim component dig LOGIN` in a client container testcontainers starts from the
 /// component image on the network of `vnet` (the public one for `None`), removed when
 /// done; what it printed.
-async fn dig_from(env: &docker::backend::DockerEnv, vnet: Option<&str>) -> anyhow::Result<String> {
+async fn dig_from(env: &DockerEnv, vnet: Option<&str>) -> anyhow::Result<String> {
     use testcontainers::core::{ExecCommand, WaitFor};
     use testcontainers::runners::AsyncRunner;
     use testcontainers::{GenericImage, ImageExt};
@@ -164,7 +167,7 @@ async fn dig_from(env: &docker::backend::DockerEnv, vnet: Option<&str>) -> anyho
     let (name, tag) = env.image().split_once(':').unwrap();
     let client = GenericImage::new(name, tag)
         .with_entrypoint("/pullsim")
-        .with_wait_for(WaitFor::message_on_stdout(docker::component::READY))
+        .with_wait_for(WaitFor::message_on_stdout(READY))
         .with_cmd(["component", "idle"])
         .with_network(network)
         .with_label(LABEL_RUN, env.run_id())

@@ -13,6 +13,33 @@ pub struct Pos {
     pub column: usize,
 }
 
+impl Pos {
+    /// The line and column of byte `offset` in `text` (clamped to the text, and back to
+    /// a character boundary).
+    pub fn of_offset(text: &str, offset: usize) -> Pos {
+        let mut off = offset.min(text.len());
+        while !text.is_char_boundary(off) {
+            off -= 1;
+        }
+        let before = &text[..off];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        Pos { line, column: before[line_start..].chars().count() + 1 }
+    }
+
+    /// The byte offset of this position in `text`, if the text has it.
+    pub fn offset_in(&self, text: &str) -> Option<usize> {
+        let mut start = 0;
+        for _ in 1..self.line {
+            start += text[start..].find('\n')? + 1;
+        }
+        let line = &text[start..];
+        let line = &line[..line.find('\n').unwrap_or(line.len())];
+        let col = line.char_indices().nth(self.column - 1).map(|(i, _)| i).unwrap_or(line.len());
+        Some(start + col)
+    }
+}
+
 /// One problem in a scenario or fixture file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
@@ -59,6 +86,50 @@ impl fmt::Display for LoadErrors {
 }
 
 impl std::error::Error for LoadErrors {}
+
+impl LoadErrors {
+    /// Every error as a compiler shows one: `error: message`, `--> file:line:column`, the
+    /// source line with a caret under the place (positions and messages as
+    /// [`LoadErrors`]' `Display`, which stays one line per error). Colours with `color`.
+    pub fn render(&self, color: bool) -> String {
+        use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let mut out = String::new();
+        for e in &self.0 {
+            let text = std::fs::read_to_string(&e.file).ok();
+            let place = e.pos.zip(text.as_deref()).and_then(|(p, t)| Some((t, p.offset_in(t)?)));
+            let path = e.file.display().to_string();
+            let rendered = match place {
+                Some((text, at)) => {
+                    let span = at..at + token_len(&text[at..]);
+                    let report = [Level::ERROR
+                        .primary_title(&e.message)
+                        .element(Snippet::source(text).path(&path).annotation(AnnotationKind::Primary.span(span)))];
+                    renderer.render(&report)
+                }
+                None => {
+                    renderer.render(&[annotate_snippets::Group::with_title(Level::ERROR.primary_title(format!("{e}")))])
+                }
+            };
+            out.push_str(&rendered);
+            out.push_str("\n\n");
+        }
+        out
+    }
+}
+
+/// The length in bytes of the token starting a text (a key, a word, a quoted value up
+/// to its end), at least one character.
+fn token_len(s: &str) -> usize {
+    let mut chars = s.char_indices();
+    let Some((_, first)) = chars.next() else { return 0 };
+    if first == '"' || first == '\'' {
+        let end = s[1..].find(first).map(|i| i + 2);
+        return end.unwrap_or(first.len_utf8()).min(s.find('\n').unwrap_or(s.len()).max(1));
+    }
+    let word = s.find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))).unwrap_or(s.len());
+    if word == 0 { first.len_utf8() } else { word }
+}
 
 /// The known word closest to `got`, if it is close enough to be what was meant.
 pub(crate) fn suggest<'a>(got: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -4,6 +4,8 @@
 //! Both work on the document tree, before the schema walk, so a merged value keeps the
 //! file and position it was written at.
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::schema::{COLLECTIONS, TOPOLOGY_KEYS};
 use super::tree::{At, Entry, Files, Node, Val};
 
@@ -58,31 +60,37 @@ pub(crate) fn merge(f: &mut Files, base: Node, over: Node) -> Node {
         entries.retain(|e| TOPOLOGY_KEYS.contains(&e.key.as_str()));
     }
     let Val::Table(over_entries) = over.v else { return out };
-    for e in over_entries {
-        merge_entry(f, &mut out, e);
+    if let Some(entries) = out.entries_mut() {
+        merge_entries(f, entries, over_entries);
     }
     out.at = over.at;
     out
 }
 
-fn merge_entry(f: &mut Files, table: &mut Node, e: Entry) {
-    let Some(entries) = table.entries_mut() else { return };
-    match entries.iter_mut().find(|x| x.key == e.key) {
-        None => entries.push(e),
-        Some(existing) => {
-            let key = e.key.clone();
-            merge_value(f, &key, &mut existing.node, e.node);
+/// Merges a table's entries key by key, the keys found through a map built once (a
+/// table may hold thousands, e.g. app settings).
+fn merge_entries(f: &mut Files, entries: &mut Vec<Entry>, over: Vec<Entry>) {
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len() + over.len());
+    for (i, e) in entries.iter().enumerate() {
+        index.entry(e.key.clone()).or_insert(i);
+    }
+    for e in over {
+        match index.get(&e.key).and_then(|i| entries.get_mut(*i)) {
+            Some(existing) => {
+                let key = e.key.clone();
+                merge_value(f, &key, &mut existing.node, e.node);
+            }
+            None => {
+                index.insert(e.key.clone(), entries.len());
+                entries.push(e);
+            }
         }
     }
 }
 
 fn merge_value(f: &mut Files, key: &str, base: &mut Node, over: Node) {
     match (&mut base.v, over.v) {
-        (Val::Table(_), Val::Table(over_entries)) => {
-            for e in over_entries {
-                merge_entry(f, base, e);
-            }
-        }
+        (Val::Table(entries), Val::Table(over_entries)) => merge_entries(f, entries, over_entries),
         (Val::Array(items), Val::Array(over_items))
             if (COLLECTIONS.contains(&key) || MERGED_LISTS.contains(&key))
                 && over_items.iter().all(|i| matches!(i.v, Val::Table(_))) =>
@@ -93,33 +101,92 @@ fn merge_value(f: &mut Files, key: &str, base: &mut Node, over: Node) {
     }
 }
 
+/// A list of tables being merged: removed entries leave a hole until the end, so the
+/// positions in the identity index stay valid and each entry is found in constant time.
+struct ListIndex {
+    slots: Vec<Option<Node>>,
+    /// Identity → positions of the entries that have it, the first one first.
+    by_id: HashMap<String, BTreeSet<usize>>,
+    live: BTreeSet<usize>,
+}
+
+impl ListIndex {
+    fn new(key: &str, items: Vec<Node>) -> ListIndex {
+        let mut index = ListIndex { slots: Vec::new(), by_id: HashMap::new(), live: BTreeSet::new() };
+        for item in items {
+            index.push(key, item);
+        }
+        index
+    }
+
+    fn push(&mut self, key: &str, item: Node) {
+        let i = self.slots.len();
+        if let Some(id) = identity(key, &item) {
+            self.by_id.entry(id).or_default().insert(i);
+        }
+        self.live.insert(i);
+        self.slots.push(Some(item));
+    }
+
+    /// The first entry with identity `id`.
+    fn find(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).and_then(|set| set.first().copied())
+    }
+
+    fn remove(&mut self, id: &str, i: usize) {
+        if let Some(set) = self.by_id.get_mut(id) {
+            set.remove(&i);
+        }
+        self.live.remove(&i);
+        self.slots[i] = None;
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut Node> {
+        self.slots.get_mut(i).and_then(Option::as_mut)
+    }
+
+    fn into_items(self) -> Vec<Node> {
+        self.slots.into_iter().flatten().collect()
+    }
+}
+
 fn merge_list(f: &mut Files, key: &str, items: &mut Vec<Node>, over: Vec<Node>) {
+    let mut list = ListIndex::new(key, std::mem::take(items));
     for mut item in over {
         let remove = match take_remove(f, &mut item) {
             Ok(r) => r,
             Err(()) => continue,
         };
         let id = identity(key, &item);
-        let found = id.as_ref().and_then(|id| items.iter().position(|b| identity(key, b).as_deref() == Some(id)));
+        let found = id.as_deref().and_then(|id| list.find(id));
         match (id, found, remove) {
-            (Some(_), Some(i), true) => {
+            (Some(id), Some(i), true) => {
                 if item.entries().is_some_and(|e| e.len() > identity_fields(key).len()) {
                     f.err(item.at, format!("an entry of '{key}' with remove = true holds only what identifies it"));
                 }
-                items.remove(i);
+                list.remove(&id, i);
             }
             (Some(id), None, true) => {
                 f.err(item.at, format!("remove = true: the fixture has no {key} '{id}' to remove"));
             }
-            (Some(_), Some(i), false) => merge_value(f, key, &mut items[i], item),
-            (Some(_), None, false) => items.push(item),
+            (Some(_), Some(i), false) => {
+                if let Some(base) = list.get_mut(i) {
+                    merge_value(f, key, base, item);
+                }
+            }
+            (Some(_), None, false) => list.push(key, item),
             (None, _, true) => {
                 let fields = identity_fields(key).join(", ");
                 f.err(item.at, format!("an entry of '{key}' with remove = true needs {fields} to say which"));
             }
-            (None, _, false) => match items.len() {
-                1 => merge_value(f, key, &mut items[0], item),
-                0 => items.push(item),
+            (None, _, false) => match list.live.len() {
+                1 => {
+                    let only = list.live.first().copied().unwrap_or_default();
+                    if let Some(base) = list.get_mut(only) {
+                        merge_value(f, key, base, item);
+                    }
+                }
+                0 => list.push(key, item),
                 n => f.err(
                     item.at,
                     format!(
@@ -130,6 +197,7 @@ fn merge_list(f: &mut Files, key: &str, items: &mut Vec<Node>, over: Vec<Node>) 
             },
         }
     }
+    *items = list.into_items();
 }
 
 /// Takes `remove` out of a list entry: `Ok(true)` for `remove = true`.

@@ -152,9 +152,12 @@
 //!
 //! # Fixtures and overrides
 //!
-//! `fixture = "x"` loads `x.toml` from a `fixtures` directory beside the scenario's
-//! directory (`scenarios/seed/a.toml` → `scenarios/fixtures/x.toml`), then from
-//! [`LoadOptions::fixture_dirs`]. A fixture holds only a topology (and a
+//! `fixture = "x"` loads `x.toml` from the first `fixtures` directory found in the
+//! scenario's own directory or a directory above it (`scenarios/seed/common/a.toml` →
+//! `scenarios/seed/common/fixtures/`, `scenarios/seed/fixtures/`,
+//! `scenarios/fixtures/x.toml`; the search stops at the repository's root, a directory
+//! holding `.git`), then from [`LoadOptions::fixture_dirs`] (`--fixtures DIR`). The
+//! current directory plays no part. A fixture holds only a topology (and a
 //! `description`); it must be valid on its own, and its errors point into it. Then the
 //! scenario is put over it:
 //! - tables (`[site]`, `[site.app_settings]`, `[site.config]`, …) merge key by key;
@@ -205,18 +208,40 @@
 //! `FILE:LINE:COLUMN: message` ([`LoadErrors`]); nothing is returned until the file is
 //! valid. The loader never panics, whatever the input.
 //!
+//! # Limits
+//!
+//! Past any of these a file is refused, at the place where the limit is crossed and
+//! before anything runs ([`limits`]); within them a load takes time about linear in the
+//! file's size.
+//! - **File**: at most 1048576 bytes (1 MiB) per scenario or fixture file.
+//! - **Matrix**: at most 16 axes, 1024 combinations (so at most 1024 values per axis),
+//!   1024 cells, and 128 paths set by its axis values together.
+//! - **Steps**: at most 128 steps per scenario, and 4096 steps per file (each
+//!   combination's steps, summed).
+//! - **Expansion**: at most 500000 values per file: the document merged with its
+//!   fixture (strings, numbers, tables… alike), counted once per combination.
+//! - **`unset`**: at most 128 paths.
+//! - **App settings**: at most 1024 app settings per site.
+//!
+//! "Did you mean" hints are looked for among at most 100000 known words per load: a
+//! file with thousands of mistakes gets them for its first ones.
+//!
 //! # Layout
 //! - `tree`: the parsed document, each key and value with its file and position.
 //! - `merge`: fixture + scenario, and the dotted paths of `unset` and matrix axes.
-//! - `schema`: the walk that types and checks the document, collecting every error.
+//! - `schema`: the walk that types and checks the document, collecting every error: its
+//!   machinery (`walker`, `refs`), one file per part of the format, and the Azure facts
+//!   it needs (`azure`; ARM's own are read from `mock_azure`).
 //! - `matrix`: axes, cells and the expansion.
 //! - [`model`]: the typed scenario.
-//! - `plan`: the ARM plan.
+//! - `plan`: the ARM plan, one file per kind of resource.
 //! - `error`: [`LoadError`], [`LoadErrors`] and the "did you mean" hints.
+//! - [`limits`]: the most work a file may ask for.
 
 use std::path::{Path, PathBuf};
 
 mod error;
+pub mod limits;
 mod matrix;
 mod merge;
 pub mod model;
@@ -231,11 +256,11 @@ pub use plan::{ArmCall, CustomDnsSpec, Deferred, MissingInAnswer, PlanStep, arm_
 use schema::{Checks, DocKind, Walker};
 use tree::{Files, Node, Val};
 
-/// Where the loader looks for fixtures besides the `fixtures` directory next to the
-/// scenario's directory.
+/// Where the loader looks for fixtures besides the `fixtures` directories of the
+/// scenario's directory and those above it.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// Directories searched in order after the default one.
+    /// Directories searched in order after those (`--fixtures DIR`).
     pub fixture_dirs: Vec<PathBuf>,
 }
 
@@ -251,7 +276,7 @@ impl LoadOptions {
 /// problem of the file and of its fixture is reported; nothing is returned unless both
 /// are valid.
 pub fn load(path: &Path, search: &LoadOptions) -> Result<Vec<Scenario>, LoadErrors> {
-    match std::fs::read_to_string(path) {
+    match limits::read_text(path) {
         Ok(text) => load_text(path, &text, search),
         Err(e) => Err(LoadErrors(vec![LoadError {
             file: path.to_path_buf(),
@@ -331,41 +356,7 @@ pub fn load_text(path: &Path, text: &str, search: &LoadOptions) -> Result<Vec<Sc
                 expect: head.expect,
             });
         }
-        Some(m) => {
-            let matrix = w.matrix(&m);
-            let combos = matrix.as_ref().map(|mx| mx.expand(&mut w)).unwrap_or_default();
-            if combos.is_empty() {
-                // Still report what is wrong outside the matrix.
-                w.root(&merged, DocKind::Scenario);
-            }
-            if let Some(mx) = &matrix {
-                for c in combos {
-                    let mut doc = merged.clone();
-                    for (ai, vi) in c.values.iter().enumerate() {
-                        let Some(v) = mx.axes.get(ai).and_then(|a| a.values.get(*vi)) else { continue };
-                        for ch in &v.changes {
-                            if let Err(e) = merge::apply(&mut doc, &ch.path, ch.value.clone(), ch.at) {
-                                w.f.err(ch.at, format!("matrix axis '{}': {e}", mx.axes[ai].name));
-                            }
-                        }
-                    }
-                    let (head, topology) = w.root(&doc, DocKind::Scenario);
-                    let cell = mx.labels(&c.values);
-                    let labels: Vec<String> = cell.iter().map(|(a, v)| format!("{a}={v}")).collect();
-                    out.push(Scenario {
-                        name: format!("{} [{}]", head.name.unwrap_or_default(), labels.join(", ")),
-                        description: head.description,
-                        file: path.to_path_buf(),
-                        fixture: fixture_ref.clone(),
-                        rules: head.rules,
-                        cell,
-                        topology,
-                        steps: head.steps,
-                        expect: mx.cells.get(c.cell).and_then(|x| x.expect.clone()),
-                    });
-                }
-            }
-        }
+        Some(m) => out = matrix::scenarios(&mut w, &m, &merged, path, fixture_ref),
     }
     if f.has_errors() {
         return Err(LoadErrors(f.into_errors()));
@@ -380,6 +371,11 @@ fn unset_paths(f: &mut Files, root: &Node) -> Vec<(Vec<merge::Seg>, tree::At)> {
         f.err(n.at, format!("'unset' must be an array of paths, found {}", n.v.kind()));
         return Vec::new();
     };
+    if let Some(extra) = items.get(limits::MAX_PATHS) {
+        let msg = format!("'unset' lists {} paths; it lists at most {}", items.len(), limits::MAX_PATHS);
+        f.err(extra.at, msg);
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for item in items {
         match item.as_str().map(merge::parse_path) {
@@ -394,7 +390,7 @@ fn unset_paths(f: &mut Files, root: &Node) -> Vec<(Vec<merge::Seg>, tree::At)> {
 /// Reads, parses and checks a fixture on its own; `None` if anything is wrong with it.
 fn load_fixture(f: &mut Files, path: &Path) -> Option<Node> {
     let before = f.error_count();
-    let text = match std::fs::read_to_string(path) {
+    let text = match limits::read_text(path) {
         Ok(t) => t,
         Err(e) => {
             f.file_errors.push((path.to_path_buf(), format!("cannot read the fixture: {e}")));
@@ -408,14 +404,67 @@ fn load_fixture(f: &mut Files, path: &Path) -> Option<Node> {
     (f.error_count() == before).then_some(node)
 }
 
-/// The directories fixtures are looked up in, in order.
+/// The directories fixtures are looked up in, in order: `fixtures` in the scenario's
+/// directory and in each directory above it, up to the root of the repository holding
+/// it (a directory with `.git`) or of the file system; then the `search` directories.
+/// Each directory once; shown relative to the current directory.
 fn fixture_dirs(scenario: &Path, search: &LoadOptions) -> Vec<PathBuf> {
-    let dir = scenario.parent().unwrap_or(Path::new(""));
-    let sibling = match dir.parent() {
-        Some(p) if !dir.as_os_str().is_empty() => p.join("fixtures"),
-        _ => PathBuf::from("../fixtures"),
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let start = match scenario.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     };
-    std::iter::once(sibling).chain(search.fixture_dirs.iter().cloned()).collect()
+    let start = lexical(&cwd.join(start));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for dir in start.ancestors() {
+        let d = dir.join("fixtures");
+        if seen.insert(d.clone()) {
+            out.push(relative_to(&cwd, &d));
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    for d in &search.fixture_dirs {
+        if seen.insert(lexical(&cwd.join(d))) {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+/// `p` with `.` and `..` resolved by their names (no symbolic links followed).
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `target` (absolute, lexical) as seen from `from`: a path under it, or `..` steps.
+pub(crate) fn relative_to(from: &Path, target: &Path) -> PathBuf {
+    let (from, target) = (lexical(from), lexical(target));
+    let common = from.components().zip(target.components()).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return target;
+    }
+    let mut out = PathBuf::new();
+    for _ in from.components().skip(common) {
+        out.push("..");
+    }
+    for c in target.components().skip(common) {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
 }
 
 fn find_fixture(scenario: &Path, name: &str, search: &LoadOptions) -> Result<PathBuf, String> {
@@ -494,6 +543,29 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_limits_are_the_loaders() {
+        let text = include_str!("mod.rs");
+        let section = text.split("//! # Limits").nth(1).and_then(|s| s.split("//! # Layout").next()).unwrap_or("");
+        let section = section.replace("\n//!  ", " ").replace("\n//!", "");
+        for phrase in [
+            format!("at most {} bytes", limits::MAX_FILE_BYTES),
+            format!("at most {} axes", limits::MAX_AXES),
+            format!("{} combinations", limits::MAX_COMBINATIONS),
+            format!("at most {} values per axis", limits::MAX_COMBINATIONS),
+            format!("{} cells", limits::MAX_CELLS),
+            format!("{} paths set by its axis values", limits::MAX_PATHS),
+            format!("at most {} steps per scenario", limits::MAX_STEPS),
+            format!("{} steps per file", limits::MAX_EXPANDED_STEPS),
+            format!("at most {} values per file", limits::MAX_EXPANDED_VALUES),
+            format!("`unset`**: at most {} paths", limits::MAX_PATHS),
+            format!("at most {} app settings", limits::MAX_APP_SETTINGS),
+            format!("at most {} known words", limits::MAX_HINT_WORDS),
+        ] {
+            assert!(section.contains(&phrase), "the format's documentation does not say '{phrase}':\n{section}");
+        }
+    }
+
+    #[test]
     fn the_documented_matrix_loads() {
         let text = format!("name = \"m\"\nfixture = \"recipe-2021\"\n{}", doc_blocks()[1]);
         let s = load_text(Path::new("doc/matrix.toml"), &text, &fixtures()).unwrap_or_else(|e| panic!("{e}"));
@@ -507,5 +579,22 @@ mod tests {
                 "m [route_all=false, access=private]"
             ]
         );
+    }
+
+    #[test]
+    fn fixtures_are_looked_up_from_the_scenario_upward_each_folder_once() {
+        let here = std::env::current_dir().unwrap_or_default();
+        let opts = LoadOptions::default().with_fixture_dir("../scenarios/fixtures").with_fixture_dir("../fixtures");
+        let dirs = fixture_dirs(Path::new("tests/malformed/x.toml"), &opts);
+        let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        // From harness/ (cargo runs unit tests in the package's directory): up to the
+        // repository's root, then the options not already listed.
+        assert!(here.ends_with("harness"), "{}", here.display());
+        assert_eq!(
+            shown,
+            ["tests/malformed/fixtures", "tests/fixtures", "fixtures", "../fixtures", "../scenarios/fixtures"]
+        );
+        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/c/d")), PathBuf::from("../c/d"));
+        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b")), PathBuf::from("."));
     }
 }

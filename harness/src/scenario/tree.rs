@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{LoadError, Pos};
+use super::error::{LoadError, Pos, did_you_mean};
+use super::limits::{MAX_FILE_BYTES, MAX_HINT_WORDS};
 
 /// Where a key or value was written: a file of [`Files`] and a byte offset in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -125,20 +126,38 @@ impl Node {
 pub(crate) struct Files {
     paths: Vec<PathBuf>,
     texts: Vec<String>,
+    /// Where each line of each file starts (byte offsets), so that a position is found
+    /// by a binary search, not by counting from the top of the file for every error.
+    line_starts: Vec<Vec<usize>>,
     pub diags: Vec<(At, String)>,
     /// Whole-file problems (unreadable file).
     pub file_errors: Vec<(PathBuf, String)>,
+    /// Known words compared for "did you mean" hints so far (see [`Files::hint`]).
+    hint_words: usize,
 }
 
 impl Files {
     pub fn add(&mut self, path: &Path, text: String) -> usize {
         self.paths.push(path.to_path_buf());
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        self.line_starts.push(starts);
         self.texts.push(text);
         self.paths.len() - 1
     }
 
     pub fn err(&mut self, at: At, msg: impl Into<String>) {
         self.diags.push((at, msg.into()));
+    }
+
+    /// `; did you mean 'x'?` or nothing ([`did_you_mean`]). A load compares at most
+    /// [`MAX_HINT_WORDS`] known words: a file with thousands of mistakes gets hints for
+    /// the first ones, and its load stays fast.
+    pub fn hint(&mut self, got: &str, known: &[&str]) -> String {
+        self.hint_words = self.hint_words.saturating_add(known.len());
+        if self.hint_words > MAX_HINT_WORDS {
+            return String::new();
+        }
+        did_you_mean(got, known.iter().copied())
     }
 
     pub fn has_errors(&self) -> bool {
@@ -149,23 +168,55 @@ impl Files {
         self.diags.len() + self.file_errors.len()
     }
 
-    /// 1-based line and character column of a byte offset.
-    pub fn pos(&self, at: At) -> Pos {
+    /// The file's text and `at`'s offset in it, moved back to a character boundary.
+    fn text_at(&self, at: At) -> (&str, usize) {
         let text = self.texts.get(at.file).map(String::as_str).unwrap_or("");
         let mut off = at.off.min(text.len());
         while !text.is_char_boundary(off) {
             off -= 1;
         }
-        let before = &text[..off];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        Pos { line, column: before[line_start..].chars().count() + 1 }
+        (text, off)
+    }
+
+    /// The 1-based line of a byte offset and the offset that line starts at.
+    fn line_of(&self, at: At) -> (usize, usize) {
+        let (_, off) = self.text_at(at);
+        let starts = self.line_starts.get(at.file).map(Vec::as_slice).unwrap_or(&[0]);
+        let line = starts.partition_point(|s| *s <= off).max(1);
+        (line, starts.get(line - 1).copied().unwrap_or(0))
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line(&self, at: At) -> usize {
+        self.line_of(at).0
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn pos(&self, at: At) -> Pos {
+        let (text, off) = self.text_at(at);
+        let (line, start) = self.line_of(at);
+        Pos { line, column: text[start..off].chars().count() + 1 }
     }
 
     /// Every problem, by file then position, each once.
     pub fn into_errors(self) -> Vec<LoadError> {
-        let mut out: Vec<(usize, Pos, String)> =
-            self.diags.iter().map(|(at, m)| (at.file, self.pos(*at), m.clone())).collect();
+        let mut diags: Vec<&(At, String)> = self.diags.iter().collect();
+        diags.sort_by_key(|(at, _)| *at);
+        // In offset order, a column is counted on from the previous error's when both are
+        // on one line: thousands of errors on one long line cost one pass over it.
+        let mut out: Vec<(usize, Pos, String)> = Vec::with_capacity(diags.len());
+        let mut prev: Option<(usize, usize, Pos)> = None;
+        for (at, m) in diags {
+            let (text, off) = self.text_at(*at);
+            let pos = match prev {
+                Some((file, prev_off, p)) if file == at.file && p.line == self.line(*at) => {
+                    Pos { line: p.line, column: p.column + text[prev_off..off].chars().count() }
+                }
+                _ => self.pos(*at),
+            };
+            prev = Some((at.file, off, pos));
+            out.push((at.file, pos, m.clone()));
+        }
         out.sort();
         out.dedup();
         let mut errors: Vec<LoadError> =
@@ -179,8 +230,18 @@ impl Files {
     }
 
     /// Parses file `file` as TOML. Syntax errors are recorded (all of them) and give
-    /// `None`.
+    /// `None`, as does a file larger than [`MAX_FILE_BYTES`].
     pub fn parse(&mut self, file: usize) -> Option<Node> {
+        if self.texts.get(file).is_some_and(|t| t.len() > MAX_FILE_BYTES) {
+            self.err(
+                At { file, off: MAX_FILE_BYTES },
+                format!(
+                    "the file is larger than {MAX_FILE_BYTES} bytes (1 MiB), the most a scenario or fixture may \
+                     hold; the limit is crossed here"
+                ),
+            );
+            return None;
+        }
         let text = self.texts.get(file).cloned().unwrap_or_default();
         let (doc, errors) = DeTable::parse_recoverable(&text);
         if !errors.is_empty() {

@@ -31,8 +31,26 @@ const MAX_FORM: usize = 64 * 1024;
 /// How much of an oversized body is read (and dropped) so the client gets the answer
 /// rather than a reset connection.
 const MAX_DRAIN: u64 = 64 * 1024 * 1024;
-/// Upload sessions idle for longer are dropped (their staged bytes with them).
-const UPLOAD_IDLE: Duration = Duration::from_secs(3600);
+/// Upload sessions idle for longer are dropped, their staged bytes with them (the
+/// distribution registry purges uploads after a week; ACR's period is not documented).
+pub const UPLOAD_IDLE: Duration = Duration::from_secs(3600);
+
+/// Bounds on what uploads may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// The largest blob (413 `SIZE_INVALID` beyond); `None`: the store's own
+    /// ([`BlobStore::max_blob_size`]). The lower of the two holds.
+    pub max_blob: Option<u64>,
+    /// An upload session untouched this long is dropped, and its bytes with it; the
+    /// client then gets `BLOB_UPLOAD_UNKNOWN`.
+    pub session_idle: Duration,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        UploadLimits { max_blob: None, session_idle: UPLOAD_IDLE }
+    }
+}
 
 /// An upload in progress.
 pub(crate) struct Session {
@@ -223,13 +241,23 @@ where
     }
 }
 
-/// Appends a request body to an upload as one chunk; on any failure the chunk is rolled
-/// back, so a truncated or refused chunk leaves the upload as it was.
-async fn stage_chunk<B>(staging: &mut dyn Staging, body: &mut B, headers: &HeaderMap) -> Result<u64, RegistryError>
+/// Appends a request body to an upload as one chunk, as it arrives; on any failure the
+/// chunk is rolled back, so a truncated or refused chunk leaves the upload as it was. An
+/// upload that would grow past `max` bytes is refused (413) before or as it crosses it.
+async fn stage_chunk<B>(
+    staging: &mut dyn Staging,
+    body: &mut B,
+    headers: &HeaderMap,
+    max: u64,
+) -> Result<u64, RegistryError>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
 {
     let start = staging.len();
+    let declared_len = header(headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if declared_len.is_some_and(|n| start.saturating_add(n) > max) {
+        return Err(RegistryError::blob_too_large(max));
+    }
     if let Some(range) = header(headers, "content-range") {
         let parsed = range
             .trim()
@@ -259,6 +287,9 @@ where
                 Ok(None) => return Ok(()),
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
+                        if staging.len() + data.len() as u64 > max {
+                            return Err(RegistryError::blob_too_large(max));
+                        }
                         staging.append(&data).await.map_err(|e| internal(&e))?;
                     }
                 }
@@ -267,7 +298,6 @@ where
     }
     .await;
     let received = staging.len() - start;
-    let declared_len = header(headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     let range_len = header(headers, "content-range")
         .and_then(|r| {
             r.trim().trim_start_matches("bytes ").split_once('-').map(|(a, b)| (a.to_string(), b.to_string()))
@@ -693,7 +723,7 @@ impl Acr {
         let mut staging = blobs.begin_upload(&repo.registry).await.map_err(|e| internal(&e))?;
         if let Some(digest) = monolithic {
             // Monolithic single-request upload.
-            stage_chunk(staging.as_mut(), body, &parts.headers).await?;
+            stage_chunk(staging.as_mut(), body, &parts.headers, self.max_blob()).await?;
             return match staging.commit(repo, &digest).await {
                 Ok(_) => Ok(created_blob(&repo.name, &digest)),
                 Err(StorageError::DigestMismatch { actual, .. }) => {
@@ -713,12 +743,35 @@ impl Acr {
         Ok(upload_response(202, &repo.name, &id, 0))
     }
 
-    fn purge_idle_uploads(&self) {
-        let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, s| match s.try_lock() {
-            Ok(s) => s.last_used.elapsed() < UPLOAD_IDLE,
-            Err(_) => true,
-        });
+    /// The largest blob an upload may stage here.
+    fn max_blob(&self) -> u64 {
+        let store = self.blobs.max_blob_size();
+        self.limits.max_blob.map_or(store, |m| m.min(store))
+    }
+
+    /// Drops the upload sessions idle for longer than the limit, and their staged bytes
+    /// (a session in use is never idle). The server calls it periodically; returns how
+    /// many were dropped.
+    pub fn purge_idle_uploads(&self) -> usize {
+        let idle = self.limits.session_idle;
+        let mut expired = Vec::new();
+        {
+            let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+            map.retain(|_, s| match s.try_lock() {
+                Ok(st) if st.last_used.elapsed() >= idle => {
+                    expired.push(s.clone());
+                    false
+                }
+                _ => true,
+            });
+        }
+        // Staged bytes are freed (or their files removed) outside the map's lock.
+        let n = expired.len();
+        drop(expired);
+        if n > 0 {
+            tracing::debug!(sessions = n, "expired idle upload sessions");
+        }
+        n
     }
 
     async fn upload<B>(
@@ -741,6 +794,12 @@ impl Acr {
         if s.repo != *repo {
             return Err(unknown());
         }
+        if s.last_used.elapsed() >= self.limits.session_idle {
+            s.staging = None;
+            drop(s);
+            self.uploads.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+            return Err(unknown());
+        }
         s.last_used = Instant::now();
         match parts.method {
             Method::GET => {
@@ -754,8 +813,9 @@ impl Acr {
                 Ok(finish(builder(204), Body::empty()))
             }
             Method::PATCH => {
+                let max = self.max_blob();
                 let staging = s.staging.as_mut().ok_or_else(unknown)?;
-                stage_chunk(staging.as_mut(), body, &parts.headers).await?;
+                stage_chunk(staging.as_mut(), body, &parts.headers, max).await?;
                 let n = staging.len();
                 Ok(upload_response(202, &repo.name, id, n))
             }
@@ -767,8 +827,9 @@ impl Acr {
                         .ok_or_else(|| RegistryError::digest_invalid(&format!("invalid digest '{d}'")))?,
                 };
                 {
+                    let max = self.max_blob();
                     let staging = s.staging.as_mut().ok_or_else(unknown)?;
-                    stage_chunk(staging.as_mut(), body, &parts.headers).await?;
+                    stage_chunk(staging.as_mut(), body, &parts.headers, max).await?;
                 }
                 // The upload ends here whatever the outcome, as in the distribution registry.
                 let staging = s.staging.take().ok_or_else(unknown)?;

@@ -185,6 +185,13 @@ impl RegistryError {
         RegistryError::new(413, "SIZE_INVALID", format!("request body larger than {limit} bytes"))
     }
 
+    /// 413 `SIZE_INVALID`: a blob beyond the store's maximum blob size (ACR's per-layer
+    /// limit is 200 GiB; pullsim's stores have their own, see
+    /// [`BlobStore::max_blob_size`](super::storage::BlobStore::max_blob_size)).
+    pub fn blob_too_large(limit: u64) -> RegistryError {
+        RegistryError::new(413, "SIZE_INVALID", format!("blob larger than this registry's limit of {limit} bytes"))
+    }
+
     /// 500: the store failed (never a client's fault).
     pub fn internal(detail: &str) -> RegistryError {
         RegistryError::new(500, "UNKNOWN", "unknown error").with_detail(json!(detail))

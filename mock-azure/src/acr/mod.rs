@@ -44,14 +44,14 @@ mod tests;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-pub use api::put_manifest_checked;
+pub use api::{UploadLimits, put_manifest_checked};
 pub use body::Body;
 pub use errors::RegistryError;
 pub use image::{
     Blob, Image, ImageError, ImageIndex, Imported, generate_for, generate_image, generate_index, import_docker_archive,
     import_oci_layout, push_image, push_index,
 };
-pub use serve::{ListenerHandle, Listeners, listeners, serve};
+pub use serve::{ListenerHandle, Listeners, listeners, serve, serve_with};
 pub use storage::{BlobStore, DiskStore, MemoryStore, RegistryStore, Repo, Schema1Aside};
 
 use crate::identity::TokenSigner;
@@ -120,6 +120,7 @@ pub struct Acr {
     tls: Arc<rustls::ServerConfig>,
     urls: auth::BlobUrlSigner,
     uploads: api::Sessions,
+    limits: api::UploadLimits,
 }
 
 impl Acr {
@@ -145,7 +146,20 @@ impl Acr {
             tls,
             urls: auth::BlobUrlSigner::generate(),
             uploads: Default::default(),
+            limits: api::UploadLimits::default(),
         })
+    }
+
+    /// The same ACR with these upload limits (the default: the store's largest blob,
+    /// sessions dropped after [`api::UPLOAD_IDLE`] idle).
+    pub fn with_upload_limits(mut self, limits: api::UploadLimits) -> Acr {
+        self.limits = limits;
+        self
+    }
+
+    /// The upload limits in force.
+    pub fn upload_limits(&self) -> api::UploadLimits {
+        self.limits
     }
 
     /// The resource store.

@@ -5,7 +5,9 @@
 //! registry in the store — `<reg>.azurecr.io` or `<reg>.<region>.data.azurecr.io` — and
 //! refuses every other name, including none (clients that connect by address alone).
 //! Listeners arrive through a channel, so the environment can add one whenever a private
-//! endpoint (and so a new address) appears while the server runs.
+//! endpoint (and so a new address) appears while the server runs. Each listener is
+//! accepted under the limits of [`crate::listen`]; the server also drops upload sessions
+//! left idle (see [`UploadLimits`](super::UploadLimits)).
 
 use std::future::Future;
 use std::io::ErrorKind;
@@ -26,14 +28,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::Acr;
+use crate::listen::{Acceptor, Limits, Slot};
 use crate::model::Store;
 use crate::tls::{Ca, TlsError};
 
-/// A TLS handshake that has not finished by then is dropped.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A request whose headers have not arrived by then (an idle keep-alive connection
-/// included) ends the connection.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// A client that accepts no byte of the answer for this long (it stopped reading a
 /// blob) loses the connection.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -63,15 +61,25 @@ pub fn listeners() -> (ListenerHandle, Listeners) {
     (ListenerHandle { tx }, Listeners { rx })
 }
 
-/// Serves `acr` on every listener received until `shutdown` completes; open
-/// connections are closed when it returns. Dropping every [`ListenerHandle`] only stops
-/// new listeners from arriving.
-pub async fn serve(mut listeners: Listeners, acr: Arc<Acr>, shutdown: impl Future<Output = ()>) {
+/// Serves `acr` on every listener received, with the default [`Limits`], until
+/// `shutdown` completes; open connections are closed when it returns. Dropping every
+/// [`ListenerHandle`] only stops new listeners from arriving.
+pub async fn serve(listeners: Listeners, acr: Arc<Acr>, shutdown: impl Future<Output = ()>) {
+    serve_with(listeners, acr, Limits::default(), shutdown).await
+}
+
+/// [`serve`] under these limits (each listener has its own connection cap).
+pub async fn serve_with(mut listeners: Listeners, acr: Arc<Acr>, limits: Limits, shutdown: impl Future<Output = ()>) {
     let acceptor = TlsAcceptor::from(acr.tls_config());
-    let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr)>(64);
+    let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr, Slot)>(64);
     let mut accepts = JoinSet::new();
     let mut conns = JoinSet::new();
     let mut open = true;
+    // Expired upload sessions are dropped at a quarter of their idle limit (at least
+    // every minute), so what they held is given back soon after they expire.
+    let idle = acr.upload_limits().session_idle;
+    let mut reap = tokio::time::interval((idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60)));
+    reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -79,12 +87,15 @@ pub async fn serve(mut listeners: Listeners, acr: Arc<Acr>, shutdown: impl Futur
             l = listeners.rx.recv(), if open => match l {
                 Some(l) => {
                     let tx = conn_tx.clone();
-                    accepts.spawn(accept_loop(l, tx));
+                    accepts.spawn(accept_loop(Acceptor::new(l, &limits, "ACR"), tx));
                 }
                 None => open = false,
             },
-            Some((tcp, peer)) = conn_rx.recv() => {
-                conns.spawn(connection(acr.clone(), acceptor.clone(), tcp, peer));
+            Some((tcp, peer, slot)) = conn_rx.recv() => {
+                conns.spawn(connection(acr.clone(), acceptor.clone(), tcp, peer, slot, limits));
+            }
+            _ = reap.tick() => {
+                acr.purge_idle_uploads();
             }
             // Reap finished connections so the set does not grow without bound.
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -94,27 +105,26 @@ pub async fn serve(mut listeners: Listeners, acr: Arc<Acr>, shutdown: impl Futur
     conns.shutdown().await;
 }
 
-async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(TcpStream, SocketAddr)>) {
+async fn accept_loop(listener: Acceptor, tx: mpsc::Sender<(TcpStream, SocketAddr, Slot)>) {
     loop {
-        match listener.accept().await {
-            Ok(a) => {
-                if tx.send(a).await.is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: back off rather than spin.
-                tracing::warn!(error = %e, "ACR accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        if tx.send(listener.accept().await).await.is_err() {
+            return;
         }
     }
 }
 
-async fn connection(acr: Arc<Acr>, acceptor: TlsAcceptor, tcp: TcpStream, peer: SocketAddr) {
+async fn connection(
+    acr: Arc<Acr>,
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    limits: Limits,
+) {
+    let _slot = slot;
     let _ = tcp.set_nodelay(true);
     let Ok(local) = tcp.local_addr() else { return };
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+    let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "ACR TLS handshake failed");
@@ -131,7 +141,7 @@ async fn connection(acr: Arc<Acr>, acceptor: TlsAcceptor, tcp: TcpStream, peer: 
     });
     if let Err(e) = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(limits.header_timeout)
         .keep_alive(true)
         .serve_connection(TokioIo::new(WriteTimeout::new(tls, WRITE_STALL_TIMEOUT)), svc)
         .await
@@ -141,8 +151,8 @@ async fn connection(acr: Arc<Acr>, acceptor: TlsAcceptor, tcp: TcpStream, peer: 
 }
 
 /// Fails writes that make no progress for `limit`. Only writes: while hyper streams a long
-/// answer it keeps a read pending on purpose, and idle reads are bounded by
-/// [`HEADER_TIMEOUT`] and the body timeouts instead.
+/// answer it keeps a read pending on purpose, and idle reads are bounded by the header
+/// timeout ([`Limits::header_timeout`]) and the body timeouts instead.
 struct WriteTimeout<T> {
     inner: T,
     limit: Duration,

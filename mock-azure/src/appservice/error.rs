@@ -60,12 +60,14 @@ pub enum InfraError {
         source: HttpError,
     },
     /// The registry answered with a status the platform does not expect.
-    #[error("GET {url}: unexpected status {status}")]
+    #[error("GET {url}: unexpected {status}: {answer}")]
     UnexpectedStatus {
         /// The URL.
         url: String,
         /// The status.
         status: u16,
+        /// The registry's error (`CODE message`), or the status again.
+        answer: String,
     },
     /// The registry redirected a blob download somewhere that is not HTTPS.
     #[error("the registry redirected to a non-https location {location}")]

@@ -58,7 +58,7 @@ pub(crate) async fn manifest(
                 let w = why(format!("ACR refused the token for {}: {}", image.repo, registry_error(&r))).rule(rule);
                 return Err(p.fail(Stage::Auth, code, w, docker_error(&url, &r)));
             }
-            status => return Err(InfraError::UnexpectedStatus { url, status }.into()),
+            status => return Err(InfraError::UnexpectedStatus { url, status, answer: registry_error(&r) }.into()),
         }
         let digest =
             r.header("docker-content-digest").map(str::to_string).unwrap_or_else(|| Digest::of(&r.body).to_string());
@@ -150,7 +150,11 @@ async fn blob(
             let m = format!("blob unknown: {digest}");
             Err(p.fail(Stage::Blob, Code::BlobUnknown, why(format!("{digest} is missing")), m))
         }
-        status => Err(InfraError::UnexpectedStatus { url: format!("blob {digest}"), status }.into()),
+        status => {
+            let answer = registry_error(&r);
+            Err(InfraError::UnexpectedStatus { url: format!("/v2/{}/blobs/{digest}", image.repo), status, answer }
+                .into())
+        }
     }
 }
 

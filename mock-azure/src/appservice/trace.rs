@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The stages of a pull, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::VariantArray)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Reading the site's configuration through ARM.
@@ -43,13 +44,24 @@ impl Stage {
         }
     }
 
-    /// Every stage, in order, generated from the enum itself.
-    pub const ALL: &'static [Stage] = <Stage as strum::VariantArray>::VARIANTS;
+    /// Every stage, in order. A test holds it equal to the variants the enum has.
+    pub const ALL: [Stage; 9] = [
+        Stage::Config,
+        Stage::Route,
+        Stage::Dns,
+        Stage::Connect,
+        Stage::Firewall,
+        Stage::Auth,
+        Stage::Manifest,
+        Stage::Blob,
+        Stage::Verify,
+    ];
 }
 
 /// How a pull failed: stable codes scenarios match on. The list is documented here and
-/// nowhere else; [`Code::ALL`] enumerates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::VariantArray)]
+/// nowhere else; [`Code::ALL`] lists every code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     /// `linuxFxVersion` is not `DOCKER|<image>`.
@@ -91,13 +103,57 @@ pub enum Code {
 }
 
 impl Code {
-    /// Every code, in the order documented above: the one list (scenario validation,
-    /// reports, tests), generated from the enum itself.
-    pub const ALL: &'static [Code] = <Code as strum::VariantArray>::VARIANTS;
+    /// Every code, in the order of the pull's stages (`pullsim rules --codes` lists
+    /// them). The one list: a test holds it equal to the variants the enum has.
+    pub const ALL: [Code; 18] = [
+        Code::ImageNotConfigured,
+        Code::DnsNxdomain,
+        Code::DnsServfail,
+        Code::DnsRefused,
+        Code::DnsTimeout,
+        Code::DnsNoAddress,
+        Code::PrivateAddressUnreachable,
+        Code::ConnectionRefused,
+        Code::AcrFirewallDenied,
+        Code::AcrUnauthorized,
+        Code::MiNotSupportedOverVnet,
+        Code::MiIdentityNotFound,
+        Code::MiNoPullRole,
+        Code::ManifestUnknown,
+        Code::ManifestSchema1Unsupported,
+        Code::NoMatchingPlatform,
+        Code::BlobUnknown,
+        Code::DigestMismatch,
+    ];
 
     /// `DNS_NXDOMAIN` etc.
     pub fn as_str(self) -> String {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    /// What the code means, in one sentence (the variant's documentation, as data for
+    /// `pullsim rules --codes` and docs/rules.md).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Code::ImageNotConfigured => "linuxFxVersion is not DOCKER|<image>.",
+            Code::DnsNxdomain => "The name does not exist in the view that answered.",
+            Code::DnsServfail => "The resolver failed (a custom server that forwards nowhere, a dead forwarder).",
+            Code::DnsRefused => "The resolver refused the name.",
+            Code::DnsTimeout => "The resolver did not answer in time (unreachable custom DNS server).",
+            Code::DnsNoAddress => "The name exists but has no address.",
+            Code::PrivateAddressUnreachable => "A private address outside the source's VNET and its peers.",
+            Code::ConnectionRefused => "Nothing accepts connections at the resolved address.",
+            Code::AcrFirewallDenied => "The ACR's network rules refused the client.",
+            Code::AcrUnauthorized => "The ACR refused the credentials (or there were none).",
+            Code::MiNotSupportedOverVnet => "2021-07: a managed identity cannot pull over the VNET.",
+            Code::MiIdentityNotFound => "The managed identity named by the site does not exist on it.",
+            Code::MiNoPullRole => "The identity lacks a role with pull on the registry.",
+            Code::ManifestUnknown => "The repository or tag does not exist.",
+            Code::ManifestSchema1Unsupported => "A Docker schema 1 manifest.",
+            Code::NoMatchingPlatform => "An index without linux/amd64.",
+            Code::BlobUnknown => "A layer the manifest names is missing.",
+            Code::DigestMismatch => "A downloaded blob does not match its digest.",
+        }
     }
 }
 
@@ -212,16 +268,11 @@ mod tests {
     }
 
     #[test]
-    fn code_all_lists_every_code_once_in_order() {
-        assert_eq!(Code::ALL.len(), 18);
-        assert_eq!(Code::ALL.first(), Some(&Code::ImageNotConfigured));
-        let mut names: Vec<String> = Code::ALL.iter().map(|c| c.as_str()).collect();
-        names.dedup();
-        assert_eq!(names.len(), Code::ALL.len());
-    }
-
-    #[test]
-    fn stage_all_lists_every_stage_in_order() {
+    fn the_lists_of_codes_and_stages_are_the_enums_variants_in_order() {
+        // strum enumerates the variants from the enum itself: a code or stage added to the
+        // enum and not to the list fails here.
+        assert_eq!(Code::ALL.as_slice(), <Code as strum::VariantArray>::VARIANTS);
+        assert_eq!(Stage::ALL.as_slice(), <Stage as strum::VariantArray>::VARIANTS);
         let mut sorted = Stage::ALL.to_vec();
         sorted.sort();
         assert_eq!(sorted, Stage::ALL, "ALL is in pipeline order");
@@ -233,5 +284,12 @@ mod tests {
         assert_eq!(Code::DnsNxdomain.as_str(), "DNS_NXDOMAIN");
         assert_eq!(Code::MiNotSupportedOverVnet.as_str(), "MI_NOT_SUPPORTED_OVER_VNET");
         assert_eq!(Code::AcrFirewallDenied.as_str(), "ACR_FIREWALL_DENIED");
+    }
+
+    #[test]
+    fn every_code_is_listed_once_with_its_meaning() {
+        let names: std::collections::BTreeSet<String> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), Code::ALL.len());
+        assert!(Code::ALL.iter().all(|c| c.meaning().ends_with('.')));
     }
 }

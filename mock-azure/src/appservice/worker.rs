@@ -1,7 +1,7 @@
-//! The pull itself, step by step over real sockets, as the App Service platform does
-//! it (../shared/DESIGN.md "The mechanism"): read the site through ARM, choose the
-//! route, resolve, connect from the route's source, pass the ACR's firewall and auth,
-//! fetch the manifest, follow the 307s to the data endpoint, verify every digest.
+//! The pull itself, step by step over real sockets, as the App Service platform does it:
+//! read the site through ARM, choose the route, resolve, connect from the route's
+//! source, pass the ACR's firewall and auth, fetch the manifest, follow the 307s to the
+//! data endpoint, verify every digest.
 //!
 //! Each stage is a unit of its own: the route is a pure decision ([`super::route`]),
 //! authentication one unit per credential kind ([`super::auth`]), the manifest and the

@@ -1,5 +1,6 @@
-//! Every error ARM answers, built in one place from the facts in ../shared/RULES.md
-//! (part F for the envelope and codes, parts A and D for the rules ARM enforces).
+//! Every error ARM answers, built in one place, worded as Azure words it (RULES.md F for
+//! the envelope and codes, parts A and D for the rules ARM enforces). `ArmError::new` is
+//! private to this file: a new error is a new named constructor here.
 //!
 //! The envelope is `{"error":{"code","message","target"?,"details"?}}`.
 

@@ -22,7 +22,7 @@
 //!   `$filter`, the region table, public address allocation.
 //! - `metadata`, `msi`, `identity_api`: the cloud metadata endpoint, the platform's
 //!   managed-identity endpoint, the fake Entra ID.
-//! - `serve`: HTTPS on a listener the caller bound ([`serve()`]).
+//! - `serve`: HTTPS on a listener the caller bound ([`serve()`], [`serve_with()`]).
 //! - `service`, `http`: the [`Arm`] and its configuration, request and answer types.
 //! - [`route`], [`version`], [`error`]: path → route, api-versions, every ARM error.
 
@@ -55,7 +55,7 @@ pub use acr::admin_passwords;
 pub use error::ArmError;
 pub use http::{ArmRequest, ArmResponse};
 pub use rbac::{ROLES, role_by_definition_id};
-pub use serve::serve;
+pub use serve::{serve, serve_with};
 pub use service::{ARM_AUDIENCES, Arm, ArmConfig, MAX_BODY, Platform};
 
 pub use crate::form::parse_form;

@@ -1,15 +1,16 @@
-//! Serving [`Arm`] over HTTPS on a listener the caller bound.
+//! Serving [`Arm`] over HTTPS on a listener the caller bound, under the listener limits
+//! of [`crate::listen`] (connection cap, handshake and header timeouts, back-off when
+//! descriptors run out).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -17,41 +18,44 @@ use tokio_rustls::TlsAcceptor;
 use super::error::ArmError;
 use super::http::{ArmRequest, ArmResponse};
 use super::service::{Arm, MAX_BODY};
+use crate::listen::{Acceptor, Limits};
 
-/// A TLS handshake that has not finished by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serves ARM on `listener` with TLS until `shutdown` completes; open connections are
-/// closed when it returns.
+/// Serves ARM on `listener` with TLS and the default [`Limits`] until `shutdown`
+/// completes; open connections are closed when it returns.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     arm: Arc<Arm>,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_with(listener, tls, arm, Limits::default(), shutdown).await
+}
+
+/// [`serve`] under these limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    arm: Arc<Arm>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
     let acceptor = TlsAcceptor::from(tls);
+    let listener = Acceptor::new(listener, &limits, "ARM");
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let (tcp, peer) = tokio::select! {
+        let (tcp, peer, slot) = tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off rather than spin.
-                    tracing::warn!(error = %e, "ARM accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+            accepted = listener.accept() => accepted,
             // Reap finished connections so the set does not grow without bound.
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
         let acceptor = acceptor.clone();
         let arm = arm.clone();
         conns.spawn(async move {
+            let _slot = slot;
             let _ = tcp.set_nodelay(true);
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -64,6 +68,8 @@ pub async fn serve(
                 async move { Ok::<_, std::convert::Infallible>(answer(&arm, req).await) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(tls), svc)
                 .await

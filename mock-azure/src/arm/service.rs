@@ -55,8 +55,8 @@ impl ArmConfig {
     pub fn client_token(&self, signer: &TokenSigner, valid_secs: u64) -> String {
         let now = crate::identity::token::now();
         signer.sign(&json!({
-            "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "exp": now + valid_secs,
-            "appid": self.client_id,
+            "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "nbf": now, "exp": now + valid_secs,
+            "iss": format!("https://sts.windows.net/{}/", self.tenant_id), "appid": self.client_id,
         }))
     }
 }

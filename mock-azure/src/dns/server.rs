@@ -13,20 +13,32 @@
 //!   AXFR/IXFR: REFUSED (no zone transfers); MAILA/MAILB (obsolete): NOTIMP;
 //! - SERVFAIL only for a server-side failure (a custom server's forwarding found no
 //!   answer, a CNAME loop in a zone), never for a client's mistake.
+//!
+//! UDP is hickory's own loop. TCP is accepted here, under the listener limits of
+//! [`crate::listen`] (hickory's TCP loop has no connection cap and retries a failed
+//! `accept` at once, spinning when descriptors run out), then framed and answered with
+//! hickory's pieces exactly as its loop would: a message whose header does not parse
+//! gets no answer, one whose body does not parse gets FORMERR, a response is ignored.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use hickory_server::Server;
-use hickory_server::net::runtime::Time;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponseBuilder;
-use tokio::net::{TcpListener, UdpSocket};
+use hickory_server::net::runtime::iocompat::AsyncIoTokioAsStd;
+use hickory_server::net::runtime::{Time, TokioTime};
+use hickory_server::net::tcp::TcpStream as DnsTcpStream;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandle, ResponseHandler, ResponseInfo, TimeoutStream};
+use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use super::custom::{self, Forwarding};
 use super::error::DnsError;
@@ -34,6 +46,7 @@ use super::log::Raw;
 use super::resolve::{Answers, Resolution, View, view_for};
 use super::role::Role;
 use super::service::AzureDns;
+use crate::listen::{Acceptor, Limits};
 
 /// How long a TCP connection may stay idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
@@ -91,6 +104,27 @@ impl RequestHandler for RoleHandler {
 }
 
 impl RoleHandler {
+    /// One message from a TCP client, as hickory's own loop treats it.
+    async fn handle_tcp_message(&self, bytes: Vec<u8>, src: std::net::SocketAddr, mut response: ResponseHandle) {
+        let Ok(header) = Header::read(&mut BinDecoder::new(&bytes)) else { return };
+        let request = match Request::from_bytes(bytes, src, Protocol::Tcp) {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::debug!(%src, %error, "DNS message does not parse: FORMERR");
+                // Zero questions read from nothing: hickory's own FORMERR answers carry none.
+                let Ok(queries) = Queries::read(&mut BinDecoder::new(&[]), 0) else { return };
+                let reply =
+                    MessageResponseBuilder::new(&queries, None).error_msg(&header.metadata, ResponseCode::FormErr);
+                let _ = response.send_response(reply).await;
+                return;
+            }
+        };
+        if request.metadata.message_type == MessageType::Response {
+            return;
+        }
+        let _ = self.handle_request::<_, TokioTime>(&request, response).await;
+    }
+
     async fn handle<R: ResponseHandler>(&self, request: &Request, mut response_handle: R) -> ResponseInfo {
         let src = request.src();
         let source_modeled = self.dns.fabric().map.modeled(src.ip());
@@ -238,19 +272,58 @@ impl DnsHandle {
     }
 }
 
+/// Accepts DNS clients on a TCP listener until the task is dropped.
+async fn serve_tcp(listener: Acceptor, handler: Arc<RoleHandler>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            (tcp, src, slot) = listener.accept() => {
+                let handler = handler.clone();
+                conns.spawn(async move {
+                    let _slot = slot;
+                    tcp_connection(tcp, src, &handler).await;
+                });
+            }
+            // Reap finished connections so the set does not grow without bound.
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+/// Answers one TCP client's messages in order until it goes quiet for [`TCP_IDLE`].
+async fn tcp_connection(tcp: TcpStream, src: std::net::SocketAddr, handler: &RoleHandler) {
+    let (stream, handle) = DnsTcpStream::from_stream_with_buffer_size(AsyncIoTokioAsStd(tcp), src, TCP_RESPONSE_BUFFER);
+    let mut messages = TimeoutStream::new(stream, TCP_IDLE);
+    while let Some(next) = messages.next().await {
+        let Ok(message) = next else { return };
+        let (bytes, src) = message.into_parts();
+        // One at a time, as hickory does: a client cannot make the server work for it
+        // in parallel over one connection.
+        handler.handle_tcp_message(bytes, src, ResponseHandle::new(src, handle.clone(), Protocol::Tcp)).await;
+    }
+}
+
 /// The DNS server: every socket pair added gets a handler of its role; all share one
 /// [`AzureDns`].
 pub struct DnsServer {
     dns: Arc<AzureDns>,
     tx: mpsc::UnboundedSender<Endpoint>,
     rx: mpsc::UnboundedReceiver<Endpoint>,
+    limits: Limits,
 }
 
 impl DnsServer {
     /// A server answering with `dns`; add sockets, then [`DnsServer::run`] it.
     pub fn new(dns: Arc<AzureDns>) -> DnsServer {
         let (tx, rx) = mpsc::unbounded_channel();
-        DnsServer { dns, tx, rx }
+        DnsServer { dns, tx, rx, limits: Limits::default() }
+    }
+
+    /// The same server with these TCP listener limits (the connection cap; TCP clients
+    /// idle for [`TCP_IDLE`] are closed whatever the limits say).
+    pub fn with_limits(mut self, limits: Limits) -> DnsServer {
+        self.limits = limits;
+        self
     }
 
     /// A handle to add sockets with, also after `run` has taken the server.
@@ -266,24 +339,27 @@ impl DnsServer {
     /// Serves every socket added, before or during the run, until `shutdown` completes;
     /// then stops them gracefully. Fails with the first serving task that failed.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), DnsError> {
-        let DnsServer { dns, tx, mut rx } = self;
+        let DnsServer { dns, tx, mut rx, limits } = self;
         // Handles given out keep adding; this one only keeps the channel open.
         let _keep_open = tx;
         let mut servers: Vec<(Role, Server<RoleHandler>)> = Vec::new();
+        let mut tcp = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
                 endpoint = rx.recv() => {
-                    let Some(Endpoint { role, udp, tcp }) = endpoint else { break };
+                    let Some(Endpoint { role, udp, tcp: listener }) = endpoint else { break };
                     tracing::debug!(%role, udp = ?udp.local_addr().ok(), "serving DNS");
                     let mut server = Server::new(RoleHandler { dns: dns.clone(), role: role.clone() });
                     server.register_socket(udp);
-                    server.register_listener(tcp, TCP_IDLE, TCP_RESPONSE_BUFFER);
+                    let handler = Arc::new(RoleHandler { dns: dns.clone(), role: role.clone() });
+                    tcp.spawn(serve_tcp(Acceptor::new(listener, &limits, "DNS"), handler));
                     servers.push((role, server));
                 }
             }
         }
+        tcp.shutdown().await;
         let mut result = Ok(());
         for (role, mut server) in servers {
             let outcome = tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown_gracefully()).await;

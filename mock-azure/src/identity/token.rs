@@ -22,6 +22,12 @@ pub enum TokenError {
     /// `aud` is not one this service accepts.
     #[error("the access token has an invalid audience '{0}'")]
     Audience(String),
+    /// `nbf` is in the future.
+    #[error("the access token is not valid before {0}")]
+    NotYetValid(u64),
+    /// `iss` does not name the tenant of `tid`.
+    #[error("the access token's issuer '{0}' is not its tenant's")]
+    Issuer(String),
 }
 
 /// Issues and verifies tokens with one P-256 key.
@@ -65,9 +71,12 @@ impl TokenSigner {
         out
     }
 
-    /// Verifies signature and expiry (against `now`, seconds since the epoch) and that the
-    /// audience is one of `audiences` (compared ignoring a trailing `/` and case);
-    /// returns the claims.
+    /// Verifies signature, expiry and not-before (against `now`, seconds since the epoch;
+    /// issuer and verifier share the clock, so no skew is allowed), that the audience is
+    /// one of `audiences` (compared ignoring a trailing `/` and case) and, for a token
+    /// that names a tenant (`tid`) and an issuer (`iss`), that the issuer is that
+    /// tenant's; returns the claims. (Every token Entra issues carries both; tokens the
+    /// harness mints with the key may leave `iss` out.)
     pub fn verify(&self, token: &str, audiences: &[&str], now: u64) -> Result<Value, TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
@@ -82,6 +91,17 @@ impl TokenSigner {
         let exp = claims["exp"].as_u64().ok_or(TokenError::Malformed)?;
         if exp <= now {
             return Err(TokenError::Expired);
+        }
+        match claims.get("nbf").map(Value::as_u64) {
+            Some(None) => return Err(TokenError::Malformed),
+            Some(Some(nbf)) if nbf > now => return Err(TokenError::NotYetValid(nbf)),
+            _ => {}
+        }
+        if let (Some(iss), Some(tid)) = (claims.get("iss"), claims.get("tid")) {
+            let iss = iss.as_str().unwrap_or_default();
+            if !tid.as_str().is_some_and(|t| issuer_names_tenant(iss, t)) {
+                return Err(TokenError::Issuer(iss.to_string()));
+            }
         }
         let aud = claims["aud"].as_str().unwrap_or_default();
         let norm = |a: &str| a.trim_end_matches('/').to_ascii_lowercase();
@@ -101,6 +121,15 @@ impl TokenSigner {
             "kid": self.kid, "x": B64.encode(x), "y": B64.encode(y),
         }]})
     }
+}
+
+/// Whether `iss` is an issuer of tenant `tid`: Entra's v1 (`https://sts.windows.net/<tid>/`)
+/// and v2 (`https://login.microsoftonline.com/<tid>/v2.0`) forms both name the tenant as
+/// their first path segment.
+fn issuer_names_tenant(iss: &str, tid: &str) -> bool {
+    let Some(rest) = iss.strip_prefix("https://") else { return false };
+    let mut path = rest.split('/').skip(1);
+    !tid.is_empty() && path.next().is_some_and(|seg| seg.eq_ignore_ascii_case(tid))
 }
 
 /// Tokens already verified, with their claims, so a client reusing its token (the CLI
@@ -149,5 +178,23 @@ mod tests {
         let other = TokenSigner::generate().unwrap();
         assert_eq!(other.verify(&t, &["https://management.core.windows.net/"], 1000), Err(TokenError::BadSignature));
         assert_eq!(s.verify("a.b", &[], 0), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn tokens_before_their_nbf_or_from_another_tenants_issuer_are_refused() {
+        let s = TokenSigner::generate().unwrap();
+        let aud = ["https://management.core.windows.net/"];
+        let tid = "72f988bf-0000-4000-8000-00000000c0de";
+        let token =
+            |nbf: u64, iss: &str| s.sign(&json!({"aud": aud[0], "exp": 5000, "nbf": nbf, "tid": tid, "iss": iss}));
+        let ours = format!("https://sts.windows.net/{tid}/");
+        assert!(s.verify(&token(1000, &ours), &aud, 1000).is_ok());
+        assert!(s.verify(&token(1000, &format!("https://login.microsoftonline.com/{tid}/v2.0")), &aud, 1000).is_ok());
+        assert_eq!(s.verify(&token(1600, &ours), &aud, 1000), Err(TokenError::NotYetValid(1600)));
+        let other = "https://sts.windows.net/00000000-0000-0000-0000-000000000bad/";
+        assert_eq!(s.verify(&token(1000, other), &aud, 1000), Err(TokenError::Issuer(other.into())));
+        assert!(matches!(s.verify(&token(1000, ""), &aud, 1000), Err(TokenError::Issuer(_))));
+        let no_iss = s.sign(&json!({"aud": aud[0], "exp": 5000, "tid": tid}));
+        assert!(s.verify(&no_iss, &aud, 1000).is_ok());
     }
 }

@@ -1,7 +1,8 @@
-//! The resource model: IDs, the store, derived values (addresses, GUIDs, passwords), and
-//! typed views of the resources read outside ARM.
+//! The resource model: IDs, the store and its journal, derived values (addresses,
+//! GUIDs, passwords), and typed views of the resources read outside ARM.
 
 pub mod id;
+pub mod journal;
 pub mod net;
 pub mod store;
 pub mod view;

@@ -6,7 +6,10 @@
 //! request that touches several resources (a private endpoint creating its network
 //! interface and the registry's connection) commits all or nothing, and with a state
 //! directory the commit is one fsynced journal record, so a `kill -9` after the answer
-//! loses nothing and a torn record from before it is ignored.
+//! loses nothing and a torn record from before it is cut. The journal's format and how
+//! damage is told from a torn tail are in [`super::journal`]: a journal damaged
+//! anywhere but its tail is refused, never cut. One process at a time writes a journal
+//! (it holds a lock on the file).
 //!
 //! A *follower* ([`Store::follow`]) is a read-only replica of a store persisted in a
 //! directory another process writes (the docker backend's components read the journal
@@ -22,7 +25,7 @@
 use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{BufReader, Seek, SeekFrom, Write};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -31,6 +34,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::id::ResourceId;
+use super::journal::{self, Damage, Next, Reader};
 
 /// Top-level key of a resource's JSON holding fields ARM never shows.
 pub const PRIVATE: &str = "_pullsim";
@@ -62,12 +66,45 @@ pub enum StoreError {
         /// The journal it follows.
         path: PathBuf,
     },
+    /// A record before the journal's tail does not read: nothing was cut, nothing started.
+    #[error(
+        "state journal {path}: {damage}. The journal is left as it is: `pullsim state check {dir}` lists every damaged record, `pullsim state salvage {dir}` writes a new journal from the valid ones and keeps this file beside it",
+        dir = path.parent().unwrap_or(Path::new(".")).display()
+    )]
+    Damaged {
+        /// Journal file.
+        path: PathBuf,
+        /// The first damaged record.
+        damage: Damage,
+    },
+    /// Another process writes this journal.
+    #[error("state journal {path} is in use by another pullsim process")]
+    Locked {
+        /// Journal file.
+        path: PathBuf,
+    },
 }
 
+/// Resources by key and the sequence number: what replaying records gives.
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     resources: BTreeMap<String, Value>,
     seq: u64,
+}
+
+impl State {
+    /// Applies one journal record (a reset record empties the store first).
+    pub(crate) fn apply(&mut self, record: &Value) {
+        if record["reset"] == true {
+            self.resources.clear();
+        }
+        apply_record(self, record);
+    }
+
+    /// Number of resources.
+    pub(crate) fn len(&self) -> usize {
+        self.resources.len()
+    }
 }
 
 /// The shared resource store. Cheap to clone (an `Arc`).
@@ -96,8 +133,10 @@ struct Follower {
     /// The journal file as opened (a reset replaces the file: a new inode).
     file: File,
     ino: u64,
-    /// Bytes of `file` applied so far (always at a record boundary).
-    pos: u64,
+    /// Where the next record starts, and the sequence so far.
+    reader: Reader,
+    /// The damage the follower stopped at: it applies nothing more from this file.
+    stuck: Option<Damage>,
 }
 
 struct Journal {
@@ -172,12 +211,15 @@ impl Store {
             let io = |source| StoreError::Journal { path: tmp.clone(), source };
             let mut file =
                 OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&tmp).map_err(io)?;
-            let mut line = serde_json::to_vec(&json!({"seq": seq, "ops": [], "reset": true})).unwrap_or_default();
-            line.push(b'\n');
-            file.write_all(&line).map_err(io)?;
+            // Locked before it becomes the journal, so no other writer ever gets it.
+            if file.try_lock().is_err() {
+                return Err(StoreError::Locked { path: tmp.clone() });
+            }
+            file.write_all(&journal::encode(&json!({"seq": seq, "ops": [], "reset": true}))).map_err(io)?;
             file.sync_data().map_err(io)?;
             std::fs::rename(&tmp, &j.path).map_err(io)?;
-            j.file = OpenOptions::new().append(true).read(true).open(&j.path).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
+            j.file = file;
         }
         st.resources.clear();
         st.seq = seq;
@@ -187,41 +229,35 @@ impl Store {
     }
 
     /// Opens (or creates) a store persisted in `dir/journal.jsonl`, replaying every
-    /// complete record. A torn last record (a write interrupted before it was
-    /// acknowledged) is cut off.
+    /// record. A torn last record (a write interrupted before it was acknowledged) is cut
+    /// off, with a warning naming its bytes; a damaged record anywhere else refuses the
+    /// start ([`StoreError::Damaged`]) and leaves the file as it is. The directory is
+    /// made private (see [`super::journal::private_dir`]).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let path = dir.join("journal.jsonl");
+        let path = dir.join(journal::FILE);
         let io = |source| StoreError::Journal { path: path.clone(), source };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        journal::private_dir(dir).map_err(io)?;
         let mut file =
             OpenOptions::new().create(true).truncate(false).read(true).append(true).open(&path).map_err(io)?;
-        let mut state = State::default();
-        let mut good_len: u64 = 0;
-        {
-            let mut reader = BufReader::new(&file);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                let n = reader.read_line(&mut line).map_err(io)?;
-                if n == 0 || !line.ends_with('\n') {
-                    break;
-                }
-                let Ok(record) = serde_json::from_str::<Value>(&line) else {
-                    break;
-                };
-                if record["reset"] == true {
-                    state.resources.clear();
-                }
-                apply_record(&mut state, &record);
-                good_len += n as u64;
-            }
+        if file.try_lock().is_err() {
+            return Err(StoreError::Locked { path });
         }
-        if file.metadata().map_err(io)?.len() != good_len {
-            tracing::warn!(path = %path.display(), "cutting a torn record off the journal");
-            file.set_len(good_len).map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
+        let mut state = State::default();
+        let torn = match journal::read_all(&mut file, |r| state.apply(r)).map_err(io)? {
+            Ok(torn) => torn,
+            Err(damage) => return Err(StoreError::Damaged { path, damage }),
+        };
+        if let Some(t) = torn {
+            tracing::warn!(
+                path = %path.display(),
+                "cutting a torn last record off the journal: {} bytes at offset {} (a write interrupted before it was acknowledged)",
+                t.len,
+                t.offset
+            );
+            file.set_len(t.offset).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
+        file.seek(SeekFrom::End(0)).map_err(io)?;
         Ok(Store::with(state, Some(Journal { path, file })))
     }
 
@@ -320,11 +356,13 @@ impl Store {
             *self.write() = fresh;
             return;
         }
-        if meta.len() <= f.pos {
+        if f.stuck.is_some() || meta.len() <= f.reader.offset() {
             return;
         }
         let mut st = self.write();
-        let _ = f.read_records(&mut st);
+        if let Err(e) = f.read_records(&mut st) {
+            tracing::warn!(path = %f.path.display(), error = %e, "reading the journal failed; retrying on the next read");
+        }
     }
 
     /// Runs `f` as a transaction: its writes are applied together if it returns `Ok`,
@@ -385,52 +423,56 @@ impl Follower {
                     path: path.to_path_buf(),
                     file: File::open("/dev/null").map_err(io)?,
                     ino: 0,
-                    pos: 0,
+                    reader: Reader::new(),
+                    stuck: None,
                 });
             }
             Err(e) => return Err(io(e)),
         };
         let ino = file.metadata().map_err(io)?.ino();
-        let mut f = Follower { path: path.to_path_buf(), file, ino, pos: 0 };
+        let mut f = Follower { path: path.to_path_buf(), file, ino, reader: Reader::new(), stuck: None };
         f.read_records(state)?;
         Ok(f)
     }
 
-    /// Applies every complete record after `pos`; a record still being written stays for
-    /// the next call.
+    /// Applies every complete record after the last one applied; a record still being
+    /// written stays for the next call. At damage the follower stops (logging it once):
+    /// the leader refuses such a journal too, so nothing after it can be trusted.
     fn read_records(&mut self, state: &mut State) -> Result<(), StoreError> {
         let io = |source| StoreError::Journal { path: self.path.clone(), source };
-        self.file.seek(SeekFrom::Start(self.pos)).map_err(io)?;
-        let mut reader = BufReader::new(&self.file);
-        let mut line = String::new();
+        self.file.seek(SeekFrom::Start(self.reader.offset())).map_err(io)?;
+        let mut input = BufReader::new(&self.file);
         loop {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
+            let next = self
+                .reader
+                .next(&mut input)
                 .map_err(|source| StoreError::Journal { path: self.path.clone(), source })?;
-            if n == 0 || !line.ends_with('\n') {
-                return Ok(());
+            match next {
+                Next::Record(record) => state.apply(&record),
+                Next::End | Next::Incomplete(_) => return Ok(()),
+                Next::Damaged(damage) | Next::OutOfSequence(_, damage) => {
+                    tracing::error!(path = %self.path.display(), %damage, "the journal is damaged; following stops here");
+                    self.stuck = Some(damage);
+                    return Ok(());
+                }
             }
-            let Ok(record) = serde_json::from_str::<Value>(&line) else {
-                return Ok(());
-            };
-            if record["reset"] == true {
-                state.resources.clear();
-            }
-            apply_record(state, &record);
-            self.pos += n as u64;
         }
     }
 }
 
 impl Journal {
     fn append(&mut self, record: &Value) -> Result<(), StoreError> {
-        let mut line = serde_json::to_vec(record).unwrap_or_default();
-        line.push(b'\n');
-        let path = self.path.clone();
-        let io = |source| StoreError::Journal { path, source };
-        self.file.write_all(&line).map_err(io.clone())?;
-        self.file.sync_data().map_err(io)
+        let line = journal::encode(record);
+        let io = |source| StoreError::Journal { path: self.path.clone(), source };
+        let len = self.file.metadata().map_err(io)?.len();
+        let written = self.file.write_all(&line).and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // A partial line left here would glue the next record onto it, turning a
+            // refused write into damage in the middle of the journal: take it back.
+            let _ = self.file.set_len(len);
+            return Err(io(e));
+        }
+        Ok(())
     }
 }
 
@@ -589,6 +631,78 @@ mod tests {
         assert_eq!(Store::open(dir.path()).unwrap().len(), 2);
     }
 
+    #[test]
+    fn damage_before_the_tail_refuses_the_start_and_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        for i in 0..20 {
+            put(&s, &format!("g{i}"));
+        }
+        drop(s);
+        let path = dir.path().join(journal::FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let tenth = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(8).unwrap().0 + 1;
+        bytes[tenth + 40] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+        let Err(StoreError::Damaged { damage, .. }) = Store::open(dir.path()) else { panic!("the start is refused") };
+        assert_eq!((damage.record, damage.offset), (10, tenth as u64));
+        assert!(damage.expected.starts_with("the checksum"), "{damage}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing is cut");
+    }
+
+    #[test]
+    fn a_torn_tail_ending_inside_a_utf8_character_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        put(&s, "a");
+        drop(s);
+        let path = dir.path().join(journal::FILE);
+        let good = std::fs::metadata(&path).unwrap().len();
+        let line = journal::encode(&json!({"seq": 2, "ops": [{"put": {"id": "/subscriptions/s/resourceGroups/é"}}]}));
+        let cut = line.iter().position(|b| *b == 0xc3).unwrap() + 1;
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(&line[..cut]).unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!((s.len(), s.seq()), (1, 1));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
+    }
+
+    #[test]
+    fn a_journal_without_checksums_opens_and_grows_checksummed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(journal::FILE);
+        let legacy: String = (1..=3)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    json!({"seq": i, "ops": [{"put": res(&format!("/subscriptions/s/resourceGroups/l{i}"))}]})
+                )
+            })
+            .collect();
+        std::fs::write(&path, &legacy).unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!((s.len(), s.seq()), (3, 3));
+        put(&s, "new");
+        drop(s);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(&legacy));
+        assert!(text.lines().last().unwrap().split_once(' ').unwrap().0.len() == 8);
+        assert_eq!(Store::open(dir.path()).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn one_process_writes_a_journal_at_a_time_and_the_directory_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let s = Store::open(&state).unwrap();
+        assert!(matches!(Store::open(&state), Err(StoreError::Locked { .. })));
+        assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700);
+        drop(s);
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Store::open(&state).unwrap();
+        assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700, "narrowed");
+    }
+
     fn put(s: &Store, name: &str) {
         s.transact(|tx| {
             tx.put(res(&format!("/subscriptions/s/resourceGroups/{name}")));
@@ -624,9 +738,12 @@ mod tests {
         put(&leader, "a");
         let follower = Store::follow(dir.path()).unwrap();
         let mut f = OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
-        f.write_all(br#"{"seq":2,"ops":[{"put":{"id":"/subscriptions/s/resourceGroups/half""#).unwrap();
+        let line =
+            journal::encode(&json!({"seq": 2, "ops": [{"put": {"id": "/subscriptions/s/resourceGroups/half"}}]}));
+        let (first, rest) = line.split_at(line.len() / 2);
+        f.write_all(first).unwrap();
         assert_eq!(follower.seq(), 1);
-        f.write_all(b"}}]}\n").unwrap();
+        f.write_all(rest).unwrap();
         assert_eq!(follower.seq(), 2);
         assert!(follower.get_key("/subscriptions/s/resourcegroups/half").is_some());
     }

@@ -1,10 +1,21 @@
 //! The in-memory [`BlobStore`]: ordered maps behind one lock, for tests and for
 //! embedded scenarios that need no persistence.
+//!
+//! Uploaded content is kept in chunks of at most [`CHUNK`] bytes, each an anonymous
+//! memory map filled as the upload arrives: a growing upload never reallocates (a single
+//! growing buffer would double, copying everything each time and holding twice its size
+//! at the peak), and what a cancelled or expired upload held goes back to the operating
+//! system when its maps are dropped (the allocator would keep freed memory for reuse,
+//! so the process's RSS would stay at its peak).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use memmap2::MmapMut;
+use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{
     BlobReader, BlobStore, BoxFut, ByteRange, Repo, RollingHash, Staging, StorageError, StoredManifest, check_range,
@@ -22,9 +33,71 @@ struct Registries {
     by_name: BTreeMap<String, Registry>,
 }
 
+/// Largest chunk of stored content.
+const CHUNK: usize = 1 << 20;
+
+/// The largest blob the memory store takes by default: it lives in RAM.
+pub const MEMORY_MAX_BLOB: u64 = 2 << 30;
+
+/// Content as a list of chunks. Cheap to clone (shared chunks).
+#[derive(Clone, Default)]
+struct Content {
+    chunks: Vec<Bytes>,
+    len: u64,
+}
+
+impl Content {
+    fn one(b: Bytes) -> Content {
+        Content { len: b.len() as u64, chunks: vec![b] }
+    }
+
+    /// The bytes in one piece (manifests: small, stored whole anyway).
+    fn contiguous(&self) -> Bytes {
+        match self.chunks.as_slice() {
+            [one] => one.clone(),
+            many => Bytes::from(many.concat()),
+        }
+    }
+
+    /// A reader of `start..start+len`.
+    fn reader(&self, start: u64, len: u64) -> ContentReader {
+        ContentReader { chunks: self.chunks.clone().into(), skip: start, remaining: len }
+    }
+}
+
+/// Reads a range of [`Content`].
+struct ContentReader {
+    chunks: std::collections::VecDeque<Bytes>,
+    /// Bytes still to skip before the range starts.
+    skip: u64,
+    /// Bytes of the range still to give.
+    remaining: u64,
+}
+
+impl AsyncRead for ContentReader {
+    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let me = &mut *self;
+        while me.remaining > 0 && buf.remaining() > 0 {
+            let Some(chunk) = me.chunks.front() else { break };
+            let len = chunk.len() as u64;
+            if me.skip >= len {
+                me.skip -= len;
+                me.chunks.pop_front();
+                continue;
+            }
+            let from = me.skip as usize;
+            let n = (chunk.len() - from).min(buf.remaining()).min(me.remaining as usize);
+            buf.put_slice(&chunk[from..from + n]);
+            me.skip += n as u64;
+            me.remaining -= n as u64;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
 #[derive(Default)]
 struct Registry {
-    blobs: BTreeMap<Digest, Bytes>,
+    blobs: BTreeMap<Digest, Content>,
     repos: BTreeMap<String, RepoState>,
 }
 
@@ -55,7 +128,7 @@ impl MemoryStore {
         let mut out = Vec::new();
         for (name, reg) in &st.by_name {
             for (d, b) in &reg.blobs {
-                out.push(format!("{name} blob {d} {}", b.len()));
+                out.push(format!("{name} blob {d} {}", b.len));
             }
             for (repo, r) in &reg.repos {
                 out.extend(r.links.iter().map(|d| format!("{name}/{repo} link {d}")));
@@ -67,18 +140,72 @@ impl MemoryStore {
     }
 }
 
+/// A chunk being filled: an anonymous map of [`CHUNK`] bytes and how many hold data.
+struct Filling {
+    map: MmapMut,
+    len: usize,
+}
+
+fn map_error(e: std::io::Error) -> StorageError {
+    StorageError::Io { op: "map memory for", path: std::path::PathBuf::from("an upload"), source: e }
+}
+
+impl Filling {
+    fn new() -> Result<Filling, StorageError> {
+        Ok(Filling { map: MmapMut::map_anon(CHUNK).map_err(map_error)?, len: 0 })
+    }
+
+    /// The filled part, read-only and shareable.
+    fn freeze(self) -> Result<Bytes, StorageError> {
+        let len = self.len;
+        Ok(Bytes::from_owner(self.map.make_read_only().map_err(map_error)?).slice(..len))
+    }
+}
+
 struct MemoryStaging {
     store: MemoryStore,
     registry: String,
-    data: Vec<u8>,
+    /// Full chunks, then the one being filled.
+    done: Vec<Bytes>,
+    filling: Option<Filling>,
     hash: RollingHash,
+}
+
+impl MemoryStaging {
+    fn into_content(mut self) -> Result<Content, StorageError> {
+        if let Some(f) = self.filling.take().filter(|f| f.len > 0) {
+            self.done.push(f.freeze()?);
+        }
+        Ok(Content { chunks: std::mem::take(&mut self.done), len: self.hash.len() })
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> Result<(), StorageError> {
+        while !data.is_empty() {
+            let f = match &mut self.filling {
+                Some(f) if f.len < CHUNK => f,
+                slot => {
+                    if let Some(full) = slot.take() {
+                        self.done.push(full.freeze()?);
+                    }
+                    self.filling.insert(Filling::new()?)
+                }
+            };
+            let n = (CHUNK - f.len).min(data.len());
+            f.map[f.len..f.len + n].copy_from_slice(&data[..n]);
+            f.len += n;
+            data = &data[n..];
+        }
+        Ok(())
+    }
 }
 
 impl Staging for MemoryStaging {
     fn append<'a>(&'a mut self, data: &'a [u8]) -> BoxFut<'a, Result<(), StorageError>> {
-        self.data.extend_from_slice(data);
-        self.hash.update(data);
-        Box::pin(async { Ok(()) })
+        let written = self.write(data);
+        if written.is_ok() {
+            self.hash.update(data);
+        }
+        Box::pin(async { written })
     }
 
     fn len(&self) -> u64 {
@@ -94,9 +221,21 @@ impl Staging for MemoryStaging {
     }
 
     fn rollback(&mut self) -> BoxFut<'_, Result<(), StorageError>> {
-        let len = self.hash.rollback();
-        self.data.truncate(len as usize);
-        Box::pin(async { Ok(()) })
+        let len = self.hash.rollback() as usize;
+        // Whole chunks before the mark stay; the chunk holding it is refilled.
+        let keep_chunks = len / CHUNK;
+        let result = if keep_chunks < self.done.len() {
+            let partial = self.done[keep_chunks].slice(..len % CHUNK);
+            self.done.truncate(keep_chunks);
+            self.filling = None;
+            self.write(&partial)
+        } else {
+            if let Some(f) = &mut self.filling {
+                f.len = len - keep_chunks * CHUNK;
+            }
+            Ok(())
+        };
+        Box::pin(async { result })
     }
 
     fn commit<'a>(self: Box<Self>, repo: &'a Repo, expected: &'a Digest) -> BoxFut<'a, Result<u64, StorageError>> {
@@ -111,11 +250,12 @@ impl Staging for MemoryStaging {
             if &actual != expected {
                 return Err(StorageError::DigestMismatch { expected: expected.clone(), actual });
             }
-            let MemoryStaging { store, data, .. } = *self;
-            let size = data.len() as u64;
+            let store = self.store.clone();
+            let content = self.into_content()?;
+            let size = content.len;
             let mut st = store.lock();
             let reg = st.by_name.entry(repo.registry.clone()).or_default();
-            reg.blobs.entry(actual.clone()).or_insert_with(|| Bytes::from(data));
+            reg.blobs.entry(actual.clone()).or_insert(content);
             reg.repos.entry(repo.name.as_str().to_string()).or_default().links.insert(actual);
             Ok(size)
         })
@@ -127,11 +267,16 @@ fn ready<'a, T: Send + 'a>(v: T) -> BoxFut<'a, T> {
 }
 
 impl BlobStore for MemoryStore {
+    fn max_blob_size(&self) -> u64 {
+        MEMORY_MAX_BLOB
+    }
+
     fn begin_upload<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Box<dyn Staging>, StorageError>> {
         let s = MemoryStaging {
             store: self.clone(),
             registry: registry.to_ascii_lowercase(),
-            data: Vec::new(),
+            done: Vec::new(),
+            filling: None,
             hash: RollingHash::new(),
         };
         ready(Ok(Box::new(s) as Box<dyn Staging>))
@@ -141,7 +286,7 @@ impl BlobStore for MemoryStore {
         let st = self.lock();
         let size = st.by_name.get(&repo.registry).and_then(|reg| {
             let linked = reg.repos.get(repo.name.as_str()).is_some_and(|r| r.links.contains(digest));
-            linked.then(|| reg.blobs.get(digest).map(|b| b.len() as u64)).flatten()
+            linked.then(|| reg.blobs.get(digest).map(|b| b.len)).flatten()
         });
         ready(Ok(size))
     }
@@ -161,13 +306,13 @@ impl BlobStore for MemoryStore {
         let out = match blob {
             None => Ok(None),
             Some(b) => {
-                let size = b.len() as u64;
+                let size = b.len;
                 check_range(range, size).map(|()| {
-                    let part = match range {
-                        Some(r) => b.slice(r.start as usize..=r.end as usize),
-                        None => b,
+                    let reader = match range {
+                        Some(r) => b.reader(r.start, r.end - r.start + 1),
+                        None => b.reader(0, size),
                     };
-                    Some(BlobReader { size, range, reader: Box::pin(std::io::Cursor::new(part)) })
+                    Some(BlobReader { size, range, reader: Box::pin(reader) })
                 })
             }
         };
@@ -205,7 +350,7 @@ impl BlobStore for MemoryStore {
         }
         let mut st = self.lock();
         let reg = st.by_name.entry(repo.registry.clone()).or_default();
-        reg.blobs.entry(actual.clone()).or_insert_with(|| manifest.bytes.clone());
+        reg.blobs.entry(actual.clone()).or_insert_with(|| Content::one(manifest.bytes.clone()));
         let r = reg.repos.entry(repo.name.as_str().to_string()).or_default();
         r.manifests.insert(actual.clone(), manifest.media_type.clone());
         if let Some(t) = tag {
@@ -227,7 +372,7 @@ impl BlobStore for MemoryStore {
                 Reference::Digest(d) => d.clone(),
             };
             let media_type = r.manifests.get(&digest)?.clone();
-            let bytes = reg.blobs.get(&digest)?.clone();
+            let bytes = reg.blobs.get(&digest)?.contiguous();
             Some(StoredManifest { digest, media_type, bytes })
         });
         ready(Ok(found))

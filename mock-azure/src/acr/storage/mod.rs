@@ -26,7 +26,7 @@ use bytes::Bytes;
 use tokio::io::AsyncRead;
 
 pub use disk::DiskStore;
-pub use memory::MemoryStore;
+pub use memory::{MEMORY_MAX_BLOB, MemoryStore};
 pub use registry::RegistryStore;
 pub use split::Schema1Aside;
 
@@ -154,8 +154,19 @@ pub enum StorageError {
     },
 }
 
+/// ACR's limit on one layer, the default largest blob of a store that keeps content on
+/// disk (the disk store, a distribution registry).
+pub const ACR_MAX_BLOB: u64 = 200 << 30;
+
 /// Content-addressed storage of blobs and manifests for any number of registries.
 pub trait BlobStore: Send + Sync {
+    /// The largest blob an upload may stage: beyond it the registry answers 413
+    /// `SIZE_INVALID`. What the store can hold (RAM for the memory store), unless the
+    /// server is configured lower.
+    fn max_blob_size(&self) -> u64 {
+        ACR_MAX_BLOB
+    }
+
     /// Starts staging an upload into `registry`.
     fn begin_upload<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Box<dyn Staging>, StorageError>>;
 

@@ -34,6 +34,10 @@ impl BlobStore for Schema1Aside {
         self.main.begin_upload(registry)
     }
 
+    fn max_blob_size(&self) -> u64 {
+        self.main.max_blob_size()
+    }
+
     fn blob_size<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<u64>, StorageError>> {
         self.main.blob_size(repo, digest)
     }
