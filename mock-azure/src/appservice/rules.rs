@@ -1,5 +1,5 @@
 //! The rules of the App Service image pull as data: each with the epochs it holds in,
-//! its source and its confidence (../shared/RULES.md). The worker and the oracle cite
+//! its source and its confidence (docs/azure.md). The worker and the oracle cite
 //! rules by ID; `pullsim rules` prints this table.
 
 use std::fmt;

@@ -52,6 +52,7 @@ pub use custom::{
 };
 pub use error::DnsError;
 pub use log::{LogEntry, QueryLog};
+pub use names::valid_dns_name;
 pub use resolve::{Resolution, View, rcode_name};
 pub use role::Role;
 pub use server::{DnsHandle, DnsServer, serve};
