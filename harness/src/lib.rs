@@ -41,8 +41,7 @@
 //!
 //! # Cargo features
 //! - `docker` (default): the docker backend (`bollard`, `tar`).
-//! - `testcontainers`: the [`testcontainers`](crate::testcontainers) module (implies
-//!   `docker`).
+//! - `testcontainers`: the `pullsim::testcontainers` module (implies `docker`).
 //!
 //! # Layout
 //! The public API is `api` (re-exported here) and `testcontainers`. The rest serves the

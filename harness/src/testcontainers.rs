@@ -210,7 +210,10 @@ pub async fn endpoints(c: &ContainerAsync<PullsimServe>) -> Result<ContainerEndp
         let (Some(inner), Some(modeled)) = (inner, p["modeled"].as_str().and_then(|m| m.parse().ok())) else {
             continue;
         };
-        let mapped = port(ContainerPort::Tcp(inner)).await?;
+        // Past MAX_VANTAGE_POINTS a proxy has no mapped port: it is not listed.
+        let Ok(mapped) = c.get_host_port_ipv4(ContainerPort::Tcp(inner)).await else {
+            continue;
+        };
         vantage_points.push(Vantage {
             from: p["from"].as_str().unwrap_or_default().to_string(),
             modeled,
