@@ -101,15 +101,16 @@ impl Builder {
 /// ```
 /// # #[tokio::main(flavor = "multi_thread")]
 /// # async fn main() -> Result<(), pullsim::Error> {
-/// use pullsim::{Code, FakeAzure, Stage};
+/// use pullsim::{Code, Epoch, FakeAzure, Stage};
 ///
-/// let mut azure = FakeAzure::start().await?;
+/// let mut azure = FakeAzure::builder().with_rules(Epoch::E2021_07).start().await?;
 /// # let recipe = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/fixtures/recipe-2021.toml");
 /// azure.apply_file(recipe).await?; // the July 2021 recipe: everything in place
 /// let pull = azure.pull().await?;
 /// assert!(pull.succeeded(), "{}", pull.explain());
 ///
-/// // Route-all off: under the July 2021 rules the pull leaves publicly.
+/// // Route-all off: under the July 2021 rules the pull leaves publicly, and the
+/// // registry's firewall refuses it.
 /// let site = pull.site_id.clone();
 /// let body = serde_json::json!({"properties": {"vnetRouteAllEnabled": false}});
 /// azure.arm("PUT", &format!("{site}/config/web?api-version=2022-03-01"), Some(&body)).await?;
