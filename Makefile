@@ -16,10 +16,14 @@ build:
 	$(CARGO) build -p pullsim
 
 ## Installs the real clients the tests drive (dig, the Azure CLI in a cache), then runs every test
-## (under CI=true the ignored ones too: `pullsim gc` on an engine no one else uses).
+## (under CI=true the ignored ones too: `pullsim gc` on an engine no one else uses;
+## nextest does not run doctests: the library's run after it).
 test: deps build
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast $(if $(filter true,$(CI)),--run-ignored all,); \
+		status=0; \
+		$(CARGO) nextest run --workspace --no-fail-fast $(if $(filter true,$(CI)),--run-ignored all,) || status=1; \
+		$(CARGO) test --doc -p pullsim || status=1; \
+		exit $$status; \
 	else \
 		$(CARGO) test --workspace --no-fail-fast -- $(if $(filter true,$(CI)),--include-ignored,); \
 	fi
@@ -34,6 +38,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) machete  # unused dependencies (installed by scripts/install-test-deps.sh)
+	$(CARGO) check -p pullsim --no-default-features  # the library without the docker backend
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p pullsim --all-features  # the public API's documentation
 
 ## What CI holds every commit to.
 check: deps lint test

@@ -8,6 +8,9 @@
 #   - Python's jsonschema and junitparser, pinned, in another virtualenv there: real
 #     consumers of the JSON and JUnit reports; its python is written to
 #     $PULLSIM_CACHE/python-tools-path.
+#   - check-jsonschema, pinned, in a third virtualenv: YAML parsed by a real parser and
+#     held to the GitHub Actions workflow and GitLab CI schemas it ships (for the CI
+#     recipes in examples/ci); its path is written to $PULLSIM_CACHE/check-jsonschema-path.
 # Under CI=true any failure is fatal; elsewhere too, since a test that cannot
 # find its client must not silently skip.
 set -euo pipefail
@@ -15,6 +18,7 @@ set -euo pipefail
 AZ_VERSION="${PULLSIM_AZ_VERSION:-2.91.0}"
 JSONSCHEMA_VERSION="4.26.0"
 JUNITPARSER_VERSION="5.0.3"
+CHECK_JSONSCHEMA_VERSION="0.39.0"
 CACHE="${PULLSIM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pullsim}"
 mkdir -p "$CACHE"
 
@@ -62,4 +66,15 @@ if [ ! -f "$tools/.complete" ]; then
   touch "$tools/.complete"
 fi
 echo "$tools/bin/python" > "$CACHE/python-tools-path"
+
+lint="$CACHE/check-jsonschema-$CHECK_JSONSCHEMA_VERSION"
+if [ ! -f "$lint/.complete" ]; then
+  echo "install-test-deps: installing check-jsonschema $CHECK_JSONSCHEMA_VERSION into $lint (once)" >&2
+  rm -rf "$lint"
+  python3 -m venv "$lint"
+  "$lint/bin/pip" install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+  "$lint/bin/check-jsonschema" --version >/dev/null
+  touch "$lint/.complete"
+fi
+echo "$lint/bin/check-jsonschema" > "$CACHE/check-jsonschema-path"
 echo "install-test-deps: az at $venv/bin/az, dig at $(command -v dig), python tools at $tools" >&2

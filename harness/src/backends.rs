@@ -24,6 +24,8 @@ pub struct StartOptions {
 
 impl Kind {
     /// Starts one environment; gives up (removing what it made) when `cancel` fires.
+    // Without the docker backend, no option applies to the embedded one.
+    #[cfg_attr(not(feature = "docker"), allow(unused_variables))]
     pub async fn start(
         self,
         opts: &StartOptions,
@@ -32,7 +34,10 @@ impl Kind {
         let started = async {
             Ok::<Box<dyn Backend>, BackendError>(match self {
                 Kind::Embedded => Box::new(crate::embedded::EmbeddedBackend::start().await?),
+                #[cfg(feature = "docker")]
                 Kind::Docker => Box::new(crate::docker::host::DockerBackend::start(opts.start_app).await?),
+                #[cfg(not(feature = "docker"))]
+                Kind::Docker => return Err(BackendError::new("docker", Operation::Start, without_docker())),
             })
         };
         tokio::select! {
@@ -58,4 +63,9 @@ impl Kind {
             Kind::Docker => "docker",
         }
     }
+}
+
+/// Why a docker command cannot run in a pullsim built without the `docker` feature.
+pub fn without_docker() -> anyhow::Error {
+    anyhow::anyhow!("this pullsim was built without the `docker` cargo feature (the docker backend)")
 }

@@ -237,6 +237,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Serve(args) => crate::serve::run(args, crate::shutdown::on_signals()).await.map(|()| 0),
+        #[cfg(not(feature = "docker"))]
+        Command::Gc(_) | Command::Shell(_) => Err(crate::backends::without_docker()),
+        #[cfg(feature = "docker")]
         Command::Gc(args) => {
             let docker = crate::docker::host::run::connect().await?;
             let exe = std::env::current_exe()?;
@@ -246,6 +249,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::State(c) => crate::state::run(c),
+        #[cfg(feature = "docker")]
         Command::Shell(args) => shell(args).await,
         Command::Component(c) => crate::docker::component::run(c).await,
     }
@@ -374,6 +378,7 @@ pub async fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     })
 }
 
+#[cfg(feature = "docker")]
 /// `pullsim shell`: builds a scenario's topology on the docker backend and opens a shell
 /// (or runs `command`) in a debug container standing in its VNET; removes everything
 /// when the shell ends, on failure and on Ctrl-C or SIGTERM.
@@ -392,6 +397,7 @@ pub async fn shell(args: ShellArgs) -> anyhow::Result<u8> {
     Ok(code)
 }
 
+#[cfg(feature = "docker")]
 async fn shell_in(
     backend: &crate::docker::host::DockerBackend,
     s: &Scenario,

@@ -74,6 +74,9 @@ pub struct EnvOptions {
     pub limits: Limits,
     /// Upload limits of the ACR (largest blob, idle sessions).
     pub uploads: UploadLimits,
+    /// ARM names itself by the `Host` clients reach it at (behind a container's port
+    /// mapping) instead of by its listening address.
+    pub arm_url_from_host: bool,
 }
 
 const KIND_DNS: u8 = 0;
@@ -115,8 +118,14 @@ impl Env {
             .await
             .context("binding ARM")?;
         let arm_addr = arm_listener.local_addr()?;
-        let arm_tls = ca.server_config(&["localhost"], &[arm_addr.ip()]).context("ARM certificate")?;
-        let cfg = ArmConfig::new(format!("https://{arm_addr}"));
+        // Listening on every interface (in a container), clients come through loopback.
+        let mut arm_ips = vec![arm_addr.ip()];
+        if arm_addr.ip().is_unspecified() {
+            arm_ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        let arm_tls = ca.server_config(&["localhost"], &arm_ips).context("ARM certificate")?;
+        let mut cfg = ArmConfig::new(format!("https://{arm_addr}"));
+        cfg.base_url_from_host = opts.arm_url_from_host;
         let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
         let limits = opts.limits;
         tasks.spawn(mock_azure::arm::serve_with(
@@ -235,6 +244,17 @@ impl Env {
         let text: String = report.log.iter().map(|l| format!("{stamp} {l}\n")).collect();
         self.arm.platform.append_log(&key, &text);
         Ok(report)
+    }
+
+    /// Also serves Azure DNS on these sockets (`serve --dns-bind`): a query from an
+    /// address that stands for no modeled one gets the public view.
+    pub fn add_dns_listener(&self, udp: UdpSocket, tcp: TcpListener) -> anyhow::Result<()> {
+        self.dns_handle.add(Role::AzureDns, udp, tcp).context("the DNS server has stopped")
+    }
+
+    /// Tells every server to stop, without waiting (what a drop can do).
+    pub fn cancel(&self) {
+        self.shutdown.cancel();
     }
 
     /// Stops every server and waits for them.

@@ -39,6 +39,19 @@ pub struct ServeArgs {
     /// newest).
     #[arg(long, value_name = "EPOCH")]
     pub rules: Option<mock_azure::appservice::rules::Epoch>,
+    /// Name ARM (in cloud metadata and the OpenID configuration) by the `Host` clients
+    /// reach it at, not by --bind: for a container whose port is mapped to another.
+    #[arg(long)]
+    pub arm_url_from_host: bool,
+    /// Also serve Azure DNS (UDP and TCP) here; a client there asks from outside every
+    /// VNET, so it gets the public view. Loopback only unless --allow-remote is given.
+    #[arg(long, value_name = "ADDR")]
+    pub dns_bind: Option<SocketAddr>,
+    /// Run the vantage-point proxies here, the internet's on this port and each VNET's
+    /// on the next ones (default: free loopback ports). Loopback only unless
+    /// --allow-remote is given.
+    #[arg(long, value_name = "ADDR")]
+    pub proxy_bind: Option<SocketAddr>,
     /// Connection, time and size limits (issue 13).
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
@@ -122,8 +135,10 @@ pub struct RegistryEndpoint {
 
 /// Runs the server until `stop` is cancelled (Ctrl-C or SIGTERM).
 pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()> {
-    if !args.bind.ip().is_loopback() && !args.allow_remote {
-        bail!("refusing to listen on {} (not loopback); pass --allow-remote to do it anyway", args.bind);
+    for addr in std::iter::once(args.bind).chain(args.dns_bind).chain(args.proxy_bind) {
+        if !addr.ip().is_loopback() && !args.allow_remote {
+            bail!("refusing to listen on {addr} (not loopback); pass --allow-remote to do it anyway");
+        }
     }
     let scenario = match &args.load {
         Some(path) => Some(load_one(path)?),
@@ -152,6 +167,7 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
             arm_bind: Some(args.bind),
             limits: args.limits.listen(),
             uploads: args.limits.uploads(),
+            arm_url_from_host: args.arm_url_from_host,
         })
         .await
         .context("starting the fake Azure")?,
@@ -168,22 +184,9 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
 /// A scenario, or a fixture (a topology without `name`) loaded as one.
 fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    // A top-level `name` comes before the first table header.
-    let is_fixture = !text
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.starts_with('['))
-        .any(|l| l.strip_prefix("name").is_some_and(|r| r.trim_start().starts_with('=')));
-    let mut all = if is_fixture {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let doc = format!("name = \"{stem}\"\nfixture = \"{stem}\"\n");
-        crate::scenario::load_text(
-            &dir.join(format!("{stem}.serve.toml")),
-            &doc,
-            &crate::scenario::LoadOptions::default().with_fixture_dir(dir),
-        )
-        .map_err(|e| anyhow::anyhow!("{}", e.render(false)))?
+    let mut all = if crate::scenario::standalone::is_fixture(&text) {
+        crate::scenario::standalone::load(path, &text, &crate::scenario::LoadOptions::default())
+            .map_err(|e| anyhow::anyhow!("{}", e.render(false)))?
     } else {
         match crate::runner::select::load_all(&[path.to_path_buf()], &[], false) {
             Ok(s) => s,
@@ -226,7 +229,16 @@ async fn serve_env(
     let cert_dir = dir.join("certs");
     std::fs::create_dir_all(&cert_dir).with_context(|| format!("creating {}", cert_dir.display()))?;
     write_atomic(&cert_dir.join("ca.crt"), env.ca_pem().as_bytes()).context("writing certs/ca.crt")?;
-    let proxies = start_proxies(env).await?;
+    if let Some(addr) = args.dns_bind {
+        let udp = tokio::net::UdpSocket::bind(addr).await.with_context(|| format!("binding DNS at {addr} (udp)"))?;
+        let tcp = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding DNS at {addr} (tcp)"))?;
+        env.add_dns_listener(udp, tcp)?;
+    }
+    let mut proxies = Vec::new();
+    for (i, (from, source)) in vantage_sources(env).into_iter().enumerate() {
+        let bind = args.proxy_bind.map(|a| SocketAddr::new(a.ip(), a.port().saturating_add(i as u16)));
+        proxies.push(start_proxy(env, from, source, bind).await?);
+    }
     let endpoints = endpoints(env, &ca_path, &cert_dir, proxies, epoch);
     // The ready file first, then stdout: whoever sees either may use the other.
     if let Some(path) = &args.ready_file {
@@ -255,9 +267,9 @@ async fn serve_env(
     }
 }
 
-/// One proxy on the internet and one in each VNET (from its App Service integration
-/// subnet if it has one, else its first subnet), on loopback ports.
-async fn start_proxies(env: &Arc<Env>) -> anyhow::Result<Vec<ProxyEntry>> {
+/// Where vantage points stand: the internet, and each VNET (at its App Service
+/// integration subnet's first address if it has one, else its first subnet's).
+pub(crate) fn vantage_sources(env: &Env) -> Vec<(String, Modeled)> {
     let mut sources = vec![("internet".to_string(), Modeled::public(INTERNET_CLIENT))];
     for v in Plan::from_store(&env.store).vnets.values() {
         let subnet = v.subnets.iter().find(|s| s.delegated_to_web).or(v.subnets.first());
@@ -267,14 +279,24 @@ async fn start_proxies(env: &Arc<Env>) -> anyhow::Result<Vec<ProxyEntry>> {
             sources.push((format!("{}/{}", v.name, sn.name), Modeled::private(&v.key, ip)));
         }
     }
-    let mut out = Vec::new();
-    for (from, source) in sources {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a proxy")?;
-        let url = format!("http://{}", l.local_addr()?);
-        out.push(ProxyEntry { from, modeled: source.ip.to_string(), url });
-        env.spawn(crate::proxy::serve(l, env.clone(), source, env.limits));
-    }
-    Ok(out)
+    sources
+}
+
+/// Starts the CONNECT proxy standing at `source`, on `bind` (a free loopback port when
+/// `None`), until the environment stops.
+pub(crate) async fn start_proxy(
+    env: &Arc<Env>,
+    from: String,
+    source: Modeled,
+    bind: Option<SocketAddr>,
+) -> anyhow::Result<ProxyEntry> {
+    let addr = bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let l =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the proxy of {from} at {addr}"))?;
+    let url = format!("http://{}", l.local_addr()?);
+    let entry = ProxyEntry { from, modeled: source.ip.to_string(), url };
+    env.spawn(crate::proxy::serve(l, env.clone(), source, env.limits));
+    Ok(entry)
 }
 
 fn endpoints(

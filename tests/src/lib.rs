@@ -342,6 +342,12 @@ pub fn python_tools() -> PathBuf {
     installed("python-tools-path", "Python with jsonschema and junitparser")
 }
 
+/// check-jsonschema: YAML read by a real parser, held to the GitHub Actions workflow and
+/// GitLab CI schemas it ships.
+pub fn check_jsonschema() -> PathBuf {
+    installed("check-jsonschema-path", "check-jsonschema")
+}
+
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -361,6 +367,13 @@ pub fn pullsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
 impl AzCli {
     /// Registers `serve` as a cloud and logs in with its service principal.
     pub fn login(serve: &Serve) -> anyhow::Result<AzCli> {
+        let (id, secret, tenant) = (serve.field("client_id"), serve.field("client_secret"), serve.field("tenant_id"));
+        AzCli::login_to(&format!("{}/", serve.base_url()), &serve.ca_path(), &id, &secret, &tenant)
+    }
+
+    /// Registers the fake Azure at `arm_url` (trusting the CA in `ca`) as a cloud and
+    /// logs in with its service principal.
+    pub fn login_to(arm_url: &str, ca: &Path, client_id: &str, secret: &str, tenant: &str) -> anyhow::Result<AzCli> {
         let config_dir = tempfile::Builder::new().prefix("pullsim-az-").tempdir()?;
         // Pre-seeding the version check keeps the CLI from looking for updates online.
         let now = time_now_for_az();
@@ -368,28 +381,19 @@ impl AzCli {
             config_dir.path().join("versionCheck.json"),
             format!(r#"{{"versions": {{"core": {{"local": "2.91.0"}}}}, "update_time": "{now}"}}"#),
         )?;
-        let az = AzCli { az: az_path(), config_dir, ca: serve.ca_path() };
+        let az = AzCli { az: az_path(), config_dir, ca: ca.to_path_buf() };
         az.ok(&[
             "cloud",
             "register",
             "-n",
             "pullsim",
             "--endpoint-resource-manager",
-            &format!("{}/", serve.base_url()),
+            arm_url,
             "--suffix-acr-login-server-endpoint",
             ".azurecr.io",
         ])?;
         az.ok(&["cloud", "set", "-n", "pullsim"])?;
-        az.ok(&[
-            "login",
-            "--service-principal",
-            "-u",
-            &serve.field("client_id"),
-            "-p",
-            &serve.field("client_secret"),
-            "--tenant",
-            &serve.field("tenant_id"),
-        ])?;
+        az.ok(&["login", "--service-principal", "-u", client_id, "-p", secret, "--tenant", tenant])?;
         Ok(az)
     }
 

@@ -10,6 +10,7 @@ mod acr_skopeo;
 mod arm_errors;
 mod arm_rules;
 mod az_cli;
+mod ci_recipes;
 mod cli;
 mod dns_dig;
 mod dns_fuzz;
@@ -21,6 +22,7 @@ mod help_examples;
 mod oracle_agrees;
 mod reports;
 mod serve;
+mod testcontainers_module;
 mod worker_seed;
 
 /// Every `.rs` file here but this one is declared above.

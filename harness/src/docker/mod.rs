@@ -1,6 +1,7 @@
 //! The docker backend: components of the fake Azure in their own containers, on one
 //! `--internal` Docker network per VNET plus one for the public side (ARCHITECTURE.md,
-//! "Backends").
+//! "Backends"). The host side needs the `docker` cargo feature (on by default); the
+//! container side does not talk to the engine and is always built.
 //!
 //! # Layout
 //! - [`host`]: what runs in the `pullsim` process: the component image, the run's
@@ -18,5 +19,6 @@
 //! holds.
 
 pub mod component;
+#[cfg(feature = "docker")]
 pub mod host;
 pub mod protocol;

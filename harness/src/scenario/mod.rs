@@ -22,6 +22,7 @@
 //! - `plan`: the ARM plan, one file per kind of resource.
 //! - `error`: [`LoadError`], [`LoadErrors`] and the "did you mean" hints.
 //! - [`limits`]: the most work a file may ask for.
+//! - [`standalone`]: a file that is a scenario or a fixture, loaded as a scenario.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,7 @@ mod merge;
 pub mod model;
 mod plan;
 mod schema;
+pub mod standalone;
 mod tree;
 
 pub use error::{LoadError, LoadErrors, Pos};

@@ -47,8 +47,8 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> ArmResponse {
     let rest: Vec<String> = segs[1..].iter().map(|s| s.to_ascii_lowercase()).collect();
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     match (req.method.as_str(), rest.as_slice()) {
-        ("GET", ["v2.0", ".well-known", "openid-configuration"]) => ArmResponse::json(200, &openid(arm, true)),
-        ("GET", [".well-known", "openid-configuration"]) => ArmResponse::json(200, &openid(arm, false)),
+        ("GET", ["v2.0", ".well-known", "openid-configuration"]) => ArmResponse::json(200, &openid(arm, req, true)),
+        ("GET", [".well-known", "openid-configuration"]) => ArmResponse::json(200, &openid(arm, req, false)),
         ("GET", ["discovery", "v2.0", "keys"] | ["discovery", "keys"]) => ArmResponse::json(200, &arm.signer.jwks()),
         ("POST", ["oauth2", "v2.0", "token"]) => token(arm, req, true),
         ("POST", ["oauth2", "token"]) => token(arm, req, false),
@@ -56,8 +56,8 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> ArmResponse {
     }
 }
 
-fn openid(arm: &Arm, v2: bool) -> Value {
-    let b = &arm.cfg.base_url;
+fn openid(arm: &Arm, req: &ArmRequest, v2: bool) -> Value {
+    let b = &arm.cfg.base_url_for(req);
     let t = &arm.cfg.tenant_id;
     let (issuer, token, auth, v) = if v2 {
         (

@@ -13,7 +13,7 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> ArmResponse {
     if !path.eq_ignore_ascii_case("/metadata/endpoints") || req.method != "GET" {
         return ArmError::no_route(path).into();
     }
-    let b = &arm.cfg.base_url;
+    let b = &arm.cfg.base_url_for(req);
     let audiences = json!(ARM_AUDIENCES);
     // The document's shape depends on the api-version: from 2022-09-01 one cloud object
     // (what `az cloud register` reads), from 2019-05-01 an array of clouds, before that

@@ -33,6 +33,10 @@ pub struct ArmConfig {
     pub client_id: String,
     /// The service principal's secret.
     pub client_secret: String,
+    /// Name ARM by the `Host` a request arrived with, not by [`ArmConfig::base_url`], in
+    /// the URLs it hands out (cloud metadata, OpenID configuration): for an ARM behind a
+    /// port mapping (a container) whose outside address is not known when it starts.
+    pub base_url_from_host: bool,
 }
 
 impl ArmConfig {
@@ -46,6 +50,20 @@ impl ArmConfig {
             subscription_name: "pullsim".into(),
             client_id: "11111111-0000-4000-8000-00000000a11c".into(),
             client_secret: "pullsim-secret".into(),
+            base_url_from_host: false,
+        }
+    }
+
+    /// The base URL to hand out in an answer to `req`: [`ArmConfig::base_url`], or
+    /// `https://<Host>` when [`ArmConfig::base_url_from_host`] is set and the request's
+    /// `Host` is a plain `host[:port]` (anything else is ignored, never echoed).
+    pub fn base_url_for(&self, req: &ArmRequest) -> String {
+        let plain = |h: &str| {
+            !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        };
+        match req.header_value("host") {
+            Some(h) if self.base_url_from_host && plain(h) => format!("https://{h}"),
+            _ => self.base_url.clone(),
         }
     }
 
