@@ -153,3 +153,26 @@ impl Arm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reached_at(host: &str) -> ArmRequest {
+        ArmRequest::new("GET", "/metadata/endpoints").header("host", host)
+    }
+
+    #[test]
+    fn the_base_url_follows_the_host_only_when_told_and_never_echoes_junk() {
+        let mut cfg = ArmConfig::new("https://0.0.0.0:8443");
+        // By default ARM names itself by its configured URL, whatever the client sent.
+        assert_eq!(cfg.base_url_for(&reached_at("127.0.0.1:49153")), "https://0.0.0.0:8443");
+        cfg.base_url_from_host = true;
+        assert_eq!(cfg.base_url_for(&reached_at("127.0.0.1:49153")), "https://127.0.0.1:49153");
+        assert_eq!(cfg.base_url_for(&reached_at("[::1]:49153")), "https://[::1]:49153");
+        for junk in ["evil.example/path", "a b", "x\"y", ""] {
+            assert_eq!(cfg.base_url_for(&reached_at(junk)), "https://0.0.0.0:8443", "{junk:?}");
+        }
+        assert_eq!(cfg.base_url_for(&ArmRequest::new("GET", "/")), "https://0.0.0.0:8443");
+    }
+}
