@@ -35,6 +35,13 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) machete  # unused dependencies (installed by scripts/install-test-deps.sh)
 
+## The template corpus check: each real template of ../shared/templates (outside the repository;
+## PULLSIM_TEMPLATE_CORPUS names another folder) validates and deploys against `pullsim serve`.
+## Under CI=true a missing corpus fails; elsewhere the check says it was not run.
+.PHONY: corpus
+corpus: deps build
+	$(CARGO) test -p pullsim-tests --test e2e -- --ignored --nocapture template_corpus::
+
 ## What CI holds every commit to.
 check: deps lint test
 

@@ -10,6 +10,7 @@ mod acr_skopeo;
 mod arm_errors;
 mod arm_rules;
 mod az_cli;
+mod az_deploy;
 mod cli;
 mod dns_dig;
 mod dns_fuzz;
@@ -20,7 +21,9 @@ mod harness_imports;
 mod help_examples;
 mod oracle_agrees;
 mod reports;
+mod sdk_python;
 mod serve;
+mod template_corpus;
 mod worker_seed;
 
 /// Every `.rs` file here but this one is declared above.
