@@ -41,6 +41,13 @@ lint:
 	$(CARGO) check -p pullsim --no-default-features  # the library without the docker backend
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p pullsim --all-features  # the public API's documentation
 
+## The template corpus check: each real template of ../shared/templates (outside the repository;
+## PULLSIM_TEMPLATE_CORPUS names another folder) validates and deploys against `pullsim serve`.
+## Under CI=true a missing corpus fails; elsewhere the check says it was not run.
+.PHONY: corpus
+corpus: deps build
+	$(CARGO) test -p pullsim-tests --test e2e -- --ignored --nocapture template_corpus::
+
 ## What CI holds every commit to.
 check: deps lint test
 

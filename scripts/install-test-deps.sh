@@ -11,6 +11,9 @@
 #   - check-jsonschema, pinned, in a third virtualenv: YAML parsed by a real parser and
 #     held to the GitHub Actions workflow and GitLab CI schemas it ships (for the CI
 #     recipes in examples/ci); its path is written to $PULLSIM_CACHE/check-jsonschema-path.
+#   - The Azure SDK for Python (azure-mgmt-web/network/containerregistry/privatedns/
+#     resource/resource-deployments, azure-identity), pinned, in a fourth virtualenv; its python is written to
+#     $PULLSIM_CACHE/python-sdk-path.
 # Under CI=true any failure is fatal; elsewhere too, since a test that cannot
 # find its client must not silently skip.
 set -euo pipefail
@@ -77,4 +80,18 @@ if [ ! -f "$lint/.complete" ]; then
   touch "$lint/.complete"
 fi
 echo "$lint/bin/check-jsonschema" > "$CACHE/check-jsonschema-path"
+SDK_PINS=(azure-identity==1.27.0 azure-mgmt-web==11.0.1 azure-mgmt-network==33.1.0
+  azure-mgmt-containerregistry==15.0.0 azure-mgmt-privatedns==2.0.0 azure-mgmt-resource==26.0.0
+  azure-mgmt-resource-deployments==2.0.0)
+sdk="$CACHE/python-sdk-web-11.0.1-network-33.1.0-resource-26.0.0-deployments-2.0.0"
+if [ ! -f "$sdk/.complete" ]; then
+  echo "install-test-deps: installing the Azure SDK for Python into $sdk (once)" >&2
+  rm -rf "$sdk"
+  python3 -m venv "$sdk"
+  "$sdk/bin/pip" install -q --disable-pip-version-check "${SDK_PINS[@]}"
+  "$sdk/bin/python" -c 'import azure.identity, azure.mgmt.web, azure.mgmt.network, azure.mgmt.containerregistry, azure.mgmt.privatedns, azure.mgmt.resource.resources, azure.mgmt.resource.deployments'
+  touch "$sdk/.complete"
+fi
+echo "$sdk/bin/python" > "$CACHE/python-sdk-path"
+
 echo "install-test-deps: az at $venv/bin/az, dig at $(command -v dig), python tools at $tools" >&2

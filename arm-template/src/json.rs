@@ -294,12 +294,22 @@ impl Parser {
         loop {
             self.skip_ws()?;
             let key_pos = self.pos();
-            match self.peek() {
-                Some('"') => {}
+            let key = match self.peek() {
+                Some('"') => self.string()?,
+                // Newtonsoft reads unquoted property names (letters, digits, `_`, `$`): the
+                // Azure CLI sends `{"properties": {…, template: {…}}}` to keep the template's
+                // text as written.
+                Some(c) if c.is_alphanumeric() || c == '_' || c == '$' => {
+                    let mut k = String::new();
+                    while let Some(c) = self.peek().filter(|c| c.is_alphanumeric() || *c == '_' || *c == '$') {
+                        k.push(c);
+                        self.bump();
+                    }
+                    k
+                }
                 Some(c) => return Err(self.err(format!("Invalid property identifier character: {c}."))),
                 None => return Err(self.err("Unexpected end when deserializing object.".into())),
-            }
-            let key = self.string()?;
+            };
             if members.iter().any(|m| m.key == key) {
                 return Err(JsonError {
                     message: format!(
@@ -476,6 +486,16 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Azure CLI writes the template's text after an unquoted `template:` key.
+    #[test]
+    fn unquoted_property_names_are_read_like_newtonsoft() {
+        let node = parse(r#"{"properties": {"mode": "Incremental", template: {"a": 1}, $x_1: 2}}"#).unwrap();
+        let p = node.get("properties").unwrap();
+        assert_eq!(p.get("template").unwrap().to_value(), serde_json::json!({"a": 1}));
+        assert_eq!(p.get("$x_1").unwrap().to_value(), serde_json::json!(2));
+        assert!(parse(r#"{-a: 1}"#).unwrap_err().message.contains("Invalid property identifier character: -."));
+    }
 
     #[test]
     fn positions_count_crlf_as_one_line_end() {

@@ -287,14 +287,19 @@ impl ArmClient {
 
     /// Sends an ARM request; `path` may contain `{sub}`, `api-version` is added if absent.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Reply> {
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        self.call_raw(method, path, &bytes)
+    }
+
+    /// Sends an ARM request with a body as given (templates keep their comments and CRLFs).
+    pub fn call_raw(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<Reply> {
         let mut path = path.replace("{sub}", &self.subscription);
         if !path.contains("api-version=") {
             path.push(if path.contains('?') { '&' } else { '?' });
             path.push_str("api-version=2024-11-01");
         }
         let auth = format!("Bearer {}", self.token);
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        self.http.send(method, &path, &[("authorization", &auth), ("content-type", "application/json")], &bytes)
+        self.http.send(method, &path, &[("authorization", &auth), ("content-type", "application/json")], body)
     }
 }
 
@@ -346,6 +351,12 @@ pub fn python_tools() -> PathBuf {
 /// GitLab CI schemas it ships.
 pub fn check_jsonschema() -> PathBuf {
     installed("check-jsonschema-path", "check-jsonschema")
+}
+
+/// The Python (a virtualenv of the cache) with the Azure SDK for Python: azure-identity
+/// and azure-mgmt-web/network/containerregistry/privatedns/resource.
+pub fn python_sdk() -> PathBuf {
+    installed("python-sdk-path", "Python with the Azure SDK (azure-mgmt-*)")
 }
 
 /// The repository's root.

@@ -10,6 +10,7 @@ mod acr_skopeo;
 mod arm_errors;
 mod arm_rules;
 mod az_cli;
+mod az_deploy;
 mod ci_recipes;
 mod cli;
 mod dns_dig;
@@ -21,7 +22,9 @@ mod harness_imports;
 mod help_examples;
 mod oracle_agrees;
 mod reports;
+mod sdk_python;
 mod serve;
+mod template_corpus;
 mod testcontainers_module;
 mod worker_seed;
 

@@ -10,7 +10,7 @@ use super::kinds::KINDS;
 use super::route::Route;
 use super::service::{Arm, MAX_BODY};
 use super::version::ApiVersion;
-use super::{identity_api, metadata, msi, resources, subscription};
+use super::{deployments, graph, identity_api, metadata, msi, resources, subscription};
 
 impl Arm {
     /// Answers one request. Never panics on any input; 5xx only if the state journal
@@ -35,6 +35,7 @@ impl Arm {
                 Err(e) => e.into(),
             },
             "platform" => msi::handle(self, req, &path).unwrap_or_else(Into::into),
+            "graph" => graph::handle(self, req, &path),
             "" => ArmError::no_route(&req.path).into(),
             _ => identity_api::handle(self, req, &path),
         }
@@ -50,6 +51,11 @@ impl Arm {
             return Err(ArmError::too_large(MAX_BODY));
         }
         let route = Route::parse(path).ok_or_else(|| ArmError::no_route(path))?;
+        // A deployment applies each resource through this same entry point.
+        let call = |r: &ArmRequest| self.handle(r);
+        if let Some(answer) = deployments::handle(self, &KINDS, &call, req, &route) {
+            return answer;
+        }
         match route {
             Route::Tenants
             | Route::Subscriptions
@@ -57,6 +63,7 @@ impl Arm {
             | Route::Locations(_)
             | Route::Groups(_)
             | Route::Providers { .. } => subscription::handle(self, &KINDS, req, route),
+            Route::ProviderOperations(ns) if req.method == "GET" => subscription::provider_operations(&KINDS, &ns),
             Route::SubscriptionType { sub, ns, name } if req.method == "POST" => {
                 subscription::provider_action(self, &KINDS, req, &sub, &ns, &name)
             }

@@ -17,6 +17,9 @@ pub struct ArmError {
     pub message: String,
     /// Optional target (the offending property).
     pub target: Option<String>,
+    /// The whole error object when another engine built it (a template error's
+    /// `additionalInfo` and `details`); `body()` answers it as is.
+    pub inner: Option<Box<Value>>,
 }
 
 impl std::fmt::Display for ArmError {
@@ -38,7 +41,7 @@ impl ArmError {
     /// An error with this status, code and message: private, so every error ARM answers
     /// has a named constructor below.
     fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
-        ArmError { status, code: code.into(), message: message.into(), target: None }
+        ArmError { status, code: code.into(), message: message.into(), target: None, inner: None }
     }
 
     /// Sets the target.
@@ -49,6 +52,9 @@ impl ArmError {
 
     /// The JSON envelope.
     pub fn body(&self) -> Value {
+        if let Some(inner) = &self.inner {
+            return json!({ "error": **inner });
+        }
         let mut e = json!({"code": self.code, "message": self.message});
         if let Some(t) = &self.target {
             e["target"] = json!(t);
@@ -179,6 +185,41 @@ impl ArmError {
             404,
             "InvalidRequestUri",
             format!("The request URI '{path}' is not a valid Azure Resource Manager URI."),
+        )
+    }
+
+    /// A template deployment's error as the template engine built it (`InvalidTemplate`,
+    /// `InvalidTemplateDeployment`, `DeploymentFailed`…: RULES.md F), answered whole.
+    pub fn template(status: u16, error: Value) -> ArmError {
+        let code = error["code"].as_str().unwrap_or("InvalidTemplate").to_string();
+        let message = error["message"].as_str().unwrap_or_default().to_string();
+        ArmError { inner: Some(Box::new(error)), ..Self::new(status, &code, message) }
+    }
+
+    /// 404 `DeploymentNotFound` (Azure/azure-cli#28834 shows the wording).
+    pub fn deployment_not_found(name: &str) -> ArmError {
+        Self::new(404, "DeploymentNotFound", format!("Deployment '{name}' could not be found."))
+    }
+
+    /// 409 for a cancel of a deployment that is not running (pullsim runs a deployment to
+    /// its end within the PUT, so every cancel finds it finished). Wording inferred.
+    pub fn deployment_not_running(name: &str, state: &str) -> ArmError {
+        Self::new(
+            409,
+            "DeploymentCannotBeCancelled",
+            format!(
+                "The deployment '{name}' cannot be cancelled because it is in '{state}' state: only a running deployment can be."
+            ),
+        )
+    }
+
+    /// 400 for `mode: Complete`, which pullsim refuses rather than delete what a template
+    /// leaves out.
+    pub fn complete_mode_unsupported() -> ArmError {
+        Self::new(
+            400,
+            "InvalidDeploymentMode",
+            "pullsim deploys templates in Incremental mode only: Complete mode (deleting the group's resources the template does not name) is not supported. Deploy with --mode Incremental.",
         )
     }
 

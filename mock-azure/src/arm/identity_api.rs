@@ -150,7 +150,8 @@ fn token(arm: &Arm, req: &ArmRequest, v2: bool) -> ArmResponse {
         get("resource").unwrap_or_default().to_string()
     };
     let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
-    let Some(aud) = RESOURCES.iter().find(|r| norm(r) == norm(&resource)) else {
+    let graph = super::graph::audience(arm);
+    let Some(aud) = RESOURCES.iter().copied().chain([graph.as_str()]).find(|r| norm(r) == norm(&resource)) else {
         return aad_error(
             400,
             "invalid_resource",

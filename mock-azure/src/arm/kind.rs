@@ -45,6 +45,9 @@ pub(super) struct Ctx<'a> {
     /// Every type ARM knows (a hook that creates or removes other resources runs their
     /// types' hooks through it).
     pub kinds: &'a Kinds,
+    /// The request writes the resource (PUT or PATCH): its answer shows what was written
+    /// (App Service answers a PUT of `config/appsettings` with the settings, never a GET).
+    pub write: bool,
 }
 
 /// Where a type's `location` comes from.
@@ -95,6 +98,9 @@ pub(super) struct Kind {
     /// Child names that list several child types at once (a zone's `ALL` and
     /// `recordsets` list every record set): the name (lower case) → which types it lists.
     pub child_listing: Option<ChildListing>,
+    /// A real Azure type kept without behaviour (`opaque.rs`): its `type` and ID keep the
+    /// request's spelling, and it is listed in `/resources` when it has a location.
+    pub opaque: bool,
 }
 
 /// A kind with every hook at its default; a provider's `static` kinds start from it
@@ -111,6 +117,7 @@ impl Kind {
         get: None,
         list: None,
         child_listing: None,
+        opaque: false,
     };
 }
 
@@ -152,18 +159,42 @@ pub(super) struct Kinds {
     pub extension_namespaces: &'static [&'static str],
     /// Each provider's subscription-level actions.
     pub actions: &'static [&'static [ProviderAction]],
+    /// Real Azure types kept opaque, if this table accepts them.
+    pub opaque: Option<&'static Opaque>,
+}
+
+/// Real Azure namespaces and types accepted without behaviour, and the kind they get.
+pub(super) struct Opaque {
+    /// The kind of every opaque type.
+    pub kind: &'static Kind,
+    /// Namespaces every type of which is opaque, with Azure's casing.
+    pub namespaces: &'static [&'static str],
+    /// Full types of modeled namespaces that are opaque, with Azure's casing.
+    pub types: &'static [&'static str],
 }
 
 impl Kinds {
     /// The kind of a lower-cased full type (`microsoft.web/sites`).
     pub fn get(&self, type_key: &str) -> Option<&'static Kind> {
-        self.kinds.iter().flat_map(|ks| ks.iter()).copied().find(|k| k.canonical.eq_ignore_ascii_case(type_key))
+        self.kinds
+            .iter()
+            .flat_map(|ks| ks.iter())
+            .copied()
+            .find(|k| k.canonical.eq_ignore_ascii_case(type_key))
+            .or_else(|| {
+                let o = self.opaque?;
+                let ns = type_key.split('/').next().unwrap_or_default();
+                let listed = o.namespaces.iter().any(|n| n.eq_ignore_ascii_case(ns))
+                    || o.types.iter().any(|t| t.eq_ignore_ascii_case(type_key));
+                (listed && type_key.contains('/')).then_some(o.kind)
+            })
     }
 
     /// The namespace with Azure's casing, or `InvalidResourceNamespace`.
     pub fn namespace(&self, ns: &str) -> Result<&'static str, ArmError> {
         self.namespaces
             .iter()
+            .chain(self.opaque.map_or(&[][..], |o| o.namespaces))
             .copied()
             .find(|n| n.eq_ignore_ascii_case(ns))
             .ok_or_else(|| ArmError::unknown_namespace(ns))

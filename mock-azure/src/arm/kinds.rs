@@ -4,7 +4,7 @@
 //! (see ARCHITECTURE.md, "How to add an ARM resource type").
 
 use super::kind::Kinds;
-use super::{acr, groups, network, privatedns, rbac, web};
+use super::{acr, groups, network, opaque, privatedns, rbac, web};
 
 /// Every kind, namespace and provider action.
 pub(super) static KINDS: Kinds = Kinds {
@@ -19,6 +19,7 @@ pub(super) static KINDS: Kinds = Kinds {
     ],
     extension_namespaces: &["Microsoft.Authorization"],
     actions: &[web::ACTIONS, acr::ACTIONS],
+    opaque: Some(&opaque::TABLE),
 };
 
 #[cfg(test)]
@@ -82,6 +83,7 @@ mod tests {
         kinds: &[groups::KINDS, &[&WIDGET]],
         namespaces: &["Microsoft.Resources", "Contoso.Widgets"],
         extension_namespaces: &[],
+        opaque: None,
         actions: &[&[ProviderAction {
             namespace: "Contoso.Widgets",
             name: "census",

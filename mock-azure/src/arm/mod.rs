@@ -9,9 +9,11 @@
 //! Dependencies point down this list (a file uses only files below it):
 //! - `dispatch`: [`Arm::handle`]: identity, metadata, the MSI endpoint, or ARM proper
 //!   (token, api-version, route → `subscription` or `resources`).
+//! - `deployments`: template deployments and `exportTemplate` (the `arm-template` engine;
+//!   each resource applied through the dispatcher, handed in as a function).
 //! - `kinds`: the table of every resource type, namespace and provider action.
 //! - `web`, `acr`, `network`, `privatedns`, `rbac`, `groups`: what each provider adds
-//!   (its `KINDS`, hooks and actions).
+//!   (its `KINDS`, hooks and actions); `opaque`: real Azure types kept without behaviour.
 //! - `subscription`: tenants, the subscription, locations, the resource group listing,
 //!   providers and provider actions.
 //! - `resources`: the generic resource life cycle (PUT/PATCH/GET/DELETE, cascades,
@@ -20,17 +22,19 @@
 //!   table's type.
 //! - `body`, `filter`, `regions`, `public_ip`: request bodies and typed properties,
 //!   `$filter`, the region table, public address allocation.
-//! - `metadata`, `msi`, `identity_api`: the cloud metadata endpoint, the platform's
-//!   managed-identity endpoint, the fake Entra ID.
+//! - `metadata`, `msi`, `identity_api`, `graph`: the cloud metadata endpoint, the
+//!   platform's managed-identity endpoint, the fake Entra ID, Microsoft Graph's getByIds.
 //! - `serve`: HTTPS on a listener the caller bound ([`serve()`], [`serve_with()`]).
 //! - `service`, `http`: the [`Arm`] and its configuration, request and answer types.
 //! - [`route`], [`version`], [`error`]: path → route, api-versions, every ARM error.
 
 mod acr;
 mod body;
+mod deployments;
 mod dispatch;
 pub mod error;
 mod filter;
+mod graph;
 mod groups;
 mod http;
 mod identity_api;
@@ -39,6 +43,7 @@ mod kinds;
 mod metadata;
 mod msi;
 mod network;
+mod opaque;
 mod privatedns;
 mod public_ip;
 mod rbac;

@@ -215,7 +215,7 @@ fn put_vnet(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             names.push(name.to_ascii_lowercase());
             let sid =
                 ResourceId::parse(&format!("{id}/subnets/{name}")).map_err(|e| ArmError::bad_request(e.to_string()))?;
-            let sctx = Ctx { arm: ctx.arm, api: ctx.api, id: &sid, kinds: ctx.kinds };
+            let sctx = Ctx { arm: ctx.arm, api: ctx.api, id: &sid, kinds: ctx.kinds, write: ctx.write };
             let existing_subnet = tx.get(&sid);
             put_resource(&sctx, tx, &SUBNET, ctx.id.resource_group.as_deref(), s.clone(), existing_subnet.as_ref())?;
         }
@@ -512,29 +512,52 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     let target_id = id_at(&conn, "/properties/privateLinkServiceId")?
         .ok_or_else(|| ArmError::bad_request("privateLinkServiceId is required."))?;
     let target = tx.get(&target_id).ok_or_else(|| not_found(&target_id))?;
-    if target["type"] != "Microsoft.ContainerRegistry/registries" {
-        return Err(ArmError::bad_request(format!(
-            "pullsim models private endpoints to container registries only, not to '{}'.",
-            target["type"].as_str().unwrap_or_default()
-        )));
-    }
     let groups: Vec<String> = conn["properties"]["groupIds"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|g| g.as_str().map(str::to_ascii_lowercase))
         .collect();
-    if groups != ["registry"] {
-        return Err(ArmError::endpoint_bad_groups(&groups));
-    }
-    let sku = target["sku"]["name"].as_str().unwrap_or_default();
-    if sku != "Premium" {
-        return Err(ArmError::acr_private_endpoint_sku(sku));
-    }
-    let target_key = target["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-    if tx.scan_prefix(&format!("{target_key}/privateendpointconnections/")).len() >= 10 {
-        return Err(ArmError::bad_request("A registry supports at most 10 private endpoints."));
-    }
+    // A registry (the pull's) or a web app (inbound to a site, `groupIds: ["sites"]`:
+    // templates deploy it; the pull never uses it).
+    let target_name = target["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let region = target["location"].as_str().unwrap_or_default().to_string();
+    let (group_id, members): (&str, Vec<(String, Vec<String>)>) = match target["type"].as_str() {
+        Some("Microsoft.ContainerRegistry/registries") => {
+            if groups != ["registry"] {
+                return Err(ArmError::endpoint_bad_groups(&groups));
+            }
+            let sku = target["sku"]["name"].as_str().unwrap_or_default();
+            if sku != "Premium" {
+                return Err(ArmError::acr_private_endpoint_sku(sku));
+            }
+            let target_key = target["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+            if tx.scan_prefix(&format!("{target_key}/privateendpointconnections/")).len() >= 10 {
+                return Err(ArmError::bad_request("A registry supports at most 10 private endpoints."));
+            }
+            (
+                "registry",
+                vec![
+                    ("registry".to_string(), vec![format!("{target_name}.azurecr.io")]),
+                    (format!("registry_data_{region}"), vec![format!("{target_name}.{region}.data.azurecr.io")]),
+                ],
+            )
+        }
+        Some("Microsoft.Web/sites") if groups == ["sites"] => (
+            "sites",
+            vec![(
+                "sites".to_string(),
+                vec![format!("{target_name}.azurewebsites.net"), format!("{target_name}.scm.azurewebsites.net")],
+            )],
+        ),
+        Some("Microsoft.Web/sites") => return Err(ArmError::endpoint_bad_groups(&groups)),
+        other => {
+            return Err(ArmError::bad_request(format!(
+                "pullsim models private endpoints to container registries and web apps only, not to '{}'.",
+                other.unwrap_or_default()
+            )));
+        }
+    };
     // Addresses: lowest free from .4, skipping the last (broadcast) address.
     let prefix = subnet_prefix(&subnet).ok_or_else(|| ArmError::bad_request("The subnet has no address prefix."))?;
     let subnet_key = subnet_id.key();
@@ -545,12 +568,6 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
         .filter(|c| c["properties"]["subnet"]["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&subnet_key)))
         .filter_map(|c| c["properties"]["privateIPAddress"].as_str().map(str::to_string))
         .collect();
-    let registry = target["name"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let region = target["location"].as_str().unwrap_or_default().to_string();
-    let members = [
-        ("registry".to_string(), format!("{registry}.azurecr.io")),
-        (format!("registry_data_{region}"), format!("{registry}.{region}.data.azurecr.io")),
-    ];
     let mut addrs = Vec::new();
     let mut n = 4;
     while addrs.len() < members.len() {
@@ -575,7 +592,8 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     let ipconfigs: Vec<Value> = members
         .iter()
         .zip(&addrs)
-        .map(|((member, fqdn), ip)| {
+        .enumerate()
+        .map(|(i, ((member, fqdns), ip))| {
             let cname = format!("privateEndpointIpConfig.{}", guid(&["ipconfig", &pe_key, member]));
             json!({
                 "id": format!("{nic_id}/ipConfigurations/{cname}"),
@@ -585,9 +603,9 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
                     "privateIPAddress": ip,
                     "privateIPAllocationMethod": "Dynamic",
                     "privateIPAddressVersion": "IPv4",
-                    "primary": member == "registry",
+                    "primary": i == 0,
                     "subnet": {"id": subnet["id"]},
-                    "privateLinkConnectionProperties": {"groupId": "registry", "requiredMemberName": member, "fqdns": [fqdn]},
+                    "privateLinkConnectionProperties": {"groupId": group_id, "requiredMemberName": member, "fqdns": fqdns},
                     "provisioningState": "Succeeded",
                 },
             })
@@ -609,33 +627,39 @@ fn put_endpoint(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     };
     let state = json!({"status": status, "description": description, "actionsRequired": "None"});
     let connection_name = format!("{}.{}", ctx.id.name().to_ascii_lowercase(), &guid(&["connection", &pe_key])[..8]);
-    let connection_id =
-        format!("{}/privateEndpointConnections/{connection_name}", target["id"].as_str().unwrap_or_default());
-    tx.put(json!({
-        "id": connection_id, "name": connection_name,
-        "type": "Microsoft.ContainerRegistry/registries/privateEndpointConnections",
-        "properties": {
-            "privateEndpoint": {"id": id},
-            "privateLinkServiceConnectionState": state,
-            "groupIds": ["registry"],
-            "provisioningState": "Succeeded",
-        },
-    }));
+    // The registry keeps its side of the connection (a web app's is not modeled).
+    let connection_id = (group_id == "registry")
+        .then(|| format!("{}/privateEndpointConnections/{connection_name}", target["id"].as_str().unwrap_or_default()));
+    if let Some(cid) = &connection_id {
+        tx.put(json!({
+            "id": cid, "name": connection_name,
+            "type": "Microsoft.ContainerRegistry/registries/privateEndpointConnections",
+            "properties": {
+                "privateEndpoint": {"id": id},
+                "privateLinkServiceConnectionState": state,
+                "groupIds": ["registry"],
+                "provisioningState": "Succeeded",
+            },
+        }));
+    }
     let connection = json!({
         "id": format!("{id}/privateLinkServiceConnections/{conn_name}"),
         "name": conn_name,
         "type": "Microsoft.Network/privateEndpoints/privateLinkServiceConnections",
         "properties": {
             "privateLinkServiceId": target["id"],
-            "groupIds": ["registry"],
+            "groupIds": [group_id],
             "privateLinkServiceConnectionState": state,
             "requestMessage": conn["properties"]["requestMessage"],
             "provisioningState": "Succeeded",
         },
     });
     let (autos, manuals) = if is_manual { (json!([]), json!([connection])) } else { (json!([connection]), json!([])) };
-    let dns_configs: Vec<Value> =
-        members.iter().zip(&addrs).map(|((_, fqdn), ip)| json!({"fqdn": fqdn, "ipAddresses": [ip]})).collect();
+    let dns_configs: Vec<Value> = members
+        .iter()
+        .zip(&addrs)
+        .flat_map(|((_, fqdns), ip)| fqdns.iter().map(move |fqdn| json!({"fqdn": fqdn, "ipAddresses": [ip]})))
+        .collect();
     Ok(json!({
         "properties": {
             "subnet": {"id": subnet["id"]},

@@ -49,12 +49,12 @@ pub(super) fn handle(
                 return list_extension(arm, kinds, req, api, &scope, &ns, &name);
             }
             let type_key = format!("{ns}/{name}").to_ascii_lowercase();
-            let kind = kinds
+            kinds
                 .get(&type_key)
-                .filter(|k| k.tracked)
+                .filter(|k| k.tracked || k.opaque)
                 .ok_or_else(|| ArmError::unknown_type(&name, &ns, &api_str(req)))?;
             let prefix = format!("/subscriptions/{}/", sub.to_ascii_lowercase());
-            list_of_type(arm, kinds, api, &prefix, kind)
+            list_of_type(arm, kinds, api, &prefix, &type_key)
         }
         Route::TypeAtScope { scope, ns, ty } => {
             get_only(m)?;
@@ -68,8 +68,8 @@ pub(super) fn handle(
             }
             group_name(&arm.store, &scope.subscription, scope.name())?;
             let type_key = format!("{ns}/{ty}").to_ascii_lowercase();
-            let kind = kinds.get(&type_key).ok_or_else(|| ArmError::unknown_type(&ty, &ns, &api_str(req)))?;
-            list_of_type(arm, kinds, api, &format!("{}/", scope.key()), kind)
+            kinds.get(&type_key).ok_or_else(|| ArmError::unknown_type(&ty, &ns, &api_str(req)))?;
+            list_of_type(arm, kinds, api, &format!("{}/", scope.key()), &type_key)
         }
         Route::Resource(id) => resource(arm, kinds, req, api, &id),
         Route::Sub { parent, name } => match m {
@@ -100,7 +100,7 @@ fn list_extension(
         .get(&type_key)
         .and_then(|k| k.list)
         .ok_or_else(|| ArmError::unknown_type(ty, kinds.namespace(ns).unwrap_or(ns), &api_str(req)))?;
-    list(&Ctx { arm, api, id: scope, kinds }, req, scope)
+    list(&Ctx { arm, api, id: scope, kinds, write: false }, req, scope)
 }
 
 fn api_str(req: &ArmRequest) -> String {
@@ -171,12 +171,24 @@ pub(super) fn not_found(id: &ResourceId) -> ArmError {
     ArmError::not_found(&format!("{t}/{}", id.name()), id.resource_group.as_deref().unwrap_or_default())
 }
 
+/// The type a resource of this kind is stored with: Azure's casing, or for an opaque
+/// type the request's.
+fn type_of(kind: &Kind, id: &ResourceId) -> String {
+    if kind.opaque { id.full_type() } else { kind.canonical.to_string() }
+}
+
+/// Whether a stored resource is of this (lower-cased) type.
+fn is_type(v: &Value, type_key: &str) -> bool {
+    v["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(type_key))
+}
+
 /// The ID with Azure's casing for types and the creation casing for names.
 fn canonical_id(kind: &Kind, id: &ResourceId, rg_name: Option<&str>) -> String {
     if id.is_group() {
         return format!("/subscriptions/{}/resourceGroups/{}", id.subscription, id.name());
     }
-    let mut parts = kind.canonical.split('/');
+    let full_type = type_of(kind, id);
+    let mut parts = full_type.split('/');
     let ns = parts.next().unwrap_or_default();
     let mut out = match (&id.scope, rg_name) {
         (Some(scope), _) => format!("{}/providers/{ns}", scope.as_str()),
@@ -208,7 +220,7 @@ fn resource(
         let (ns, rest) = ty.split_once('/').unwrap_or(("", &ty));
         ArmError::unknown_type(rest, ns, &api_str(req))
     })?;
-    let ctx = Ctx { arm, api, id, kinds };
+    let ctx = Ctx { arm, api, id, kinds, write: matches!(req.method.as_str(), "PUT" | "PATCH") };
     match req.method.as_str() {
         "GET" if kind.get.is_some() => {
             arm.check_subscription(&id.subscription)?;
@@ -294,7 +306,7 @@ pub(super) fn put_resource(
     let obj = stored.as_object_mut().ok_or_else(|| ArmError::invalid_content("not an object"))?;
     obj.insert("id".into(), json!(canonical));
     obj.insert("name".into(), json!(id.name()));
-    obj.insert("type".into(), json!(kind.canonical));
+    obj.insert("type".into(), json!(type_of(kind, id)));
     if let Some(l) = location {
         obj.insert("location".into(), json!(l));
     }
@@ -356,7 +368,7 @@ fn list_children(
     if let Some(lists_type) = several {
         check_ancestry(arm, &arm.store, parent)?;
         arm.store.get(parent).ok_or_else(|| not_found(parent))?;
-        let ctx = Ctx { arm, api, id: parent, kinds };
+        let ctx = Ctx { arm, api, id: parent, kinds, write: false };
         let values: Vec<Value> = arm
             .store
             .scan_prefix(&format!("{}/", parent.key()))
@@ -368,7 +380,7 @@ fn list_children(
     }
     let id = parent.child(name, "_");
     let type_key = id.type_key();
-    let kind = kinds.get(&type_key).ok_or_else(|| {
+    kinds.get(&type_key).ok_or_else(|| {
         ArmError::unknown_type(&id.full_type(), parent.namespace.as_deref().unwrap_or_default(), &api_str(req))
     })?;
     check_ancestry(arm, &arm.store, parent)?;
@@ -376,28 +388,34 @@ fn list_children(
         return Err(not_found(parent));
     }
     let depth = parent.segments.len() + 1;
-    let ctx = Ctx { arm, api, id: parent, kinds };
+    let ctx = Ctx { arm, api, id: parent, kinds, write: false };
     let values: Vec<Value> = arm
         .store
         .scan_prefix(&format!("{}/{}/", parent.key(), name.to_ascii_lowercase()))
         .into_iter()
-        .filter(|v| v["type"] == kind.canonical)
+        .filter(|v| is_type(v, &type_key))
         .filter(|v| ResourceId::parse(v["id"].as_str().unwrap_or_default()).is_ok_and(|i| i.segments.len() == depth))
         .map(|v| render(&ctx, &arm.store, v))
         .collect();
     Ok(ArmResponse::json(200, &json!({ "value": values })))
 }
 
-fn list_of_type(arm: &Arm, kinds: &Kinds, api: ApiVersion, prefix: &str, kind: &Kind) -> Result<ArmResponse, ArmError> {
+fn list_of_type(
+    arm: &Arm,
+    kinds: &Kinds,
+    api: ApiVersion,
+    prefix: &str,
+    type_key: &str,
+) -> Result<ArmResponse, ArmError> {
     let values: Vec<Value> = arm
         .store
         .scan_prefix(prefix)
         .into_iter()
-        .filter(|v| v["type"] == kind.canonical)
+        .filter(|v| is_type(v, type_key))
         .map(|v| {
             let id =
                 ResourceId::parse(v["id"].as_str().unwrap_or_default()).unwrap_or_else(|_| ResourceId::group("_", "_"));
-            render(&Ctx { arm, api, id: &id, kinds }, &arm.store, v)
+            render(&Ctx { arm, api, id: &id, kinds, write: false }, &arm.store, v)
         })
         .collect();
     Ok(ArmResponse::json(200, &json!({ "value": values })))
@@ -416,7 +434,7 @@ fn action(
         ArmError::unknown_type(&target.full_type(), target.namespace.as_deref().unwrap_or_default(), &api_str(req))
     })?;
     let body = parse_body(req)?;
-    let ctx = Ctx { arm, api, id: target, kinds };
+    let ctx = Ctx { arm, api, id: target, kinds, write: false };
     arm.store.transact(|tx| {
         check_ancestry(arm, tx, target)?;
         let existing = tx.get(target).ok_or_else(|| not_found(target))?;
@@ -448,7 +466,7 @@ fn list_resources(
         .into_iter()
         .filter(|v| {
             let t = v["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-            kinds.get(&t).is_some_and(|k| k.tracked)
+            kinds.get(&t).is_some_and(|k| k.tracked || (k.opaque && v["location"].is_string()))
         })
         .filter_map(|v| {
             let id = ResourceId::parse(v["id"].as_str().unwrap_or_default()).ok()?;

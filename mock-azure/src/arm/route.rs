@@ -49,6 +49,8 @@ pub enum Route {
         /// Type.
         ty: String,
     },
+    /// `/providers/{ns}/operations`: the operations a provider offers.
+    ProviderOperations(String),
     /// A resource (or resource group).
     Resource(ResourceId),
     /// `{parent}/{name}`: children of a type (GET) or an action (POST).
@@ -67,6 +69,13 @@ impl Route {
         let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
         let l: Vec<&str> = lower.iter().map(String::as_str).collect();
         match l.as_slice() {
+            // The legacy spelling of deployments (the Azure CLI lists operations by it):
+            // `…/resourcegroups/{rg}/deployments/…` is `…/providers/Microsoft.Resources/deployments/…`.
+            ["subscriptions", _, "resourcegroups", _, "deployments", ..] | ["subscriptions", _, "deployments", ..] => {
+                let at = if l[2] == "deployments" { 2 } else { 4 };
+                let rest = segs[at..].join("/");
+                return Route::parse(&format!("/{}/providers/Microsoft.Resources/{rest}", segs[..at].join("/")));
+            }
             ["tenants"] => return Some(Route::Tenants),
             ["subscriptions"] => return Some(Route::Subscriptions),
             ["subscriptions", _] => return Some(Route::Subscription(segs[1].into())),
@@ -87,6 +96,7 @@ impl Route {
             ["subscriptions", _, "providers", _, _] => {
                 return Some(Route::SubscriptionType { sub: segs[1].into(), ns: segs[3].into(), name: segs[4].into() });
             }
+            ["providers", _, "operations"] => return Some(Route::ProviderOperations(segs[1].into())),
             ["subscriptions", ..] => {}
             _ => return None,
         }
@@ -129,6 +139,15 @@ mod tests {
         assert!(matches!(r, Route::TypeAtScope { ref ty, .. } if ty == "roleAssignments"));
         let r = Route::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites").unwrap();
         assert!(matches!(r, Route::TypeAtScope { ref scope, .. } if scope.is_group()));
+    }
+
+    #[test]
+    fn legacy_deployment_paths_are_the_provider_paths() {
+        let legacy = Route::parse("/subscriptions/s/resourcegroups/rg/deployments/d/operations").unwrap();
+        let provider =
+            Route::parse("/subscriptions/s/resourcegroups/rg/providers/Microsoft.Resources/deployments/d/operations");
+        assert_eq!(Some(legacy), provider);
+        assert!(matches!(Route::parse("/subscriptions/s/deployments/d"), Some(Route::Resource(_))));
     }
 
     #[test]

@@ -107,21 +107,87 @@ fn subscription_json(arm: &Arm) -> Value {
     })
 }
 
-fn providers(arm: &Arm, kinds: &Kinds, ns: Option<&str>) -> Result<ArmResponse, ArmError> {
+/// The api-versions a namespace's types are offered at, newest first (what `az resource`
+/// picks from when no `--api-version` is given).
+fn api_versions(ns: &str, resource_type: &str) -> &'static [&'static str] {
+    match ns.to_ascii_lowercase().as_str() {
+        "microsoft.web" => &["2024-11-01", "2024-04-01", "2023-12-01", "2022-03-01", "2021-02-01", "2020-12-01"],
+        "microsoft.containerregistry" => &["2023-07-01", "2023-01-01-preview", "2021-09-01", "2019-12-01-preview"],
+        "microsoft.network" if resource_type.to_ascii_lowercase().starts_with("privatednszones") => {
+            &["2024-06-01", "2020-06-01", "2018-09-01"]
+        }
+        "microsoft.network" => &["2024-05-01", "2023-09-01", "2022-07-01", "2021-05-01"],
+        "microsoft.managedidentity" => &["2023-01-31", "2018-11-30"],
+        "microsoft.authorization" => &["2022-04-01", "2020-04-01-preview"],
+        "microsoft.resources" => &["2024-03-01", "2022-09-01", "2021-04-01"],
+        _ => &["2023-01-01"],
+    }
+}
+
+/// One registered provider: its resource types (from the table of kinds) with their
+/// api-versions and locations.
+fn provider_json(arm: &Arm, kinds: &Kinds, ns: &str) -> Value {
     let sub = &arm.cfg.subscription_id;
-    let one = |n: &str| {
-        json!({
-            "id": format!("/subscriptions/{sub}/providers/{n}"),
-            "namespace": n,
-            "registrationState": "Registered",
-            "registrationPolicy": "RegistrationRequired",
-            "resourceTypes": [],
+    let locations: Vec<&str> = REGIONS.iter().map(|(_, d)| *d).collect();
+    let mut types: Vec<String> = kinds
+        .kinds
+        .iter()
+        .flat_map(|ks| ks.iter())
+        .filter_map(|k| {
+            k.canonical.split_once('/').filter(|(n, _)| n.eq_ignore_ascii_case(ns)).map(|(_, t)| t.to_string())
         })
-    };
+        .collect();
+    if ns.eq_ignore_ascii_case("Microsoft.Resources") {
+        types.extend(["deployments", "deployments/operations", "deployments/operationStatuses"].map(String::from));
+    }
+    if let Some(o) = kinds.opaque {
+        types.extend(
+            o.types.iter().filter_map(|t| {
+                t.split_once('/').filter(|(n, _)| n.eq_ignore_ascii_case(ns)).map(|(_, t)| t.to_string())
+            }),
+        );
+    }
+    let resource_types: Vec<Value> = types
+        .iter()
+        .map(|t| json!({"resourceType": t, "locations": locations, "apiVersions": api_versions(ns, t), "capabilities": "None"}))
+        .collect();
+    json!({
+        "id": format!("/subscriptions/{sub}/providers/{ns}"),
+        "namespace": ns,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": resource_types,
+    })
+}
+
+fn providers(arm: &Arm, kinds: &Kinds, ns: Option<&str>) -> Result<ArmResponse, ArmError> {
     match ns {
         None => {
-            Ok(ArmResponse::json(200, &json!({"value": kinds.namespaces.iter().map(|n| one(n)).collect::<Vec<_>>()})))
+            let all = kinds.namespaces.iter().chain(kinds.opaque.map_or(&[][..], |o| o.namespaces));
+            Ok(ArmResponse::json(200, &json!({"value": all.map(|n| provider_json(arm, kinds, n)).collect::<Vec<_>>()})))
         }
-        Some(ns) => Ok(ArmResponse::json(200, &one(kinds.namespace(ns)?))),
+        Some(ns) => Ok(ArmResponse::json(200, &provider_json(arm, kinds, kinds.namespace(ns)?))),
     }
+}
+
+/// `GET /providers/{ns}/operations`: the operations a provider offers (`{type}/read`,
+/// `write`, `delete` per type), in one page.
+pub(super) fn provider_operations(kinds: &Kinds, ns: &str) -> Result<ArmResponse, ArmError> {
+    let ns = kinds.namespace(ns)?;
+    let mut ops = Vec::new();
+    for k in kinds.kinds.iter().flat_map(|ks| ks.iter()) {
+        if !k.canonical.split('/').next().is_some_and(|n| n.eq_ignore_ascii_case(ns)) {
+            continue;
+        }
+        for (verb, what) in [("read", "Read"), ("write", "Create or Update"), ("delete", "Delete")] {
+            let ty = k.canonical.split_once('/').map_or("", |(_, t)| t);
+            ops.push(json!({
+                "name": format!("{}/{verb}", k.canonical),
+                "isDataAction": false,
+                "display": {"provider": ns, "resource": ty, "operation": format!("{what} {ty}"), "description": format!("{what} {ty}.")},
+                "origin": "user,system",
+            }));
+        }
+    }
+    Ok(ArmResponse::json(200, &json!({ "value": ops })))
 }

@@ -18,7 +18,7 @@ use super::service::Arm;
 use crate::model::{PRIVATE, ResourceId, Tx, net};
 
 /// The kinds of this provider.
-pub(super) static KINDS: &[&Kind] = &[&PLAN, &SITE, &CONFIG];
+pub(super) static KINDS: &[&Kind] = &[&PLAN, &SITE, &CONFIG, &NETWORK_CONFIG, &HOST_NAME_BINDING];
 
 /// Its subscription-level actions.
 pub(super) static ACTIONS: &[ProviderAction] =
@@ -73,6 +73,127 @@ static CONFIG: Kind = Kind {
     action: config_action,
     ..Kind::BASE
 };
+
+/// `sites/networkConfig/virtualNetwork`: regional VNET integration the way templates and
+/// SDKs write it (`subnetResourceId`, `swiftSupported`), the same setting as the site's
+/// `virtualNetworkSubnetId` (read from the site, never kept twice). The site writes this
+/// record whenever it is integrated, so GET and listings find it either way.
+static NETWORK_CONFIG: Kind = Kind {
+    canonical: "Microsoft.Web/sites/networkConfig",
+    tracked: false,
+    loc: Loc::None,
+    put: |ctx, tx, _, body, _| {
+        if !ctx.id.name().eq_ignore_ascii_case("virtualNetwork") {
+            return Err(ArmError::bad_request(format!(
+                "The network configuration '{}' is not supported: only 'virtualNetwork' is.",
+                ctx.id.name()
+            )));
+        }
+        integrate_from_body(ctx, tx, &body)
+    },
+    delete: |ctx, tx, _, cascade| if cascade { Ok(()) } else { disconnect(ctx, tx) },
+    render: render_integration,
+    ..Kind::BASE
+};
+
+/// `sites/hostNameBindings`: the site's host names. The default one
+/// (`{app}.azurewebsites.net`) exists with the site; others are kept as given.
+static HOST_NAME_BINDING: Kind = Kind {
+    canonical: "Microsoft.Web/sites/hostNameBindings",
+    tracked: false,
+    loc: Loc::None,
+    put: |ctx, _, _, body, existing| {
+        let mut props = existing.map(|e| e["properties"].clone()).unwrap_or_else(|| json!({}));
+        if let Some(given) = body["properties"].as_object() {
+            for (k, v) in given {
+                props[k] = v.clone();
+            }
+        }
+        props["siteName"] = json!(ctx.id.name_at(0).unwrap_or_default());
+        for (k, v) in [("hostNameType", "Verified"), ("sslState", "Disabled"), ("customHostNameDnsRecordType", "CName")]
+        {
+            if props.get(k).is_none_or(Value::is_null) {
+                props[k] = json!(v);
+            }
+        }
+        Ok(json!({ "properties": props }))
+    },
+    ..Kind::BASE
+};
+
+/// The site's VNET integration, set from a `networkConfig`/`config` body
+/// (`properties.subnetResourceId`): the same checks as the site's `virtualNetworkSubnetId`.
+fn integrate_from_body(ctx: &Ctx, tx: &mut Tx, body: &Value) -> Result<Value, ArmError> {
+    let subnet_id = id_at(body, "/properties/subnetResourceId")?.ok_or_else(|| {
+        ArmError::bad_request("The parameter properties.subnetResourceId is required.")
+            .with_target("properties.subnetResourceId")
+    })?;
+    let site_id = ctx.id.parent().ok_or_else(|| not_found(ctx.id))?;
+    let mut site = tx.get(&site_id).ok_or_else(|| not_found(&site_id))?;
+    let plan_id = site["properties"]["serverFarmId"].as_str().and_then(|p| ResourceId::parse(p).ok());
+    let tier = plan_id
+        .and_then(|p| tx.get(&p))
+        .and_then(|p| p["sku"]["tier"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "Standard".into());
+    let subnet = integration_subnet(tx, &subnet_id, &tier)?;
+    site["properties"]["virtualNetworkSubnetId"] = subnet.clone();
+    let sid = site["id"].as_str().unwrap_or_default().to_string();
+    tx.put(site);
+    if !ctx.id.type_key().ends_with("/networkconfig") {
+        tx.put(network_config_record(&sid, &subnet));
+    }
+    Ok(json!({"properties": {"subnetResourceId": subnet, "swiftSupported": true}}))
+}
+
+/// Ends the site's VNET integration (DELETE of its `networkConfig/virtualNetwork`).
+fn disconnect(ctx: &Ctx, tx: &mut Tx) -> Result<(), ArmError> {
+    let site_id = ctx.id.parent().ok_or_else(|| not_found(ctx.id))?;
+    if let Some(mut site) = tx.get(&site_id) {
+        site["properties"]["virtualNetworkSubnetId"] = Value::Null;
+        tx.put(site);
+    }
+    Ok(())
+}
+
+/// `networkConfig/virtualNetwork` (or `config/virtualNetwork`) as read: the site's subnet.
+fn render_integration(_: &Ctx, r: &dyn Read, mut v: Value) -> Value {
+    let id = v["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let site_key = id.rsplitn(3, '/').nth(2).unwrap_or_default().to_string();
+    let subnet = r.get_at(&site_key, "/properties/virtualNetworkSubnetId").unwrap_or(Value::Null);
+    v["properties"] = json!({"subnetResourceId": subnet, "swiftSupported": true});
+    v
+}
+
+fn network_config_record(site_id: &str, subnet: &Value) -> Value {
+    json!({
+        "id": format!("{site_id}/networkConfig/virtualNetwork"), "name": "virtualNetwork",
+        "type": "Microsoft.Web/sites/networkConfig",
+        "properties": {"subnetResourceId": subnet, "swiftSupported": true},
+    })
+}
+
+/// A subnet a site of this plan tier may integrate with, or Azure's refusal; its ID as
+/// stored.
+fn integration_subnet(tx: &Tx, subnet_id: &ResourceId, tier: &str) -> Result<Value, ArmError> {
+    let subnet = tx.get(subnet_id).ok_or_else(|| not_found(subnet_id))?;
+    let delegated = subnet["properties"]["delegations"].as_array().into_iter().flatten().any(|d| {
+        d["properties"]["serviceName"].as_str().is_some_and(|s| s.eq_ignore_ascii_case("Microsoft.Web/serverFarms"))
+    });
+    if !delegated {
+        return Err(ArmError::bad_request(format!(
+            "Subnet {} in VNET {} is missing a delegation to Microsoft.Web/serverFarms. Please add the delegation and try again.",
+            subnet_id.name(),
+            subnet_id.name_at(0).unwrap_or_default()
+        ))
+        .with_target("properties.virtualNetworkSubnetId"));
+    }
+    if matches!(tier, "Free" | "Shared" | "Dynamic") {
+        return Err(ArmError::bad_request(format!(
+            "Virtual network integration is not supported for the {tier} pricing tier."
+        )));
+    }
+    Ok(subnet["id"].clone())
+}
 
 /// `(tier, family)` of an App Service plan SKU name.
 fn sku_tier(name: &str) -> Option<(&'static str, String)> {
@@ -276,6 +397,16 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             "Site names can contain only letters, numbers and hyphens, cannot start or end with a hyphen, and must be 2-60 characters.",
         ));
     }
+    // App Service finds the plan from the end of `serverFarmId` (inferred: Microsoft's
+    // Linux managed-identity sample writes `…/resourcegroups/{resourceGroup().id}/providers/…`
+    // and deploys): an ID with a full ID inside it is read from the inner one.
+    let mut body = body;
+    if let Some(f) = body.pointer("/properties/serverFarmId").and_then(Value::as_str)
+        && let Some(i) = f.rfind("/subscriptions/").filter(|i| *i > 0)
+    {
+        let inner = f[i..].to_string();
+        body["properties"]["serverFarmId"] = json!(inner);
+    }
     let mut props = existing.map(|e| e["properties"].clone()).unwrap_or_else(|| json!({}));
     let given = &body["properties"];
     if !(given.is_null() || given.is_object()) {
@@ -327,27 +458,16 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
     {
         match id_at(&body, "/properties/virtualNetworkSubnetId")? {
             None => props["virtualNetworkSubnetId"] = Value::Null,
-            Some(subnet_id) => {
-                let subnet = tx.get(&subnet_id).ok_or_else(|| not_found(&subnet_id))?;
-                let delegated = subnet["properties"]["delegations"].as_array().into_iter().flatten().any(|d| {
-                    d["properties"]["serviceName"]
-                        .as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("Microsoft.Web/serverFarms"))
-                });
-                if !delegated {
-                    return Err(ArmError::bad_request(format!(
-                        "Subnet {} in VNET {} is missing a delegation to Microsoft.Web/serverFarms. Please add the delegation and try again.",
-                        subnet_id.name(),
-                        subnet_id.name_at(0).unwrap_or_default()
-                    ))
-                    .with_target("properties.virtualNetworkSubnetId"));
-                }
-                if matches!(tier.as_str(), "Free" | "Shared" | "Dynamic") {
-                    return Err(ArmError::bad_request(format!(
-                        "Virtual network integration is not supported for the {tier} pricing tier."
-                    )));
-                }
-                props["virtualNetworkSubnetId"] = subnet["id"].clone();
+            Some(subnet_id) => props["virtualNetworkSubnetId"] = integration_subnet(tx, &subnet_id, &tier)?,
+        }
+    }
+    // The integration as templates and SDKs read it (`networkConfig/virtualNetwork`).
+    let nc_id = format!("{id}/networkConfig/virtualNetwork");
+    match &props["virtualNetworkSubnetId"] {
+        Value::String(_) => tx.put(network_config_record(id, &props["virtualNetworkSubnetId"])),
+        _ => {
+            if let Ok(nc) = ResourceId::parse(&nc_id) {
+                tx.delete(&nc);
             }
         }
     }
@@ -364,7 +484,9 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
         routing.entry(k).or_insert(json!(false));
     }
     let api = ctx.api;
-    if api.at_least("2022-03-01") && api.at_most("2024-04-01") {
+    // Writes are lenient (RULES.md F): App Service keeps the site-level flags sent at
+    // api-versions older than 2022-03-01, as Microsoft's own samples rely on.
+    if api.at_most("2024-04-01") {
         if let Some(b) = bool_at(&body, "/properties/vnetRouteAllEnabled")? {
             config.insert("vnetRouteAllEnabled".into(), json!(b));
         }
@@ -434,6 +556,13 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
     // Server-owned fields.
     let name = ctx.id.name().to_ascii_lowercase();
     let host = format!("{name}.azurewebsites.net");
+    let binding = format!("{id}/hostNameBindings/{host}");
+    if tx.get_key(&binding.to_ascii_lowercase()).is_none() {
+        tx.put(json!({
+            "id": binding, "name": host, "type": "Microsoft.Web/sites/hostNameBindings",
+            "properties": {"siteName": ctx.id.name(), "hostNameType": "Verified", "sslState": "Disabled", "customHostNameDnsRecordType": "A"},
+        }));
+    }
     let (outbound, possible) = match existing {
         Some(e) => {
             (e["properties"]["outboundIpAddresses"].clone(), e["properties"]["possibleOutboundIpAddresses"].clone())
@@ -449,6 +578,13 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
         ("state", json!("Running")),
         ("hostNames", json!([host])),
         ("enabledHostNames", json!([host, format!("{name}.scm.azurewebsites.net")])),
+        (
+            "hostNameSslStates",
+            json!([
+                {"name": host, "sslState": "Disabled", "hostType": "Standard"},
+                {"name": format!("{name}.scm.azurewebsites.net"), "sslState": "Disabled", "hostType": "Repository"},
+            ]),
+        ),
         ("defaultHostName", json!(host)),
         ("usageState", json!("Normal")),
         ("availabilityState", json!("Normal")),
@@ -582,7 +718,8 @@ fn publish_xml(app: &str) -> String {
     )
 }
 
-const CONFIG_NAMES: &[&str] = &["web", "appsettings", "slotconfignames", "connectionstrings", "metadata", "logs"];
+const CONFIG_NAMES: &[&str] =
+    &["web", "appsettings", "slotconfignames", "connectionstrings", "metadata", "logs", "virtualnetwork"];
 
 fn put_config(ctx: &Ctx, tx: &mut Tx, _id: &str, body: Value, existing: Option<&Value>) -> Result<Value, ArmError> {
     let name = ctx.id.name().to_ascii_lowercase();
@@ -592,6 +729,9 @@ fn put_config(ctx: &Ctx, tx: &mut Tx, _id: &str, body: Value, existing: Option<&
             ctx.id.name(),
             CONFIG_NAMES.join(", ")
         )));
+    }
+    if name == "virtualnetwork" {
+        return integrate_from_body(ctx, tx, &body);
     }
     let props = &body["properties"];
     let stored_props = match name.as_str() {
@@ -620,8 +760,11 @@ fn put_config(ctx: &Ctx, tx: &mut Tx, _id: &str, body: Value, existing: Option<&
     Ok(json!({"location": site["location"], "properties": stored_props}))
 }
 
-fn render_config(_: &Ctx, _: &dyn Read, mut v: Value) -> Value {
-    if v["name"] == "appsettings" || v["name"] == "connectionstrings" {
+fn render_config(ctx: &Ctx, r: &dyn Read, mut v: Value) -> Value {
+    if v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("virtualNetwork")) {
+        return render_integration(ctx, r, v);
+    }
+    if !ctx.write && (v["name"] == "appsettings" || v["name"] == "connectionstrings") {
         // Azure never shows secrets on GET; the values come from POST .../list.
         v["properties"] = json!({});
     }
