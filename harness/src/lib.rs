@@ -15,6 +15,8 @@
 //! - [`runner`]: scenarios over `&dyn Backend`: build, pull, steps, checks; a verdict for
 //!   every scenario; suites with jobs, timeouts and cancellation.
 //! - [`report`]: human, JSON and JUnit reports; `explain`'s story; `rules`' tables.
+//! - [`fix`]: the cause of a failing pull and its smallest fixes (oracle search, each
+//!   confirmed by a pull, with `az` commands and the scenario diff); `whatif`.
 //! - [`serve`]: `pullsim serve`, the fake Azure on loopback for real clients, and
 //!   [`proxy`]: its vantage points (CONNECT proxies on the internet or inside a VNET);
 //!   [`limits`]: the flags of `serve` that bound connections, time, blobs and uploads.
@@ -33,6 +35,7 @@ pub mod backends;
 pub mod cli;
 pub mod docker;
 pub mod embedded;
+pub mod fix;
 pub mod limits;
 pub mod proxy;
 pub mod report;

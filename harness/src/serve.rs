@@ -213,7 +213,7 @@ async fn serve_env(
     }
     if let Some(s) = scenario {
         let backend = crate::embedded::EmbeddedBackend::with_env(env.clone());
-        crate::runner::scenario::build(&backend, s).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::runner::scenario::prepare(&backend, s).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     env.reconcile().await?;
     // The platform pulls every app once at start (a loaded site was just created).
