@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Build this scenario's (or fixture's) topology at start, through ARM.
     #[arg(long, value_name = "SCENARIO")]
     pub load: Option<PathBuf>,
+    /// With --load of a matrix file: the cell whose name contains this text.
+    #[arg(long, requires = "load")]
+    pub cell: Option<String>,
     /// The rules epoch the App Service worker follows (default: the scenario's, else the
     /// newest).
     #[arg(long, value_name = "EPOCH")]
@@ -126,7 +129,7 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
         bail!("refusing to listen on {} (not loopback); pass --allow-remote to do it anyway", args.bind);
     }
     let scenario = match &args.load {
-        Some(path) => Some(load_one(path)?),
+        Some(path) => Some(load_one(path, args.cell.as_deref())?),
         None => None,
     };
     let epoch = args
@@ -166,7 +169,7 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
 }
 
 /// A scenario, or a fixture (a topology without `name`) loaded as one.
-fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
+fn load_one(path: &Path, cell: Option<&str>) -> anyhow::Result<crate::scenario::Scenario> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // A top-level `name` comes before the first table header.
     let is_fixture = !text
@@ -193,9 +196,14 @@ fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
             }
         }
     };
+    if let Some(c) = cell {
+        let c = c.to_lowercase();
+        all.retain(|s| s.name.to_lowercase().contains(&c));
+    }
     match all.len() {
         1 => Ok(all.remove(0)),
-        n => bail!("{} holds {n} scenarios (a matrix); serve loads one", path.display()),
+        0 => bail!("no scenario in {} matches the cell '{}'", path.display(), cell.unwrap_or_default()),
+        n => bail!("{} holds {n} scenarios (a matrix); serve loads one: pick it with --cell", path.display()),
     }
 }
 

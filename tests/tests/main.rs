@@ -15,6 +15,7 @@ mod dns_dig;
 mod dns_fuzz;
 mod docker_backend;
 mod docs;
+mod fix_loop;
 mod hardening;
 mod harness_imports;
 mod help_examples;

@@ -580,7 +580,7 @@ impl Change {
                 .iter()
                 .map(|(from, to)| {
                     format!(
-                        "az network vnet peering create -g {} -n {}-to-{} --vnet-name {} --remote-vnet {to}",
+                        "az network vnet peering create -g {} -n {}-to-{} --vnet-name {} --remote-vnet {to} --allow-vnet-access true",
                         rg_of(from),
                         last(from),
                         last(to),
