@@ -51,6 +51,10 @@ pub enum Command {
     /// resources and the scenario diff; `--write` puts the best one into the file.
     #[command(after_help = FIX_EXAMPLES)]
     Fix(FixArgs),
+    /// Read a live site (Azure, or `pullsim serve`) through ARM with your Azure CLI login
+    /// and write it as a scenario: everything its image pull depends on, no secrets.
+    #[command(after_help = CAPTURE_EXAMPLES)]
+    Capture(crate::capture::CaptureArgs),
     /// Run a variant of a scenario (`--set PATH=VALUE`, paths as in `unset` and matrix
     /// axes) and show how the verdict changes.
     #[command(after_help = WHATIF_EXAMPLES)]
@@ -103,6 +107,11 @@ Examples:
   pullsim fix scenarios/seed/common/route-all-only-2024-11.toml --format json
 Exit status: 0 a fix was found (or the pull succeeds), 1 no fix within the modeled knobs,
 2 usage error or invalid scenario file.";
+
+const CAPTURE_EXAMPLES: &str = "\
+Examples (after `az login`; against `pullsim serve`, after its printed az lines):
+  pullsim capture --subscription 00000000-0000-4000-8000-000000000001 --resource-group secureacrsetup --site secureacrweb2021 --out captured.toml
+  pullsim capture --subscription $SUB --resource-group rg --site app --dns-forwarder 10.0.3.4=168.63.129.16";
 
 const WHATIF_EXAMPLES: &str = "\
 Examples:
@@ -302,6 +311,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
         Command::Explain(args) => explain(args).await,
         Command::Fix(args) => fix(args).await,
         Command::Whatif(args) => whatif(args).await,
+        Command::Capture(args) => crate::capture::run(args).await,
         Command::Rules(args) => {
             if args.codes {
                 print!("{}", report::rules::codes_table());

@@ -15,6 +15,7 @@
 //! - [`runner`]: scenarios over `&dyn Backend`: build, pull, steps, checks; a verdict for
 //!   every scenario; suites with jobs, timeouts and cancellation.
 //! - [`report`]: human, JSON and JUnit reports; `explain`'s story; `rules`' tables.
+//! - [`capture`]: `pullsim capture`, a live site read through ARM as a scenario.
 //! - [`fix`]: the cause of a failing pull and its smallest fixes (oracle search, each
 //!   confirmed by a pull, with `az` commands and the scenario diff); `whatif`.
 //! - [`serve`]: `pullsim serve`, the fake Azure on loopback for real clients, and
@@ -32,6 +33,7 @@
 
 pub mod backend;
 pub mod backends;
+pub mod capture;
 pub mod cli;
 pub mod docker;
 pub mod embedded;

@@ -10,6 +10,7 @@ mod acr_skopeo;
 mod arm_errors;
 mod arm_rules;
 mod az_cli;
+mod capture;
 mod cli;
 mod dns_dig;
 mod dns_fuzz;
