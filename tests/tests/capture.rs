@@ -150,11 +150,17 @@ fn capture_says_clearly_when_arm_is_unreachable_or_refuses_the_token() {
         .unwrap();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot reach ARM at https://127.0.0.1:9/"), "{err}");
-    // Another fake Azure: its ARM does not know this CLI's token.
+    // Another fake Azure, trusted (both CAs in the bundle): its ARM does not know this
+    // CLI's token.
     let other = Serve::start().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let bundle = work.path().join("both.pem");
+    let pem = |p: std::path::PathBuf| std::fs::read_to_string(p).unwrap();
+    std::fs::write(&bundle, format!("{}\n{}", pem(serve.ca_path()), pem(other.ca_path()))).unwrap();
     let (code, _, err) = az
         .sh(&format!(
-            "{} capture --subscription {sub} --resource-group secureacrsetup --site secureacrweb2021 --arm-url {}",
+            "REQUESTS_CA_BUNDLE={} {} capture --subscription {sub} --resource-group secureacrsetup --site secureacrweb2021 --arm-url {}",
+            bundle.display(),
             bin.display(),
             other.base_url()
         ))

@@ -34,10 +34,10 @@ fn steps_diff(sub: &str, sent: &[Sent]) -> Result<String, String> {
                 "not written as steps: the request carries the registry's password, which a scenario file must not hold".into()
             );
         }
-        let path = s.path.replacen(sub, "{subscription}", 1);
+        let path = s.path.replace(sub, "{subscription}");
         let _ = writeln!(out, "[[step]]\narm = {}", q(&format!("{} {path}", s.method)));
         if let Some(b) = &s.body {
-            let _ = writeln!(out, "body = {}", inline_toml(b));
+            let _ = writeln!(out, "body = {}", inline_toml(b).replace(sub, "{subscription}"));
         }
         out.push('\n');
     }
