@@ -46,6 +46,19 @@ pub enum Command {
     /// rule behind it (epoch, source, confidence), and the App Service log lines.
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
+    /// The cause of a scenario's failing pull and the smallest changes that fix it: each
+    /// found by the oracle, confirmed by a real pull, with the `az` commands for your
+    /// resources and the scenario diff; `--write` puts the best one into the file.
+    #[command(after_help = FIX_EXAMPLES)]
+    Fix(FixArgs),
+    /// Read a live site (Azure, or `pullsim serve`) through ARM with your Azure CLI login
+    /// and write it as a scenario: everything its image pull depends on, no secrets.
+    #[command(after_help = CAPTURE_EXAMPLES)]
+    Capture(crate::capture::CaptureArgs),
+    /// Run a variant of a scenario (`--set PATH=VALUE`, paths as in `unset` and matrix
+    /// axes) and show how the verdict changes.
+    #[command(after_help = WHATIF_EXAMPLES)]
+    Whatif(WhatifArgs),
     /// Print the rule table with sources and confidence, or the stable failure codes.
     #[command(after_help = RULES_EXAMPLES)]
     Rules(RulesArgs),
@@ -87,6 +100,23 @@ Examples:
   pullsim explain scenarios/seed/a6-route-all-off-2021-07.toml
   pullsim explain scenarios/seed/a5-a6-route-matrix-2021-07.toml --cell 'route_all=false, pull_over_vnet=true'
   pullsim explain scenarios/seed/a8-private-address-over-vnet.toml --rules 2024-11";
+
+const FIX_EXAMPLES: &str = "\
+Examples:
+  pullsim fix scenarios/seed/a6-route-all-off-2021-07.toml
+  pullsim fix scenarios/seed/common/route-all-only-2024-11.toml --format json
+Exit status: 0 a fix was found (or the pull succeeds), 1 no fix within the modeled knobs,
+2 usage error or invalid scenario file.";
+
+const CAPTURE_EXAMPLES: &str = "\
+Examples (after `az login`; against `pullsim serve`, after its printed az lines):
+  pullsim capture --subscription 00000000-0000-4000-8000-000000000001 --resource-group secureacrsetup --site secureacrweb2021 --out captured.toml
+  pullsim capture --subscription $SUB --resource-group rg --site app --dns-forwarder 10.0.3.4=168.63.129.16";
+
+const WHATIF_EXAMPLES: &str = "\
+Examples:
+  pullsim whatif scenarios/seed/a6-route-all-off-2021-07.toml --set site.config.vnetRouteAllEnabled=true
+  pullsim whatif scenarios/seed/a8-private-address-over-vnet.toml --set registry.admin_user=false --set rules=2024-11";
 
 const RULES_EXAMPLES: &str = "\
 Examples:
@@ -172,6 +202,59 @@ pub struct ExplainArgs {
     pub fixtures: Vec<PathBuf>,
 }
 
+/// How `pullsim fix` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FixFormat {
+    /// Text for the terminal.
+    #[default]
+    Human,
+    /// JSON: the cause, each fix with its changes, `az` commands and scenario diff.
+    Json,
+}
+
+/// `pullsim fix`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct FixArgs {
+    /// One scenario file (a matrix: use --cell to pick a cell).
+    pub scenario: PathBuf,
+    /// For a matrix file: the cell whose name contains this text.
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// Write the best fix into the scenario file (its expectation becomes the confirmed
+    /// pull).
+    #[arg(long)]
+    pub write: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: FixFormat,
+    /// Also look for fixtures here; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Vec<PathBuf>,
+}
+
+/// `pullsim whatif`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct WhatifArgs {
+    /// One scenario file (a matrix: use --cell to pick a cell).
+    pub scenario: PathBuf,
+    /// A change, `PATH=VALUE` (a TOML value, else a string; `unset` removes); repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE", required = true, value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
+    /// For a matrix file: the cell whose name contains this text.
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// Also look for fixtures here; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Vec<PathBuf>,
+}
+
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected PATH=VALUE, found '{s}'")),
+    }
+}
+
 /// How `pullsim rules` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum RulesFormat {
@@ -226,6 +309,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => run(args).await,
         Command::Explain(args) => explain(args).await,
+        Command::Fix(args) => fix(args).await,
+        Command::Whatif(args) => whatif(args).await,
+        Command::Capture(args) => crate::capture::run(args).await,
         Command::Rules(args) => {
             if args.codes {
                 print!("{}", report::rules::codes_table());
@@ -338,13 +424,25 @@ fn use_color_on_stderr(choice: ColorChoice) -> bool {
 
 /// Loads one file's scenarios and picks one (a matrix: by `cell`, else the only one).
 fn one_scenario(path: &Path, cell: Option<&str>, fixtures: &[PathBuf], pick_first: bool) -> anyhow::Result<Scenario> {
-    let mut scenarios = match load_all(&[path.to_path_buf()], fixtures, use_color_on_stderr(ColorChoice::Auto)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint!("{}", e.rendered);
-            bail!("{} is not a valid scenario file", path.display());
-        }
-    };
+    one_scenario_with(path, cell, fixtures, &[], pick_first)
+}
+
+/// [`one_scenario`], with `--set` values applied.
+fn one_scenario_with(
+    path: &Path,
+    cell: Option<&str>,
+    fixtures: &[PathBuf],
+    sets: &[(String, String)],
+    pick_first: bool,
+) -> anyhow::Result<Scenario> {
+    let mut scenarios =
+        match select::load_all_with(&[path.to_path_buf()], fixtures, sets, use_color_on_stderr(ColorChoice::Auto)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{}", e.rendered);
+                bail!("{} is not a valid scenario file", path.display());
+            }
+        };
     if let Some(c) = cell {
         let c = c.to_lowercase();
         scenarios.retain(|s| s.name.to_lowercase().contains(&c));
@@ -372,10 +470,60 @@ pub async fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     let r = crate::runner::scenario::run(backend.as_ref(), &s, Instant::now()).await;
     backend.stop().await?;
     print!("{}", report::explain::explain(&r, s.description.as_deref()));
+    if r.outcome.as_ref().is_some_and(|o| o.pull == "failure")
+        && let Some(d) = crate::fix::diagnose(&s).await?
+    {
+        print!("\n{}", crate::fix::render::text(&d));
+    }
     Ok(match r.verdict {
         Verdict::Passed | Verdict::Ran => 0,
         Verdict::Failed | Verdict::Errored => 1,
     })
+}
+
+/// `pullsim fix`: the diagnosis of the scenario's last pull; exit 0 when a fix was found
+/// or the pull succeeds, 1 when nothing modeled fixes it.
+pub async fn fix(args: FixArgs) -> anyhow::Result<u8> {
+    let s = one_scenario(&args.scenario, args.cell.as_deref(), &args.fixtures, false)?;
+    let Some(d) = crate::fix::diagnose(&s).await? else {
+        match args.format {
+            FixFormat::Human => {
+                println!("{}: the pull succeeds (or the scenario has no site): nothing to fix.", s.name)
+            }
+            FixFormat::Json => println!("{}", serde_json::json!({"failure": null, "fixes": []})),
+        }
+        return Ok(0);
+    };
+    match args.format {
+        FixFormat::Human => {
+            println!("{}  [rules {}]", s.name, s.epoch());
+            println!(
+                "The pull fails at {} with {}.\n",
+                d.stage().map(|x| x.as_str()).unwrap_or("?"),
+                d.code().map(|c| c.as_str()).unwrap_or_default()
+            );
+            print!("{}", crate::fix::render::text(&d));
+        }
+        FixFormat::Json => println!("{}", serde_json::to_string_pretty(&crate::fix::render::json(&d))?),
+    }
+    if args.write {
+        let all = load_all(std::slice::from_ref(&args.scenario), &args.fixtures, false).map(|v| v.len()).unwrap_or(0);
+        crate::fix::write::check_writable(all)?;
+        let best = d.fixes.first().context("no fix to write")?;
+        crate::fix::write::write(&args.scenario, &d, best)?;
+        eprintln!("pullsim: wrote fix 1 into {}", args.scenario.display());
+    }
+    Ok(if d.fixes.is_empty() { 1 } else { 0 })
+}
+
+/// `pullsim whatif`: the scenario and its variant, their verdicts side by side.
+pub async fn whatif(args: WhatifArgs) -> anyhow::Result<u8> {
+    let before = one_scenario(&args.scenario, args.cell.as_deref(), &args.fixtures, false)?;
+    let after = one_scenario_with(&args.scenario, args.cell.as_deref(), &args.fixtures, &args.sets, false)?;
+    let b = crate::runner::scenario::run_embedded(&before).await?;
+    let a = crate::runner::scenario::run_embedded(&after).await?;
+    print!("{}", crate::fix::whatif::compare(&args.sets, &b, &a));
+    Ok(0)
 }
 
 #[cfg(feature = "docker")]

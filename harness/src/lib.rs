@@ -58,6 +58,9 @@
 //! - `runner`: scenarios over `&dyn Backend`: build, pull, steps, checks; a verdict for
 //!   every scenario; suites with jobs, timeouts and cancellation.
 //! - `report`: human, JSON and JUnit reports; `explain`'s story; `rules`' tables.
+//! - `capture`: `pullsim capture`, a live site read through ARM as a scenario.
+//! - `fix`: the cause of a failing pull and its smallest fixes (oracle search, each
+//!   confirmed by a pull, with `az` commands and the scenario diff); `whatif`.
 //! - `serve`: `pullsim serve`, the fake Azure on loopback for real clients, and
 //!   `proxy`: its vantage points (CONNECT proxies on the internet or inside a VNET);
 //!   `limits`: the flags of `serve` that bound connections, time, blobs and uploads.
@@ -69,8 +72,7 @@
 //! No module imports one that imports it back, directly or not (`cli` uses everything,
 //! `api` uses `serve`, `runner` and the backends; `runner` uses `backends`, `backend`
 //! and `scenario`, each backend uses `backend`): a test of the tests crate checks that
-//! the `use` lines of `harness/src` form no cycle (it lists the one known exception,
-//! inside `scenario`'s schema walker).
+//! the `use` lines of `harness/src` form no cycle.
 
 mod api;
 #[cfg(feature = "testcontainers")]
@@ -88,11 +90,15 @@ pub mod backend;
 #[doc(hidden)]
 pub mod backends;
 #[doc(hidden)]
+pub mod capture;
+#[doc(hidden)]
 pub mod cli;
 #[doc(hidden)]
 pub mod docker;
 #[doc(hidden)]
 pub mod embedded;
+#[doc(hidden)]
+pub mod fix;
 #[doc(hidden)]
 pub mod limits;
 #[doc(hidden)]

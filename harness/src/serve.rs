@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Build this scenario's (or fixture's) topology at start, through ARM.
     #[arg(long, value_name = "SCENARIO")]
     pub load: Option<PathBuf>,
+    /// With --load of a matrix file: the cell whose name contains this text.
+    #[arg(long, requires = "load")]
+    pub cell: Option<String>,
     /// The rules epoch the App Service worker follows (default: the scenario's, else the
     /// newest).
     #[arg(long, value_name = "EPOCH")]
@@ -141,7 +144,7 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
         }
     }
     let scenario = match &args.load {
-        Some(path) => Some(load_one(path)?),
+        Some(path) => Some(load_one(path, args.cell.as_deref())?),
         None => None,
     };
     let epoch = args
@@ -182,7 +185,7 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
 }
 
 /// A scenario, or a fixture (a topology without `name`) loaded as one.
-fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
+fn load_one(path: &Path, cell: Option<&str>) -> anyhow::Result<crate::scenario::Scenario> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut all = if crate::scenario::standalone::is_fixture(&text) {
         crate::scenario::standalone::load(path, &text, &crate::scenario::LoadOptions::default())
@@ -196,9 +199,14 @@ fn load_one(path: &Path) -> anyhow::Result<crate::scenario::Scenario> {
             }
         }
     };
+    if let Some(c) = cell {
+        let c = c.to_lowercase();
+        all.retain(|s| s.name.to_lowercase().contains(&c));
+    }
     match all.len() {
         1 => Ok(all.remove(0)),
-        n => bail!("{} holds {n} scenarios (a matrix); serve loads one", path.display()),
+        0 => bail!("no scenario in {} matches the cell '{}'", path.display(), cell.unwrap_or_default()),
+        n => bail!("{} holds {n} scenarios (a matrix); serve loads one: pick it with --cell", path.display()),
     }
 }
 
@@ -216,7 +224,7 @@ async fn serve_env(
     }
     if let Some(s) = scenario {
         let backend = crate::embedded::EmbeddedBackend::with_env(env.clone());
-        crate::runner::scenario::build(&backend, s).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::runner::scenario::prepare(&backend, s).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     env.reconcile().await?;
     // The platform pulls every app once at start (a loaded site was just created).

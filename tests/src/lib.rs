@@ -435,6 +435,38 @@ impl AzCli {
         ))
     }
 
+    /// Runs one command line with a POSIX shell (`sh -c`), `az` first on its PATH and
+    /// this CLI's configuration: the lines `pullsim fix` prints, as a user runs them.
+    /// Returns (exit code, stdout, stderr).
+    pub fn sh(&self, line: &str) -> anyhow::Result<(i32, String, String)> {
+        let dir = self.az.parent().context("az has no directory")?;
+        let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+        let out = Command::new("sh")
+            .args(["-c", line])
+            .env("PATH", path)
+            .env("AZURE_CONFIG_DIR", self.config_dir.path())
+            .env("REQUESTS_CA_BUNDLE", &self.ca)
+            .env("AZURE_CORE_INSTANCE_DISCOVERY", "false")
+            .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
+            .env("AZURE_CORE_SURVEY_MESSAGE", "false")
+            .env("AZURE_CORE_NO_COLOR", "true")
+            .env("AZURE_CORE_OUTPUT", "none")
+            .env("AZURE_EXTENSION_USE_DYNAMIC_INSTALL", "no")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env_remove("REGION_NAME")
+            .env_remove("MSAL_FORCE_REGION")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running sh -c {line}"))?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
     /// Runs `az ARGS`, requires success, returns stdout parsed as JSON (`Null` if empty).
     pub fn ok(&self, args: &[&str]) -> anyhow::Result<Value> {
         let (code, out, err) = self.run(args)?;

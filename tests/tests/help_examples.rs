@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use pullsim_tests::{pullsim_bin, pullsim_in, repo_root};
 
-const COMMANDS: [&str; 6] = ["run", "explain", "rules", "serve", "gc", "shell"];
+const COMMANDS: [&str; 8] = ["run", "explain", "fix", "whatif", "rules", "serve", "gc", "shell"];
 
 /// The example lines of a command's help.
 fn examples(command: &str) -> Vec<String> {

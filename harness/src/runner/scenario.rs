@@ -27,6 +27,28 @@ pub async fn build(backend: &dyn Backend, s: &Scenario) -> Result<Option<String>
     Ok(site_id(s, &sub))
 }
 
+/// Builds `s`'s topology and then sends its control-plane steps (ARM requests and
+/// restarts, answers not judged; pulls skipped): the configuration the scenario's last
+/// pull sees. For `pullsim serve --load` and `pullsim fix`. Returns the site's ID.
+pub async fn prepare(backend: &dyn Backend, s: &Scenario) -> Result<Option<String>, ScenarioError> {
+    let site = build(backend, s).await?;
+    let session = Session::new(backend, s);
+    let sub = backend.subscription_id();
+    for (i, step) in s.steps.iter().enumerate() {
+        let call = match step {
+            Step::Arm(a) => a.call(&sub),
+            Step::Restart => match &site {
+                Some(id) => ArmCall::new("POST", format!("{id}/restart?api-version=2024-11-01"), None, "restart"),
+                None => continue,
+            },
+            Step::Pull(_) => continue,
+        };
+        session.send(&call).await.map_err(|e| session.harness_error(&call.what, &e, &origin::of_step(i)))?;
+    }
+    backend.settle().await.map_err(|e| session.harness_error("serving the topology", &e, &origin::of_site()))?;
+    Ok(site)
+}
+
 /// Runs `s` on `backend`, whose Azure is empty; `started` is when the suite started (for
 /// the result's start time).
 pub async fn run(backend: &dyn Backend, s: &Scenario, started: Instant) -> ScenarioResult {

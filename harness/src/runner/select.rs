@@ -53,7 +53,18 @@ pub struct InvalidFiles {
 /// Loads every file (fixtures from each file's folder upward, then `fixtures`); all
 /// errors of all files are reported before anything runs.
 pub fn load_all(files: &[PathBuf], fixtures: &[PathBuf], color: bool) -> Result<Vec<Scenario>, InvalidFiles> {
-    let opts = fixtures.iter().fold(LoadOptions::default(), |o, d| o.with_fixture_dir(d));
+    load_all_with(files, fixtures, &[], color)
+}
+
+/// [`load_all`] with `--set PATH=VALUE`s applied to every file (`pullsim whatif`).
+pub fn load_all_with(
+    files: &[PathBuf],
+    fixtures: &[PathBuf],
+    sets: &[(String, String)],
+    color: bool,
+) -> Result<Vec<Scenario>, InvalidFiles> {
+    let mut opts = fixtures.iter().fold(LoadOptions::default(), |o, d| o.with_fixture_dir(d));
+    opts.sets = sets.to_vec();
     let mut scenarios = Vec::new();
     let (mut rendered, mut count) = (String::new(), 0);
     for f in files {

@@ -49,6 +49,9 @@ use tree::{Files, Node, Val};
 pub struct LoadOptions {
     /// Directories searched in order after those (`--fixtures DIR`).
     pub fixture_dirs: Vec<PathBuf>,
+    /// Values set after the merge and `unset`, as `(path, TOML value)` (`pullsim whatif
+    /// --set PATH=VALUE`; a value that is not TOML is a string, `unset` deletes).
+    pub sets: Vec<(String, String)>,
 }
 
 impl LoadOptions {
@@ -125,6 +128,7 @@ pub fn load_text(path: &Path, text: &str, search: &LoadOptions) -> Result<Vec<Sc
             f.err(at, format!("'unset': {e}"));
         }
     }
+    apply_sets(&mut f, &mut merged, &search.sets);
 
     let mut out = Vec::new();
     let mut w = Walker::new(&mut f, Checks { whole: true });
@@ -149,6 +153,30 @@ pub fn load_text(path: &Path, text: &str, search: &LoadOptions) -> Result<Vec<Sc
         return Err(LoadErrors(f.into_errors()));
     }
     Ok(out)
+}
+
+/// `--set PATH=VALUE`s, each read as a one-line document `--set` (errors point there).
+fn apply_sets(f: &mut Files, merged: &mut Node, sets: &[(String, String)]) {
+    for (path, value) in sets {
+        let literal = if format!("v = {value}").parse::<toml_edit::DocumentMut>().is_ok() {
+            value.clone()
+        } else {
+            serde_json::Value::from(value.as_str()).to_string()
+        };
+        let id = f.add(Path::new("--set"), format!("v = {literal}"));
+        let Some(doc) = f.parse(id) else { continue };
+        let Some(node) = doc.get("v").cloned() else { continue };
+        let at = doc.at;
+        let value = if node.as_str() == Some("unset") { None } else { Some(node) };
+        match merge::parse_path(path) {
+            Ok(p) => {
+                if let Err(e) = merge::apply(merged, &p, value, at) {
+                    f.err(at, format!("--set {path}: {e}"));
+                }
+            }
+            Err(e) => f.err(at, format!("--set {path}: {e}")),
+        }
+    }
 }
 
 /// `unset = [paths]` of the scenario, parsed (errors recorded).
