@@ -117,6 +117,7 @@ pub(crate) fn default_api_version(path: &str) -> &'static str {
 /// Every failure code (`mock_azure::appservice::trace::Code`).
 pub(crate) const CODES: &[Code] = &[
     Code::ImageNotConfigured,
+    Code::ImageReferenceInvalid,
     Code::DnsNxdomain,
     Code::DnsServfail,
     Code::DnsRefused,
@@ -141,6 +142,7 @@ pub(crate) const CODES: &[Code] = &[
 fn codes_are_all_listed(c: Code) {
     match c {
         Code::ImageNotConfigured
+        | Code::ImageReferenceInvalid
         | Code::DnsNxdomain
         | Code::DnsServfail
         | Code::DnsRefused
