@@ -20,6 +20,7 @@ mod harness_imports;
 mod help_examples;
 mod oracle_agrees;
 mod reports;
+mod rule_labels;
 mod serve;
 mod worker_seed;
 

@@ -84,7 +84,7 @@ mod tests {
     #[tokio::test]
     async fn referrers_are_the_manifests_naming_the_subject_filtered_by_artifact_type() {
         let store = MemoryStore::new();
-        let repo = Repo::new("reg", RepoName::parse("app").unwrap()).unwrap();
+        let repo = Repo::new("referrersacr", RepoName::parse("app").unwrap()).unwrap();
         let image = manifest(json!({"schemaVersion": 2, "config": {"mediaType": media::OCI_CONFIG}}));
         let subject = json!({"mediaType": media::OCI_MANIFEST, "digest": image.digest.as_str(), "size": image.bytes.len()});
         let sbom = manifest(json!({"schemaVersion": 2, "artifactType": "application/spdx+json", "subject": subject,
