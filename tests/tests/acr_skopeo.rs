@@ -644,7 +644,8 @@ fn curl_attaches_and_discovers_a_referrer_and_deletes_a_blob() {
         &format!("oci:{}:v1", layout.display()),
         &env.image_ref("app:v1"),
     ]);
-    let raw = env.skopeo_ok(&["inspect", "--raw", "--creds", &creds, "--cert-dir", &cert_dir, &env.image_ref("app:v1")]);
+    let raw =
+        env.skopeo_ok(&["inspect", "--raw", "--creds", &creds, "--cert-dir", &cert_dir, &env.image_ref("app:v1")]);
     let subject = Digest::of(raw.as_bytes());
     let media_type = serde_json::from_str::<Value>(&raw).unwrap()["mediaType"].as_str().unwrap().to_string();
 

@@ -276,7 +276,9 @@ impl Env {
             .args(["-p", &self.port.to_string(), "-b", &self.map.real(source).to_string()])
             .args(["+tries=1", "+time=1", name])
             .output()
-            .unwrap_or_else(|e| panic!("cannot run dig ({e}): install Debian dnsutils with scripts/install-test-deps.sh"));
+            .unwrap_or_else(|e| {
+                panic!("cannot run dig ({e}): install Debian dnsutils with scripts/install-test-deps.sh")
+            });
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     }
 
@@ -285,9 +287,8 @@ impl Env {
     fn add_public_resolver(&self, ip: Ipv4Addr) -> Modeled {
         let m = Modeled::public(ip);
         let addr = std::net::SocketAddr::new(self.map.real(&m), self.port);
-        let (udp, tcp) = self.rt.block_on(async {
-            (UdpSocket::bind(addr).await.unwrap(), TcpListener::bind(addr).await.unwrap())
-        });
+        let (udp, tcp) =
+            self.rt.block_on(async { (UdpSocket::bind(addr).await.unwrap(), TcpListener::bind(addr).await.unwrap()) });
         self.handle.add(Role::PublicResolver(m.clone()), udp, tcp).unwrap();
         m
     }

@@ -507,7 +507,10 @@ async fn an_upper_case_repository_is_a_pull_failure_and_a_digest_beats_the_tag()
     w.config(json!({"linuxFxVersion": "DOCKER|secureacr2021.azurecr.io/App:v1"}));
     let r = w.pull(Epoch::E2024_11).await;
     let o = &r.outcome;
-    assert_eq!((o.success, o.route, o.stage, o.code), (false, None, Some(Stage::Config), Some(Code::ImageReferenceInvalid)));
+    assert_eq!(
+        (o.success, o.route, o.stage, o.code),
+        (false, None, Some(Stage::Config), Some(Code::ImageReferenceInvalid))
+    );
     assert_eq!(o.message.as_deref(), Some("invalid reference format: repository name (App) must be lowercase"));
     assert!(r.log.iter().any(|l| l.contains("invalid reference format")), "{:?}", r.log);
     let ok = w.pull_digest_of_v1().await;

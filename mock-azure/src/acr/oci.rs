@@ -359,7 +359,9 @@ impl std::fmt::Display for ImageRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.tag {
             Some(tag) => write!(f, "{}/{}:{tag}@{}", self.host, self.repo, self.reference),
-            None if self.reference.starts_with("sha256:") => write!(f, "{}/{}@{}", self.host, self.repo, self.reference),
+            None if self.reference.starts_with("sha256:") => {
+                write!(f, "{}/{}@{}", self.host, self.repo, self.reference)
+            }
             None => write!(f, "{}/{}:{}", self.host, self.repo, self.reference),
         }
     }

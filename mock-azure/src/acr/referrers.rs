@@ -86,7 +86,8 @@ mod tests {
         let store = MemoryStore::new();
         let repo = Repo::new("referrersacr", RepoName::parse("app").unwrap()).unwrap();
         let image = manifest(json!({"schemaVersion": 2, "config": {"mediaType": media::OCI_CONFIG}}));
-        let subject = json!({"mediaType": media::OCI_MANIFEST, "digest": image.digest.as_str(), "size": image.bytes.len()});
+        let subject =
+            json!({"mediaType": media::OCI_MANIFEST, "digest": image.digest.as_str(), "size": image.bytes.len()});
         let sbom = manifest(json!({"schemaVersion": 2, "artifactType": "application/spdx+json", "subject": subject,
             "annotations": {"org.example": "1"}}));
         let sig = manifest(json!({"schemaVersion": 2, "config": {"mediaType": "application/vnd.example.sig"},

@@ -344,7 +344,11 @@ async fn referrers_list_the_manifests_with_a_subject_and_filter_by_artifact_type
     // Anonymous: the challenge names the repository's pull scope.
     let r = call(&acr, &conn, "GET", &format!("/v2/app/referrers/{subject}"), &[], b"").await;
     assert_eq!(r.status, 401);
-    assert!(r.header("www-authenticate").ends_with(r#"scope="repository:app:pull""#), "{}", r.header("www-authenticate"));
+    assert!(
+        r.header("www-authenticate").ends_with(r#"scope="repository:app:pull""#),
+        "{}",
+        r.header("www-authenticate")
+    );
 }
 
 /// Issue 16: a blob DELETE unlinks it from the repository (202), then it is unknown (404);

@@ -461,7 +461,8 @@ impl Ctx<'_> {
     /// not ask itself.
     fn server_view(&self, from_vnet: &str, ip: Ipv4Addr, me: Option<&Value>) -> Option<View> {
         if ip == crate::netplan::AZURE_DNS {
-            return Some(View::Vnet(from_vnet.to_string()));
+            // 168.63.129.16 answers inside Azure only: not a server on the internet.
+            return (!from_vnet.is_empty()).then(|| View::Vnet(from_vnet.to_string()));
         }
         let server = self.of_type("Pullsim.Dns/customServers").into_iter().find(|c| {
             c["properties"]["address"].as_str() == Some(&ip.to_string())

@@ -241,7 +241,8 @@ fn over_vnet(v: &SiteView, epoch: Epoch) -> (bool, String) {
 
 /// The sourced spellings of the routing app settings (rule `setting.spellings`): the
 /// blog writes `WEBSITE_PULL_IMAGE_OVER_VNET=true` and `WEBSITE_VNET_ROUTE_ALL=1`.
-pub const SOURCED_SPELLINGS: [(&str, &str); 2] = [("WEBSITE_PULL_IMAGE_OVER_VNET", "true"), ("WEBSITE_VNET_ROUTE_ALL", "1")];
+pub const SOURCED_SPELLINGS: [(&str, &str); 2] =
+    [("WEBSITE_PULL_IMAGE_OVER_VNET", "true"), ("WEBSITE_VNET_ROUTE_ALL", "1")];
 
 /// The unconfirmed readings the decision in `epoch` rests on: a routing setting counted
 /// on in a spelling no source shows, and (2022-03) the setting routing the pull while

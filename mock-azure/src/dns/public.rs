@@ -15,24 +15,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::custom::CustomServers;
+use super::custom::{CustomServers, is_internet_address};
 use crate::model::Store;
-use crate::netplan::{AZURE_DNS, Modeled};
+use crate::netplan::Modeled;
 
 /// The app settings that name DNS servers (comma-separated lists).
 const DNS_SETTINGS: [&str; 2] = ["WEBSITE_DNS_SERVER", "WEBSITE_DNS_ALT_SERVER"];
-
-/// Whether `ip` stands for a resolver on the internet: a public unicast address other
-/// than Azure DNS's.
-pub fn is_public_resolver_address(ip: Ipv4Addr) -> bool {
-    !(ip == AZURE_DNS
-        || ip.is_private()
-        || ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_multicast())
-}
 
 /// The public resolvers the configuration names, in address order: what the environment
 /// binds in the role `PublicResolver`. Computed once per store sequence number.
@@ -43,7 +31,7 @@ pub fn public_resolvers(store: &Store) -> Arc<Vec<Modeled>> {
         for v in s.filter(|_, v| v["type"].is_string()) {
             for ip in named_servers(&v) {
                 let m = Modeled::public(ip);
-                if is_public_resolver_address(ip) && declared.at(&m).is_none() {
+                if is_internet_address(ip) && declared.at(&m).is_none() {
                     out.insert(m);
                 }
             }
@@ -76,12 +64,9 @@ fn named_servers(v: &Value) -> Vec<Ipv4Addr> {
             .filter(|(k, _)| DNS_SETTINGS.iter().any(|s| s.eq_ignore_ascii_case(k)))
             .flat_map(|(_, x)| text(x))
             .collect(),
-        t if t.eq_ignore_ascii_case(super::CUSTOM_SERVER_TYPE) => p["conditionalForwarders"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|f| list(&f["targets"]))
-            .collect(),
+        t if t.eq_ignore_ascii_case(super::CUSTOM_SERVER_TYPE) => {
+            p["conditionalForwarders"].as_array().into_iter().flatten().flat_map(|f| list(&f["targets"])).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -105,9 +90,11 @@ mod tests {
                     "properties": {"website_dns_server": "8.8.8.8, 10.0.3.4", "WEBSITE_DNS_ALT_SERVER": "1.1.1.1"}}));
                 tx.put(json!({"id": site, "name": "app", "type": "Microsoft.Web/sites",
                     "properties": {"dnsConfiguration": {"dnsServers": ["168.63.129.16", "9.9.9.9"]}}}));
-                tx.put(json!({"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+                tx.put(
+                    json!({"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
                     "name": "v", "type": "Microsoft.Network/virtualNetworks",
-                    "properties": {"dhcpOptions": {"dnsServers": ["8.8.8.8", "127.0.0.1"]}}}));
+                    "properties": {"dhcpOptions": {"dnsServers": ["8.8.8.8", "127.0.0.1"]}}}),
+                );
                 Ok::<_, StoreError>(())
             })
             .unwrap();

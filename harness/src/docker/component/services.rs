@@ -15,9 +15,7 @@ use mock_azure::acr::Acr;
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, Worker};
 use mock_azure::arm::{Arm, ArmConfig};
-use mock_azure::dns::{
-    AzureDns, DnsHandle, DnsServer, Role, list_custom_servers, public_resolvers, put_custom_server,
-};
+use mock_azure::dns::{AzureDns, DnsHandle, DnsServer, Role, list_custom_servers, public_resolvers, put_custom_server};
 use mock_azure::identity::TokenSigner;
 use mock_azure::model::Store;
 use mock_azure::netplan::{AddressMap, Fabric, Modeled};
