@@ -1,7 +1,7 @@
 //! The bare peer: hyper + rustls with the same TLS settings as pullsim (a certificate
 //! from pullsim's CA, ECDSA P-256, the ring provider, HTTP/1.1 kept alive, TCP_NODELAY),
 //! answering `hello world` — or, when given content, the bytes of a path from memory
-//! (the registry ceiling of ../shared/BENCH.md).
+//! (the registry ceiling of bench/README.md).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

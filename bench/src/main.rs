@@ -1,5 +1,5 @@
 //! `pullsim-bench`: the measurements of `make bench` (issue 8), each beside a peer
-//! measured in the same run (../shared/BENCH.md), written to `bench/results.json` and
+//! measured in the same run (bench/README.md), written to `bench/results.json` and
 //! `bench/results.md`.
 //!
 //! `bench/run.sh` installs the peer tools, builds this in release, gives it a temporary

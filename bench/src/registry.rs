@@ -361,7 +361,7 @@ pub async fn run(cfg: &Cfg, out: &mut Vec<Figure>) -> anyhow::Result<()> {
     );
     out.push(
         Figure::new(S, "registry.acr_vs_bare_rustls", "MiB/s", Better::Higher, acr_s.clone())
-            .method(format!("As above; the peer is the ceiling of ../shared/BENCH.md: a bare hyper/rustls server in this process answering each path from memory (no auth, no redirect). {acr_note}"), call)
+            .method(format!("As above; the peer is the ceiling of bench/README.md: a bare hyper/rustls server in this process answering each path from memory (no auth, no redirect). {acr_note}"), call)
             .peer("bare hyper/rustls serving the same bytes from memory", "hello::serve in process", s[3].clone(), "fake ACR / bare rustls"),
     );
     out.push(

@@ -51,7 +51,7 @@ pub fn meta(cfg: &Cfg, sections: &[&str]) -> Value {
         "pullsim": cfg.pullsim.display().to_string(),
         "sections": sections,
         "quick": cfg.quick,
-        "method": "../shared/BENCH.md: ratios against a peer in the same run, warm-up, >= 5 samples (>= 15 for throughput), median and spread, load runs <= 20 s, loopback only",
+        "method": "bench/README.md: ratios against a peer in the same run, warm-up, >= 5 samples (>= 15 for throughput), median and spread, load runs <= 20 s, loopback only",
     })
 }
 
@@ -112,7 +112,7 @@ fn markdown(meta: &Value, figures: &[Figure], failures: &[String], took: Duratio
     ));
     md.push_str(
         "Absolute figures on these shared 2-vCPU machines swing 2–3× between runs; the ratios against the peer \
-         measured in the same run are what to compare (../shared/BENCH.md). Every sample, the exact command and \
+         measured in the same run are what to compare (bench/README.md). Every sample, the exact command and \
          the peer's samples are in `results.json`.\n\n",
     );
     if let Some(m) = meta["merged"].as_str() {

@@ -6,7 +6,7 @@
 //!
 //! Exit codes: 0 when every scenario passed or ran, 1 when one failed or errored, 2 for
 //! a usage error, an invalid scenario file (nothing runs) or a harness that cannot run
-//! (DESIGN.md).
+//! (ARCHITECTURE.md).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -233,7 +233,7 @@ impl Env {
 
     /// Pulls a site's image now (after binding what the configuration needs).
     pub async fn pull(&self, site_id: &str, epoch: Epoch) -> Result<PullReport, InfraError> {
-        self.reconcile().await.map_err(|e| InfraError::Io(format!("{e:#}")))?;
+        self.reconcile().await.map_err(|e| InfraError::Setup(e.into()))?;
         let report = self.worker.pull(site_id, epoch).await?;
         let key = site_id.to_ascii_lowercase();
         let stamp = now_stamp();

@@ -26,7 +26,7 @@ pub struct LimitArgs {
     pub max_blob_size: Option<u64>,
     /// Seconds an upload session may stay untouched before it is dropped with what it
     /// staged (the client then gets BLOB_UPLOAD_UNKNOWN).
-    #[arg(long, value_name = "SECS", default_value_t = mock_azure::acr::api::UPLOAD_IDLE.as_secs())]
+    #[arg(long, value_name = "SECS", default_value_t = mock_azure::acr::UPLOAD_IDLE.as_secs())]
     pub upload_idle_timeout: u64,
 }
 

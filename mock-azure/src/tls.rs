@@ -3,7 +3,7 @@
 //! Every HTTPS endpoint (ARM, identity, later the ACR login and data endpoints) presents
 //! a certificate issued by one CA that pullsim generates. Users point their clients at
 //! its PEM (`REQUESTS_CA_BUNDLE` for the Azure CLI, `--cert-dir` for skopeo). Keys are
-//! ECDSA P-256: RSA handshakes cost about three times more (../shared/BENCH.md).
+//! ECDSA P-256: RSA handshakes cost about three times more (bench/README.md).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -15,20 +15,7 @@ use syn::visit::Visit;
 
 /// Cycles known and accepted for now, each with its reason. The test fails when one of
 /// them is gone (delete it here) as when a new one appears.
-const KNOWN: &[(&[&str], &str)] = &[
-    (
-        &["acr/api.rs", "acr/mod.rs", "acr/serve.rs"],
-        "the Acr (acr/mod.rs) holds the upload sessions of api.rs and the per-SNI TLS configuration of \
-         serve.rs, whose methods are written in those files; splitting them waits for the upload-streaming \
-         and connection-limit work in those files (issue 19)",
-    ),
-    (
-        &["model/journal.rs", "model/store.rs"],
-        "the journal's scan (`state check`) replays records into the store's State, and the store reads \
-         and writes through the journal; the State belongs in a file of its own (issue 19, after the \
-         journal work of issue 13)",
-    ),
-];
+const KNOWN: &[(&[&str], &str)] = &[];
 
 /// A module path inside the crate (`["arm", "resources"]`); the crate root is empty.
 type ModPath = Vec<String>;

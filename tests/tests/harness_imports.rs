@@ -1,6 +1,5 @@
 //! The harness's modules import each other in one direction: the `use` lines and the
-//! `crate::…` / `super::…` paths of `harness/src` (test modules aside) form no cycle —
-//! but for a known one inside the scenario schema's split, listed below.
+//! `crate::…` / `super::…` paths of `harness/src` (test modules aside) form no cycle.
 //! A path is charged to the deepest module it names (`crate::runner::result::Verdict`
 //! → `runner::result`); a parent's `mod` lines are not imports.
 
@@ -198,19 +197,5 @@ fn harness_modules_form_no_import_cycle() {
         .map(|(m, t)| format!("{m} → {t}"))
         .collect();
     assert!(crossing.is_empty(), "docker host and component import each other: {crossing:?}");
-    // Known and not ours to untangle here: the scenario schema's walker shares types
-    // with its parent module and keeps the reference checker (whose `impl Walker` is in
-    // refs.rs) in a field. Listed exactly, so a new cycle fails and so does this list
-    // once that module is untangled (then empty it).
-    let known: BTreeSet<&str> = [
-        "scenario::schema → scenario::schema::walker → scenario::schema",
-        "scenario::schema::refs → scenario::schema::walker → scenario::schema::refs",
-        "scenario::schema::walker → scenario::schema::refs → scenario::schema::walker",
-        "scenario::schema::walker → scenario::schema → scenario::schema::walker",
-    ]
-    .into_iter()
-    .collect();
-    let (tolerated, new): (Vec<String>, Vec<String>) = cycles.into_iter().partition(|c| known.contains(c.as_str()));
-    assert!(new.is_empty(), "import cycles in harness/src:\n{}", new.join("\n"));
-    assert_eq!(tolerated.len(), known.len(), "a known cycle is gone: remove it from the list: {tolerated:?}");
+    assert!(cycles.is_empty(), "import cycles in harness/src:\n{}", cycles.join("\n"));
 }

@@ -1,5 +1,5 @@
 //! The docker backend: components of the fake Azure in their own containers, on one
-//! `--internal` Docker network per VNET plus one for the public side (DESIGN.md,
+//! `--internal` Docker network per VNET plus one for the public side (ARCHITECTURE.md,
 //! "Backends").
 //!
 //! # Layout

@@ -52,7 +52,7 @@ pub struct ScenarioResult {
     pub rules: String,
     /// How it ended.
     pub verdict: Verdict,
-    /// `verdict == passed` (DESIGN.md's contract).
+    /// `verdict == passed` (the report's contract, docs/report.schema.json).
     pub passed: bool,
     /// The last pull's outcome.
     pub outcome: Option<OutcomeJson>,
@@ -78,7 +78,7 @@ fn as_object<S: Serializer>(cell: &[(String, String)], s: S) -> Result<S::Ok, S:
     s.collect_map(cell.iter().map(|(k, v)| (k, v)))
 }
 
-/// A pull's outcome as DESIGN.md's JSON contract spells it.
+/// A pull's outcome as the JSON report (docs/report.schema.json) spells it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OutcomeJson {
     /// `success` or `failure`.

@@ -7,230 +7,15 @@
 //! holds ARM JSON (`[site.config]`, `[site.properties]`), the portal's and the CLI's
 //! elsewhere.
 //!
-//! # A complete example
-//!
-//! ```toml
-//! name = "Route-all off in July 2021: the pull goes public and the ACR firewall refuses it"
-//! description = "RULES.md A6: route-all is needed in 2021-07."
-//! rules = "2021-07"                   # 2021-07 | 2021-11 | 2022-03 | 2024-11 (default: newest)
-//! fixture = "recipe-2021"             # scenarios/fixtures/recipe-2021.toml
-//! unset = ["site.app_settings.WEBSITE_VNET_ROUTE_ALL"]   # delete what the fixture set
-//!
-//! [resource_group]
-//! name = "secureacrsetup"
-//! location = "westeurope"             # every resource's default location
-//!
-//! [[vnet]]
-//! name = "vnet"
-//! address_space = ["10.0.0.0/16"]
-//! dns_servers = []                    # empty: Azure DNS; else the VNET's custom DNS
-//! subnets = [
-//!   { name = "integration", prefix = "10.0.1.0/24", delegation = "Microsoft.Web/serverFarms" },
-//!   { name = "pe", prefix = "10.0.2.0/24" },
-//! ]
-//! peerings = [{ name = "vnet-to-hub", remote = "hub", bidirectional = true }]
-//!
-//! [[vnet]]
-//! name = "hub"
-//! address_space = ["10.1.0.0/16"]
-//! subnets = [{ name = "dns", prefix = "10.1.0.0/24" }]
-//!
-//! [registry]                          # or [[registry]] for several
-//! name = "secureacr2021"
-//! sku = "Premium"                     # Basic | Standard | Premium
-//! admin_user = true
-//! public_network_access = "Disabled"  # Enabled (default) | Disabled
-//! default_action = "Allow"            # networkRuleSet.defaultAction: Allow | Deny
-//! ip_rules = ["203.0.113.0/24"]
-//! network_rule_bypass = "AzureServices"   # AzureServices | None
-//! data_endpoint = false               # dedicated data endpoints
-//! anonymous_pull = false
-//! images = [{ repo = "app", tag = "v1", layers = 3, layer_size = 1024, seed = 1,
-//!             schema1 = false, platforms = [] }]   # platforms: push an index
-//!
-//! [[private_endpoint]]
-//! name = "acr-pe"
-//! subnet = "vnet/pe"
-//! target = "registry:secureacr2021"
-//! dns_zone_group = "privatelink.azurecr.io"   # or a list; omit for no zone group
-//! manual_approval = false             # true: the connection stays Pending
-//!
-//! [[private_dns_zone]]
-//! name = "privatelink.azurecr.io"
-//! links = [{ name = "acrlink", vnet = "vnet", registration = false,
-//!            resolution_policy = "Default" }]   # Default | NxDomainRedirect
-//! records = [{ name = "other", type = "A", ttl = 10, values = ["10.0.2.9"] }]
-//!
-//! [[custom_dns]]                      # a DNS server VM (not an ARM resource)
-//! name = "dns1"
-//! vnet = "hub"
-//! address = "10.1.0.4"
-//! upstream = "AzureDns"               # AzureDns | Public | None
-//! forwarders = [{ zone = "privatelink.azurecr.io", targets = ["AzureDns"] }]
-//!
-//! [[identity]]                        # user-assigned managed identity
-//! name = "pull-identity"
-//!
-//! [[role_assignment]]
-//! principal = "identity:pull-identity"    # or "site" (its system identity)
-//! role = "AcrPull"                        # a built-in role
-//! scope = "registry:secureacr2021"        # or "resource_group"
-//!
-//! [plan]
-//! name = "plan"
-//! sku = "P1v3"                        # always Linux
-//!
-//! [site]
-//! name = "secureacrweb2021"
-//! image = "secureacr2021.azurecr.io/app:v1"   # linuxFxVersion = "DOCKER|<image>"
-//! vnet_integration = "vnet/integration"
-//! credentials = "admin"               # admin | none (default) | managed-identity
-//! identity = ["system", "user:pull-identity"]  # "system", "user:<name>" or a list
-//! pull_identity = "user:pull-identity"         # which one pulls with managed-identity
-//!
-//! [site.app_settings]                 # booleans and numbers become strings
-//! WEBSITE_PULL_IMAGE_OVER_VNET = true
-//!
-//! [site.config]                       # siteConfig
-//! vnetRouteAllEnabled = false
-//!
-//! [site.properties]                   # site properties
-//! outboundVnetRouting = { imagePullTraffic = false }
-//! dnsConfiguration = { dnsServers = ["10.1.0.4"] }
-//!
-//! [[step]]                            # then the steps, in order
-//! arm = "DELETE privateDnsZones/privatelink.azurecr.io"
-//! expect = { status = 409, code = "CannotDeleteResource" }
-//!
-//! [[step]]
-//! restart = true
-//!
-//! [[step]]
-//! pull = true
-//! expect = { pull = "failure", stage = "firewall" }
-//!
-//! [expect]                            # the pull once the topology is built, before the steps
-//! pull = "failure"                    # success | failure (required)
-//! route = "public"                    # vnet | public
-//! stage = "firewall"                  # config route dns connect firewall auth manifest blob verify
-//! code = "ACR_FIREWALL_DENIED"        # a mock_azure::appservice::trace::Code name
-//! message = "is not allowed access"   # substring of the outcome's message
-//! log = ["Pulling image"]             # substrings of the App Service log
-//! ```
-//!
-//! # Rules of the format
-//!
-//! - **Required**: `name` (scenarios), a `[resource_group]` (here or in the fixture),
-//!   `name` of every named table, `address_space` of a VNET, `prefix` of a subnet, `sku`
-//!   of a registry, `image` of a site (or `linuxFxVersion` in `[site.config]`), a `[plan]`
-//!   when there is a `[site]`. Everything else has the default shown or is off.
-//! - **References** are by name: `"vnet/subnet"`, `"registry:<name>"`,
-//!   `"identity:<name>"`, `"user:<name>"`, zone names, VNET names. Each must exist.
-//! - **What the loader checks** is what is a mistake in the file: unknown keys (with a
-//!   "did you mean"), types, closed sets of words, prefixes and addresses, undefined
-//!   references, duplicates, subnets outside their VNET's space or overlapping. What
-//!   Azure refuses (a private endpoint on Basic, a subnet without delegation for VNET
-//!   integration, invalid names) is left to ARM, so it fails as Azure fails.
-//! - **Strings** in `[site.*]` and step bodies may use `{subscription}` and
-//!   `{resource_group}` (e.g. a resource ID put where a client ID belongs).
-//! - **`credentials = "admin"`** writes `DOCKER_REGISTRY_SERVER_URL/USERNAME/PASSWORD`
-//!   from `listCredentials` after the site exists; app settings the scenario writes itself
-//!   win. If the registry's `admin_user = false`, the admin user is switched off *after*
-//!   its credentials were configured (a stale configuration, as in real life).
-//!   **`"managed-identity"`** sets `acrUseManagedIdentityCreds` and, for a user identity
-//!   (`pull_identity`, by default the system identity if any, else the first user one),
-//!   `acrUserManagedIdentityID` to its client ID unless `[site.config]` gives one.
-//! - **Site properties** `vnetImagePullEnabled`, `vnetRouteAllEnabled`,
-//!   `vnetContentShareEnabled` exist only in api-versions 2022-03-01…2024-04-01: the
-//!   plan sets them with a PATCH at 2024-04-01; the site itself is PUT at 2024-11-01.
-//! - **Steps**: `arm = "METHOD path"` where the path is relative to the resource group
-//!   (`privateDnsZones/z/virtualNetworkLinks/l`, starting with one of
-//!   virtualNetworks, privateEndpoints, networkInterfaces, privateDnsZones, registries,
-//!   sites, serverfarms, userAssignedIdentities, or `providers/...`) or absolute
-//!   (`/subscriptions/{subscription}/...`); the api-version is added unless the path or
-//!   `api_version` gives one. `body` is a TOML table sent as JSON.
-//!
-//! # Fixtures and overrides
-//!
-//! `fixture = "x"` loads `x.toml` from the first `fixtures` directory found in the
-//! scenario's own directory or a directory above it (`scenarios/seed/common/a.toml` →
-//! `scenarios/seed/common/fixtures/`, `scenarios/seed/fixtures/`,
-//! `scenarios/fixtures/x.toml`; the search stops at the repository's root, a directory
-//! holding `.git`), then from [`LoadOptions::fixture_dirs`] (`--fixtures DIR`). The
-//! current directory plays no part. A fixture holds only a topology (and a
-//! `description`); it must be valid on its own, and its errors point into it. Then the
-//! scenario is put over it:
-//! - tables (`[site]`, `[site.app_settings]`, `[site.config]`, …) merge key by key;
-//! - lists of tables merge entry by entry, matched by `name` (images by `repo`+`tag`,
-//!   records by `name`+`type`, forwarders by `zone`, role assignments by all three
-//!   fields); a new name adds an entry; an entry without its name changes the only
-//!   entry there is (`[registry]` `admin_user = false` changes the fixture's registry);
-//! - an entry with `remove = true` (and only its name) deletes the fixture's entry;
-//! - any other value (strings, arrays of strings such as `address_space`) replaces;
-//! - `unset = ["path", ...]` deletes values after the merge. A path is dotted keys, with
-//!   `[name]` to pick an entry of a list and quotes for keys with dots:
-//!   `registry[secureacr2021].admin_user`, `site.app_settings."my.key"`.
-//!
-//! # Matrices
-//!
-//! ```toml
-//! [[matrix.axis]]
-//! name = "route_all"
-//! set = "site.config.vnetRouteAllEnabled"      # a path, or a list of paths
-//! values = [true, false]                        # "unset" deletes the value
-//!
-//! [[matrix.axis]]
-//! name = "access"
-//! values = [                                    # values that change several things
-//!   { name = "public", set = { "registry.public_network_access" = "Enabled" } },
-//!   { name = "private", set = { "registry.public_network_access" = "Disabled",
-//!                               "registry.default_action" = "Deny" } },
-//! ]
-//!
-//! [[matrix.cell]]
-//! when = { route_all = true }                   # partial match; first match wins
-//! pull = "success"
-//! route = "vnet"
-//!
-//! [[matrix.cell]]                               # no `when`: every other combination
-//! pull = "failure"
-//! stage = "firewall"
-//! ```
-//!
-//! The loader expands the cartesian product (at most 1024 combinations) into scenarios
-//! named `<name> [route_all=true, access=public]`, each with its cell's expectation. It
-//! refuses a matrix where a combination matches no cell (listing them) or where a cell
-//! never applies. A matrix scenario has no top-level `[expect]`.
-//!
-//! # Errors
-//!
-//! Every problem of a file and its fixture is reported at once, as
-//! `FILE:LINE:COLUMN: message` ([`LoadErrors`]); nothing is returned until the file is
-//! valid. The loader never panics, whatever the input.
-//!
-//! # Limits
-//!
-//! Past any of these a file is refused, at the place where the limit is crossed and
-//! before anything runs ([`limits`]); within them a load takes time about linear in the
-//! file's size.
-//! - **File**: at most 1048576 bytes (1 MiB) per scenario or fixture file.
-//! - **Matrix**: at most 16 axes, 1024 combinations (so at most 1024 values per axis),
-//!   1024 cells, and 128 paths set by its axis values together.
-//! - **Steps**: at most 128 steps per scenario, and 4096 steps per file (each
-//!   combination's steps, summed).
-//! - **Expansion**: at most 500000 values per file: the document merged with its
-//!   fixture (strings, numbers, tables… alike), counted once per combination.
-//! - **`unset`**: at most 128 paths.
-//! - **App settings**: at most 1024 app settings per site.
-//!
-//! "Did you mean" hints are looked for among at most 100000 known words per load: a
-//! file with thousands of mistakes gets them for its first ones.
+//! The format — an example of every table, its rules, fixtures and overrides, matrices,
+//! errors and limits — is documented once, for users, in `docs/scenarios.md`; the tests
+//! below load its examples and hold its limits to [`limits`].
 //!
 //! # Layout
 //! - `tree`: the parsed document, each key and value with its file and position.
 //! - `merge`: fixture + scenario, and the dotted paths of `unset` and matrix axes.
 //! - `schema`: the walk that types and checks the document, collecting every error: its
-//!   machinery (`walker`, `refs`), one file per part of the format, and the Azure facts
+//!   machinery (`walker`, `refs`, `refcheck`), one file per part of the format, the Azure facts
 //!   it needs (`azure`; ARM's own are read from `mock_azure`).
 //! - `matrix`: axes, cells and the expansion.
 //! - [`model`]: the typed scenario.
@@ -505,12 +290,17 @@ fn find_fixture(scenario: &Path, name: &str, search: &LoadOptions) -> Result<Pat
 mod tests {
     use super::*;
 
-    /// The TOML blocks of this module's documentation, in order.
+    /// The format's documentation, `docs/scenarios.md`.
+    fn format_doc() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/scenarios.md");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The TOML blocks of the format's documentation, in order.
     fn doc_blocks() -> Vec<String> {
         let mut blocks = Vec::new();
         let mut current: Option<String> = None;
-        for line in include_str!("mod.rs").lines().filter_map(|l| l.strip_prefix("//!")) {
-            let line = line.strip_prefix(' ').unwrap_or(line);
+        for line in format_doc().lines() {
             match (&mut current, line) {
                 (None, "```toml") => current = Some(String::new()),
                 (Some(_), "```") => blocks.extend(current.take()),
@@ -544,9 +334,9 @@ mod tests {
 
     #[test]
     fn the_documented_limits_are_the_loaders() {
-        let text = include_str!("mod.rs");
-        let section = text.split("//! # Limits").nth(1).and_then(|s| s.split("//! # Layout").next()).unwrap_or("");
-        let section = section.replace("\n//!  ", " ").replace("\n//!", "");
+        let text = format_doc();
+        let section = text.split("## Limits").nth(1).and_then(|s| s.split("\n## ").next()).unwrap_or("");
+        let section = section.replace("\n  ", " ").replace('\n', " ");
         for phrase in [
             format!("at most {} bytes", limits::MAX_FILE_BYTES),
             format!("at most {} axes", limits::MAX_AXES),

@@ -5,7 +5,6 @@
 //! endpoint: signed URL → blob) | (login server: token endpoints, or route → auth →
 //! handler). Client mistakes are 4xx with the spec's codes; only a failing disk is 5xx.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,13 +14,16 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
+use super::Acr;
 use super::auth::{self, Action, AuthCtx, BLOB_URL_LIFETIME, Credentials, Need, UrlError};
 use super::body::Body;
 use super::errors::{MAX_MANIFEST, RegistryError, StorageFault};
 use super::firewall;
+use super::host::{ConnInfo, HostKind};
 use super::oci::{Digest, GrammarError, Manifest, Reference, RepoName, media, parse_manifest};
+use super::referrers;
 use super::storage::{BlobStore, ByteRange, Repo, Staging, StorageError, StoredManifest};
-use super::{Acr, ConnInfo, HostKind, referrers};
+use super::uploads::Session;
 use crate::model::view::Registry;
 
 /// A request body chunk that does not arrive within this time ends the request.
@@ -31,37 +33,6 @@ const MAX_FORM: usize = 64 * 1024;
 /// How much of an oversized body is read (and dropped) so the client gets the answer
 /// rather than a reset connection.
 const MAX_DRAIN: u64 = 64 * 1024 * 1024;
-/// Upload sessions idle for longer are dropped, their staged bytes with them (the
-/// distribution registry purges uploads after a week; ACR's period is not documented).
-pub const UPLOAD_IDLE: Duration = Duration::from_secs(3600);
-
-/// Bounds on what uploads may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UploadLimits {
-    /// The largest blob (413 `SIZE_INVALID` beyond); `None`: the store's own
-    /// ([`BlobStore::max_blob_size`]). The lower of the two holds.
-    pub max_blob: Option<u64>,
-    /// An upload session untouched this long is dropped, and its bytes with it; the
-    /// client then gets `BLOB_UPLOAD_UNKNOWN`.
-    pub session_idle: Duration,
-}
-
-impl Default for UploadLimits {
-    fn default() -> Self {
-        UploadLimits { max_blob: None, session_idle: UPLOAD_IDLE }
-    }
-}
-
-/// An upload in progress.
-pub(crate) struct Session {
-    repo: Repo,
-    staging: Option<Box<dyn Staging>>,
-    last_used: Instant,
-}
-
-/// Upload sessions by ID.
-pub(crate) type Sessions = std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Session>>>>;
-
 /// A route of the distribution API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
@@ -777,7 +748,7 @@ impl Acr {
             };
         }
         drain(body, MAX_DRAIN).await;
-        let id = super::random_id();
+        let id = super::uploads::random_id();
         self.purge_idle_uploads();
         let session = Session { repo: repo.clone(), staging: Some(staging), last_used: Instant::now() };
         self.uploads

@@ -5,6 +5,9 @@
 //! - [`oci`]: digests, repository names, tags, media types, manifest parsing.
 //! - [`errors`]: every error body the registry answers (ACR's exact messages included).
 //! - [`storage`]: the [`BlobStore`] trait and its in-memory and on-disk stores.
+//! - [`host`]: which registry and host a name means, what a connection arrived on, TLS
+//!   certificates per registry host name.
+//! - [`uploads`]: upload sessions and their bounds.
 //! - [`firewall`]: which endpoint a request arrived on and whether the registry's network
 //!   rules let the client in.
 //! - [`auth`]: admin user, Entra token exchange, ACR tokens and their scopes, signed
@@ -32,11 +35,13 @@ pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod firewall;
+pub mod host;
 pub mod image;
 pub mod oci;
 pub mod referrers;
 pub mod serve;
 pub mod storage;
+pub mod uploads;
 
 #[cfg(test)]
 mod testenv;
@@ -46,44 +51,23 @@ mod tests;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-pub use api::{UploadLimits, put_manifest_checked};
+pub use api::put_manifest_checked;
 pub use body::Body;
 pub use errors::RegistryError;
+pub use host::{ConnInfo, HostKind, find_host};
 pub use image::{
     Blob, Image, ImageError, ImageIndex, Imported, generate_for, generate_image, generate_index, import_docker_archive,
     import_oci_layout, push_image, push_index,
 };
 pub use serve::{ListenerHandle, Listeners, listeners, serve, serve_with};
 pub use storage::{BlobStore, DiskStore, MemoryStore, RegistryStore, Repo, Schema1Aside};
+pub use uploads::{UPLOAD_IDLE, UploadLimits};
 
 use crate::identity::TokenSigner;
 use crate::model::Store;
 use crate::model::view::{Registry, Views};
 use crate::netplan::{Fabric, Modeled};
 use crate::tls::{Ca, TlsError};
-
-/// What the server knows of a connection when a request arrives on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// The TLS server name the client asked for, lower case. It alone picks the registry
-    /// and host kind (the certificate was chosen by it); the `Host` header, which real
-    /// clients set to the same name, is not consulted.
-    pub host: String,
-    /// The modeled address the client connected to; `None` if the map does not know the
-    /// local address (then no registry accepts the request).
-    pub endpoint: Option<Modeled>,
-    /// The modeled client address: what ACR sees and names in a denial.
-    pub client: Modeled,
-}
-
-/// Which of a registry's host names a request is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostKind {
-    /// `<reg>.azurecr.io`.
-    Login,
-    /// `<reg>.<region>.data.azurecr.io`.
-    Data,
-}
 
 /// What an endpoint address is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,8 +105,8 @@ pub struct Acr {
     tenant_id: String,
     tls: Arc<rustls::ServerConfig>,
     urls: auth::BlobUrlSigner,
-    uploads: api::Sessions,
-    limits: api::UploadLimits,
+    uploads: uploads::Sessions,
+    limits: UploadLimits,
 }
 
 impl Acr {
@@ -138,7 +122,7 @@ impl Acr {
         fabric: Fabric,
         tenant_id: impl Into<String>,
     ) -> Result<Acr, TlsError> {
-        let tls = serve::server_config(store.clone(), ca)?;
+        let tls = host::server_config(store.clone(), ca)?;
         Ok(Acr {
             store,
             blobs,
@@ -148,19 +132,19 @@ impl Acr {
             tls,
             urls: auth::BlobUrlSigner::generate(),
             uploads: Default::default(),
-            limits: api::UploadLimits::default(),
+            limits: UploadLimits::default(),
         })
     }
 
     /// The same ACR with these upload limits (the default: the store's largest blob,
-    /// sessions dropped after [`api::UPLOAD_IDLE`] idle).
-    pub fn with_upload_limits(mut self, limits: api::UploadLimits) -> Acr {
+    /// sessions dropped after [`UPLOAD_IDLE`] idle).
+    pub fn with_upload_limits(mut self, limits: UploadLimits) -> Acr {
         self.limits = limits;
         self
     }
 
     /// The upload limits in force.
-    pub fn upload_limits(&self) -> api::UploadLimits {
+    pub fn upload_limits(&self) -> UploadLimits {
         self.limits
     }
 
@@ -224,36 +208,4 @@ impl Acr {
         }
         out
     }
-}
-
-/// The registry a host name names: `<reg>.azurecr.io` (login server) or
-/// `<reg>.<region>.data.azurecr.io` (data endpoint, region = the registry's location).
-pub fn find_host(store: &Store, host: &str) -> Option<(Arc<Registry>, HostKind)> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let stem = host.strip_suffix(".azurecr.io")?;
-    let (name, kind, region) = match stem.split('.').collect::<Vec<_>>().as_slice() {
-        [name] => (name.to_string(), HostKind::Login, None),
-        [name, region, "data"] => (name.to_string(), HostKind::Data, Some(region.to_string())),
-        _ => return None,
-    };
-    if !storage::valid_registry(&name) {
-        return None;
-    }
-    // Every request looks its host up here: an index built once per store commit.
-    let reg = Views::of(store).registry(&name)?.clone();
-    if let Some(region) = region
-        && !reg.location.eq_ignore_ascii_case(&region)
-    {
-        return None;
-    }
-    Some((reg, kind))
-}
-
-/// A random identifier (upload sessions).
-pub(crate) fn random_id() -> String {
-    let mut b = [0u8; 16];
-    // The OS RNG does not fail on supported platforms; a zero ID would still be unique
-    // enough for the one process that hit that.
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-    crate::model::net::uuid_text(&b)
 }

@@ -19,8 +19,6 @@ use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -29,8 +27,6 @@ use tokio_rustls::TlsAcceptor;
 
 use super::Acr;
 use crate::listen::{Acceptor, Limits, Slot};
-use crate::model::Store;
-use crate::tls::{Ca, TlsError};
 
 /// A client that accepts no byte of the answer for this long (it stopped reading a
 /// blob) loses the connection.
@@ -225,42 +221,4 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
-}
-
-/// Issues a certificate per registry host name, on first use, and keeps it.
-struct CertResolver {
-    store: Store,
-    ca: Arc<Ca>,
-}
-
-impl std::fmt::Debug for CertResolver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertResolver").finish_non_exhaustive()
-    }
-}
-
-impl ResolvesServerCert for CertResolver {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let name = hello.server_name()?.to_ascii_lowercase();
-        super::find_host(&self.store, &name)?;
-        match self.ca.certified(&name) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                tracing::warn!(%name, error = %e, "issuing an ACR certificate failed");
-                None
-            }
-        }
-    }
-}
-
-/// The TLS configuration of the fake ACR: HTTP/1.1, certificates per registry host name.
-pub(crate) fn server_config(store: Store, ca: Arc<Ca>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    let provider = crate::tls::provider();
-    let resolver = CertResolver { store, ca };
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
 }

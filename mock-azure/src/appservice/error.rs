@@ -84,7 +84,7 @@ pub enum InfraError {
         source: ManifestError,
     },
     /// Something the worker's caller did for the pull failed (binding the sockets the
-    /// configuration needs), as the caller describes it.
-    #[error("{0}")]
-    Io(String),
+    /// configuration needs); the caller's error, its causes kept.
+    #[error("preparing the pull failed")]
+    Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

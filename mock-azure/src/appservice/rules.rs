@@ -1,6 +1,6 @@
 //! The rules of the App Service image pull as data: each with the epochs it holds in,
-//! its source and its confidence (docs/confidence.md lists each rule's confidence beside
-//! the fact it rests on; a test holds this table to that list). The worker and the oracle cite
+//! its source and its confidence (docs/azure.md holds the facts; docs/confidence.md lists
+//! each rule's confidence beside its fact, and a test holds this table to it). The worker and the oracle cite
 //! rules by ID; `pullsim rules` prints this table.
 
 use std::fmt;

@@ -141,15 +141,6 @@ pub fn custom_server_id(sub: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/providers/{CUSTOM_SERVER_TYPE}/{name}")
 }
 
-fn valid_dns_name(name: &str) -> bool {
-    let name = name.trim_end_matches('.');
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-}
-
 /// Creates or replaces custom DNS server `name` in one store transaction, checking that
 /// its VNET exists and holds its address. Returns the stored resource.
 pub fn put_custom_server(store: &Store, sub: &str, name: &str, spec: &CustomServer) -> Result<Value, DnsError> {
@@ -164,7 +155,7 @@ pub fn put_custom_server(store: &Store, sub: &str, name: &str, spec: &CustomServ
         return Err(invalid("168.63.129.16 is Azure DNS itself".into()));
     }
     for f in &spec.conditional_forwarders {
-        if !valid_dns_name(&f.zone) {
+        if !super::names::valid_dns_name(&f.zone) {
             return Err(invalid(format!("conditional forwarder zone '{}' is not a DNS name", f.zone)));
         }
         if f.targets.is_empty() {

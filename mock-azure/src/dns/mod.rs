@@ -57,6 +57,7 @@ pub use custom::{
 };
 pub use error::DnsError;
 pub use log::{LogEntry, QueryLog};
+pub use names::valid_dns_name;
 pub use public::public_resolvers;
 pub use resolve::{Resolution, View, rcode_name};
 pub use role::Role;

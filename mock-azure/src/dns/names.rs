@@ -94,6 +94,17 @@ pub fn azure_suffix(name: &str) -> Option<&'static str> {
     AZURE_SUFFIXES.iter().copied().find(|s| in_zone(name, s))
 }
 
+/// A DNS name: dot-separated labels (1–63 characters) of letters, digits, `-` and `_`,
+/// at most 253 characters, as Azure DNS takes them (a final dot allowed).
+pub fn valid_dns_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -342,7 +342,7 @@ pub fn scan(path: &Path) -> Result<Scan, JournalError> {
     out.size = file.metadata().map_err(io("stat", path))?.len();
     let mut input = BufReader::new(file);
     let mut reader = Reader::new();
-    let mut state = super::store::State::default();
+    let mut state = super::state::State::default();
     loop {
         let at = reader.record;
         match reader.next(&mut input).map_err(io("read", path))? {

@@ -4,6 +4,7 @@
 pub mod id;
 pub mod journal;
 pub mod net;
+pub mod state;
 pub mod store;
 pub mod view;
 

@@ -35,6 +35,7 @@ use tokio::sync::broadcast;
 
 use super::id::ResourceId;
 use super::journal::{self, Damage, Next, Reader};
+use super::state::State;
 
 /// Top-level key of a resource's JSON holding fields ARM never shows.
 pub const PRIVATE: &str = "_pullsim";
@@ -83,28 +84,6 @@ pub enum StoreError {
         /// Journal file.
         path: PathBuf,
     },
-}
-
-/// Resources by key and the sequence number: what replaying records gives.
-#[derive(Default)]
-pub(crate) struct State {
-    resources: BTreeMap<String, Value>,
-    seq: u64,
-}
-
-impl State {
-    /// Applies one journal record (a reset record empties the store first).
-    pub(crate) fn apply(&mut self, record: &Value) {
-        if record["reset"] == true {
-            self.resources.clear();
-        }
-        apply_record(self, record);
-    }
-
-    /// Number of resources.
-    pub(crate) fn len(&self) -> usize {
-        self.resources.len()
-    }
 }
 
 /// The shared resource store. Cheap to clone (an `Arc`).
@@ -401,7 +380,7 @@ impl Store {
                 Op::Delete(id) => id.clone(),
             })
             .collect();
-        apply_record(&mut st, &record);
+        st.apply_delta(&record);
         drop(st);
         // Nobody listening is fine.
         let _ = self.inner.changes.send(Change { seq, ids });
@@ -480,20 +459,6 @@ fn range_prefix<'a>(map: &'a BTreeMap<String, Value>, prefix: &str) -> impl Iter
     let prefix = prefix.to_string();
     map.range::<String, _>((Bound::Included(prefix.clone()), Bound::Unbounded))
         .take_while(move |(k, _)| k.starts_with(&prefix))
-}
-
-fn apply_record(st: &mut State, record: &Value) {
-    if let Some(seq) = record["seq"].as_u64() {
-        st.seq = seq;
-    }
-    for op in record["ops"].as_array().into_iter().flatten() {
-        if let Some(v) = op.get("put") {
-            let key = v["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-            st.resources.insert(key, v.clone());
-        } else if let Some(id) = op.get("delete").and_then(Value::as_str) {
-            st.resources.remove(&id.to_ascii_lowercase());
-        }
-    }
 }
 
 /// A transaction in progress: reads see its own writes.

@@ -4,7 +4,6 @@
 //! the shape of DNS names and image references. Where a fact is ARM's own (when a
 //! property exists, the built-in roles), it is read from `mock_azure`, not copied.
 
-use mock_azure::appservice::trace::Code;
 use mock_azure::arm::version;
 
 /// A value type of a known ARM JSON key.
@@ -112,19 +111,6 @@ pub(crate) fn default_api_version(path: &str) -> &'static str {
     } else {
         "2024-03-01"
     }
-}
-
-/// Every failure code: `Code::ALL`, the one list.
-pub(crate) const CODES: &[Code] = &Code::ALL;
-
-/// A DNS name: dot-separated labels of letters, digits, `-` and `_`, as Azure DNS takes.
-pub(crate) fn valid_dns_name(name: &str) -> bool {
-    let name = name.trim_end_matches('.');
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
 }
 
 /// `host/repo[:tag]` (or a Docker Hub `repo[:tag]`) without spaces. Only the shape: the

@@ -6,7 +6,8 @@
 //! list of known keys behind "unknown key … did you mean" is the code itself.
 //!
 //! - `walker`: the machinery — tables, typed scalars, lists, addresses, duplicates.
-//! - `refs`: references between resources, checked once the whole topology is known.
+//! - `refs`: references between resources, recorded during the walk; `refcheck` checks them
+//!   once the whole topology is known.
 //! - this module: the root table (the scenario's head, the topology's sections in order).
 //! - `network`, `registry`, `identity`, `site`, `steps`: one part of the format each.
 //! - `azure`: the Azure facts the schema needs; ARM's own are read from `mock_azure`.
@@ -16,6 +17,7 @@
 mod azure;
 mod identity;
 mod network;
+mod refcheck;
 mod refs;
 mod registry;
 mod site;
@@ -25,8 +27,8 @@ mod walker;
 use mock_azure::appservice::rules::Epoch;
 
 pub(crate) use azure::{default_api_version, legacy_site_property};
+pub(crate) use walker::{Checks, Tbl, Walker};
 use walker::{Seen, fmt_list};
-pub(crate) use walker::{Tbl, Walker};
 
 use super::limits::MAX_STEPS;
 use super::model::*;
@@ -57,13 +59,6 @@ pub(crate) enum DocKind {
     Scenario,
     /// A fixture on its own: a topology only.
     Fixture,
-}
-
-/// What a walk checks beyond the shape of each table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Checks {
-    /// References between resources, required tables.
-    pub whole: bool,
 }
 
 /// The scenario-level parts of a root table.

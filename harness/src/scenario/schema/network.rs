@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use mock_azure::dns::valid_dns_name;
 use mock_azure::model::net::Cidr;
 use mock_azure::netplan::AZURE_DNS;
 
-use super::azure::valid_dns_name;
 use super::refs::Ref;
 use super::walker::{Seen, Tbl, Walker};
 use crate::scenario::model::*;

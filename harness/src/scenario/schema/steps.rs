@@ -1,9 +1,9 @@
 //! Steps and expectations: `[[step]]` (ARM requests, restarts, pulls), their `expect`,
 //! and the expectation fields `[expect]` and matrix cells share.
 
-use mock_azure::appservice::trace::{RouteKind, Stage};
+use mock_azure::appservice::trace::{Code, RouteKind, Stage};
 
-use super::azure::{CODES, RELATIVE_TYPES, default_api_version};
+use super::azure::{RELATIVE_TYPES, default_api_version};
 use super::walker::{Tbl, Walker, fmt_list};
 use crate::scenario::model::*;
 use crate::scenario::tree::{At, Node, Val};
@@ -148,10 +148,10 @@ impl Walker<'_> {
         let stages: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
         let stage_at = t.entries.iter().find(|e| e.key == "stage").map(|e| e.node.at);
         let stage = self.word(t, "stage", |s| Stage::ALL.iter().copied().find(|x| x.as_str() == s), &stages);
-        let code_names: Vec<String> = CODES.iter().map(|c| c.as_str()).collect();
+        let code_names: Vec<String> = Code::ALL.iter().map(|c| c.as_str()).collect();
         let code_words: Vec<&str> = code_names.iter().map(String::as_str).collect();
         let code_at = t.entries.iter().find(|e| e.key == "code").map(|e| e.node.at);
-        let code = self.word(t, "code", |s| CODES.iter().copied().find(|c| c.as_str() == s), &code_words);
+        let code = self.word(t, "code", |s| Code::ALL.iter().copied().find(|c| c.as_str() == s), &code_words);
         let message = self.str(t, "message");
         let log = self.str_list(t, "log").unwrap_or_default().into_iter().map(|(s, _)| s).collect();
         if !present && required {

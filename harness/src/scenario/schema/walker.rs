@@ -7,7 +7,6 @@ use std::net::Ipv4Addr;
 
 use mock_azure::model::net::Cidr;
 
-use super::Checks;
 use super::refs::Refs;
 use crate::scenario::tree::{At, Entry, Files, Node, Val};
 
@@ -47,6 +46,13 @@ impl<'n> Tbl<'n> {
     pub(super) fn place(&self, key: &str) -> String {
         if self.ctx.is_empty() { format!("'{key}'") } else { format!("'{key}' in {}", self.ctx) }
     }
+}
+
+/// What a walk checks beyond the shape of each table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checks {
+    /// References between resources, required tables.
+    pub whole: bool,
 }
 
 /// The walk of one document: where its errors go, what it checks, and the references
