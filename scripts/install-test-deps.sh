@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests drive: real clients nobody here wrote; and
 # cargo-machete, which `make lint` runs to find unused dependencies.
-#   - Debian packages: dig (dnsutils), skopeo, the CNCF distribution registry; for the
+#   - Debian packages: dig (dnsutils), skopeo, curl (OCI 1.1 referrers and blob delete,
+#     which skopeo does not speak), the CNCF distribution registry; for the
 #     docker backend's component image: iproute2's ip and busybox (static).
 #   - The Azure CLI, pinned, in a virtualenv in a cache outside the repository,
 #     reused across runs; its path is written to $PULLSIM_CACHE/az-path.
@@ -28,6 +29,7 @@ mkdir -p "$CACHE"
 need_apt=()
 command -v dig >/dev/null 2>&1 || need_apt+=(dnsutils)
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)

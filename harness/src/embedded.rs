@@ -18,7 +18,9 @@ use mock_azure::acr::{Acr, BlobStore, DiskStore, ListenerHandle, MemoryStore, Up
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, InfraError, PullReport, Worker};
 use mock_azure::arm::{Arm, ArmConfig, ArmRequest, ArmResponse};
-use mock_azure::dns::{AzureDns, CustomServer, DnsHandle, DnsServer, Role, list_custom_servers, put_custom_server};
+use mock_azure::dns::{
+    AzureDns, CustomServer, DnsHandle, DnsServer, Role, list_custom_servers, public_resolvers, put_custom_server,
+};
 use mock_azure::identity::TokenSigner;
 use mock_azure::listen::Limits;
 use mock_azure::model::Store;
@@ -81,6 +83,7 @@ pub struct EnvOptions {
 
 const KIND_DNS: u8 = 0;
 const KIND_HTTPS: u8 = 1;
+const KIND_PUBLIC_DNS: u8 = 2;
 
 impl Env {
     /// Starts ARM, DNS, the ACR and the worker.
@@ -192,7 +195,7 @@ impl Env {
     }
 
     /// Binds what the configuration now needs and is not bound yet: a listener per
-    /// registry endpoint, a socket pair per custom DNS server.
+    /// registry endpoint, a socket pair per custom DNS server and per public resolver.
     pub async fn reconcile(&self) -> anyhow::Result<()> {
         let mut seen = self.reconciled.lock().await;
         let seq = self.store.seq();
@@ -208,6 +211,7 @@ impl Env {
         let mut wanted: Vec<(u8, Modeled)> =
             self.acr.endpoints().into_iter().map(|e| (KIND_HTTPS, e.address)).collect();
         wanted.extend(list_custom_servers(&self.store).into_iter().map(|(_, s)| (KIND_DNS, s.modeled())));
+        wanted.extend(public_resolvers(&self.store).iter().map(|m| (KIND_PUBLIC_DNS, m.clone())));
         for (kind, m) in wanted {
             if self.is_bound(kind, &m) {
                 continue;
@@ -221,10 +225,11 @@ impl Env {
                     bail!("the ACR server has stopped");
                 }
             } else {
+                let role = if kind == KIND_DNS { Role::Custom(m.clone()) } else { Role::PublicResolver(m.clone()) };
                 let addr = SocketAddr::new(ip, self.fabric.dns_port);
-                let udp = UdpSocket::bind(addr).await.with_context(|| format!("binding custom DNS {m} at {addr}"))?;
-                let tcp = TcpListener::bind(addr).await.with_context(|| format!("binding custom DNS {m} at {addr}"))?;
-                self.dns_handle.add(Role::Custom(m.clone()), udp, tcp).context("the DNS server has stopped")?;
+                let udp = UdpSocket::bind(addr).await.with_context(|| format!("binding {role} at {addr}"))?;
+                let tcp = TcpListener::bind(addr).await.with_context(|| format!("binding {role} at {addr}"))?;
+                self.dns_handle.add(role, udp, tcp).context("the DNS server has stopped")?;
             }
             self.bound.lock().unwrap_or_else(|e| e.into_inner()).insert((kind, m));
         }

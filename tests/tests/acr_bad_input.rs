@@ -410,7 +410,12 @@ fn throw_bad_input_at(env: &Env, img: &mock_azure::acr::Image) {
     expect(&env.send("GET", "/v2/nothing/manifests/v1", &[], b""), 404, Some("NAME_UNKNOWN"));
     expect(&env.send("GET", "/v2/nothing/tags/list", &[], b""), 404, Some("NAME_UNKNOWN"));
     expect(&env.send("GET", "/v2/app/tags/list?n=abc", &[], b""), 400, Some("PAGINATION_NUMBER_INVALID"));
-    expect(&env.send("DELETE", &format!("/v2/app/blobs/{}", img.layers[0].digest), &[], b""), 405, Some("UNSUPPORTED"));
+    // A blob DELETE is served (OCI 1.1, issue 16): a digest the repository never held is unknown.
+    expect(
+        &env.send("DELETE", &format!("/v2/app/blobs/{}", Digest::of(b"never pushed")), &[], b""),
+        404,
+        Some("BLOB_UNKNOWN"),
+    );
     expect(&env.send("GET", "/nope", &[], b""), 404, None);
 
     // What is there is still served.

@@ -1,5 +1,7 @@
 //! The fake ACR driven by the real skopeo (Debian package, installed by
-//! `scripts/install-test-deps.sh`; missing skopeo fails these tests, it never skips them).
+//! `scripts/install-test-deps.sh`; missing skopeo fails these tests, it never skips them),
+//! and by the real curl for what skopeo does not speak: OCI 1.1's referrers API and blob
+//! DELETE (no Debian package of oras or regctl exists).
 //!
 //! # How skopeo reaches `<reg>.azurecr.io`
 //! skopeo resolves names with the system resolver, and the registry must be reached *by
@@ -576,4 +578,126 @@ fn an_unreachable_data_endpoint_fails_the_pull_at_the_blob_stage() {
     // `inspect` without --raw reads the config blob: redirected to the data endpoint.
     let err = env.skopeo_fails(&[&args[..], &[&env.image_ref("app:v1")]].concat());
     assert!(err.contains(&format!("{}.westeurope.data.azurecr.io", env.reg)), "{err}");
+}
+
+fn curl_path() -> &'static str {
+    let found = Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "curl is not installed: run `make deps` (scripts/install-test-deps.sh installs the Debian package)");
+    "curl"
+}
+
+impl Env {
+    /// Runs the real curl through the proxy as the admin user (Basic auth straight on the
+    /// API, which ACR accepts); the response headers and body, as curl printed them.
+    fn curl(&self, args: &[&str]) -> (String, String) {
+        let headers = self.path("curl-headers.txt");
+        let out = Command::new("timeout")
+            .arg(SKOPEO_TIMEOUT_S)
+            .arg(curl_path())
+            .args(["--silent", "--show-error", "--proxy", &format!("http://{}", self.proxy)])
+            .args(["--cacert", &format!("{}/ca.crt", self.cert_dir()), "--user", &self.creds()])
+            .args(["--dump-header", &headers.display().to_string()])
+            .args(args)
+            .env_remove("https_proxy")
+            .env_remove("HTTPS_PROXY")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "curl {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        (std::fs::read_to_string(&headers).unwrap_or_default(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://{}.azurecr.io{path}", self.reg)
+    }
+}
+
+/// The status of the last HTTP response head curl dumped (after the proxy's `200
+/// Connection Established`), and a header's value (any case).
+fn head_of(dump: &str, name: &str) -> (u16, Option<String>) {
+    let headers = dump.replace("\r\n", "\n");
+    let headers = headers.split("\n\n").filter(|b| b.starts_with("HTTP/")).last().unwrap_or_default();
+    let status = headers.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let value = headers.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    });
+    (status, value)
+}
+
+/// Issue 16, OCI distribution-spec 1.1 with real clients: skopeo copies an image in, curl
+/// attaches an SBOM to it (a manifest with `subject`: the registry answers `OCI-Subject`),
+/// lists it through the referrers API (all, and filtered by `artifactType`), deletes a blob
+/// (202, then 404), and skopeo reads the referrer back by digest.
+#[test]
+fn curl_attaches_and_discovers_a_referrer_and_deletes_a_blob() {
+    let env = Env::new("ociacr11");
+    let layout = env.path("layout");
+    generate_image(11, 2, 512).write_oci_layout(&layout, "v1").unwrap();
+    let creds = env.creds();
+    let cert_dir = env.cert_dir();
+    env.skopeo_ok(&[
+        "copy",
+        "--dest-creds",
+        &creds,
+        "--dest-cert-dir",
+        &cert_dir,
+        &format!("oci:{}:v1", layout.display()),
+        &env.image_ref("app:v1"),
+    ]);
+    let raw =
+        env.skopeo_ok(&["inspect", "--raw", "--creds", &creds, "--cert-dir", &cert_dir, &env.image_ref("app:v1")]);
+    let subject = Digest::of(raw.as_bytes());
+    let media_type = serde_json::from_str::<Value>(&raw).unwrap()["mediaType"].as_str().unwrap().to_string();
+
+    // The empty config blob, uploaded in one request.
+    let empty = Digest::of(b"{}");
+    let (h, _) = env.curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/octet-stream",
+        "--data-binary",
+        "{}",
+        &env.url(&format!("/v2/app/blobs/uploads/?digest={empty}")),
+    ]);
+    assert_eq!(head_of(&h, "location").0, 201, "{h}");
+    let sbom = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.as_str(), "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.as_str(), "size": 2}],
+        "subject": {"mediaType": media_type, "digest": subject.as_str(), "size": raw.len()}})
+    .to_string();
+    let sbom_digest = Digest::of(sbom.as_bytes());
+    let (h, _) = env.curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "content-type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        &sbom,
+        &env.url(&format!("/v2/app/manifests/{sbom_digest}")),
+    ]);
+    assert_eq!(head_of(&h, "oci-subject"), (201, Some(subject.to_string())), "{h}");
+
+    let (h, body) = env.curl(&[&env.url(&format!("/v2/app/referrers/{subject}"))]);
+    assert_eq!(head_of(&h, "content-type"), (200, Some("application/vnd.oci.image.index.v1+json".into())));
+    let index: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], sbom_digest.as_str(), "{body}");
+    assert_eq!(index["manifests"][0]["artifactType"], "application/spdx+json");
+    let filtered = format!("/v2/app/referrers/{subject}?artifactType=application%2Fvnd.example.sig");
+    let (h, body) = env.curl(&[&env.url(&filtered)]);
+    assert_eq!(head_of(&h, "oci-filters-applied"), (200, Some("artifactType".into())));
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["manifests"], json!([]));
+
+    // skopeo reads the referrer back by digest.
+    let by_digest = env.image_ref(&format!("app@{sbom_digest}"));
+    let got = env.skopeo_ok(&["inspect", "--raw", "--creds", &creds, "--cert-dir", &cert_dir, &by_digest]);
+    assert_eq!(Digest::of(got.as_bytes()), sbom_digest);
+
+    // Blob DELETE: 202, then the blob is unknown to the repository.
+    let blob = env.url(&format!("/v2/app/blobs/{empty}"));
+    let (h, _) = env.curl(&["-X", "DELETE", &blob]);
+    assert_eq!(head_of(&h, "x").0, 202, "{h}");
+    let (h, body) = env.curl(&["--head", &blob]);
+    assert_eq!(head_of(&h, "x").0, 404, "{h}{body}");
 }

@@ -225,7 +225,7 @@ fn rules_table_cites_sources_and_confidence() {
     let out = stdout(&o);
     assert!(out.contains("route.2021-07 [C] epochs 2021-07"), "{out}");
     assert!(!out.contains("route.2024-11"), "2024-11 rules are not in force in 2021-07");
-    assert!(out.contains("auth.mi-trusted-service [U]"));
+    assert!(out.contains("auth.mi-trusted-service [I]"));
     assert!(out.contains(
         "source: https://azure.github.io/AppService/2021/07/03/Linux-container-from-ACR-with-private-endpoint.html"
     ));
@@ -242,6 +242,7 @@ fn explain_matches_the_reviewed_goldens() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.extend(std::fs::read_dir(seed.join("common")).unwrap().map(|e| e.unwrap().path()));
+    files.extend(std::fs::read_dir(seed.join("fidelity")).unwrap().map(|e| e.unwrap().path()));
     files.sort();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut checked = 0;

@@ -268,6 +268,31 @@ impl Env {
         parse_dig(raw)
     }
 
+    /// `dig` from `source` at `server` when no answer is expected: what it printed (one
+    /// try of one second).
+    fn dig_unanswered(&self, server: &Modeled, source: &Modeled, name: &str) -> String {
+        let out = Command::new("dig")
+            .arg(format!("@{}", self.map.real(server)))
+            .args(["-p", &self.port.to_string(), "-b", &self.map.real(source).to_string()])
+            .args(["+tries=1", "+time=1", name])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run dig ({e}): install Debian dnsutils with scripts/install-test-deps.sh")
+            });
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    /// Serves a public resolver's sockets at `ip` (as the environment does for every
+    /// public address the configuration names as a DNS server).
+    fn add_public_resolver(&self, ip: Ipv4Addr) -> Modeled {
+        let m = Modeled::public(ip);
+        let addr = std::net::SocketAddr::new(self.map.real(&m), self.port);
+        let (udp, tcp) =
+            self.rt.block_on(async { (UdpSocket::bind(addr).await.unwrap(), TcpListener::bind(addr).await.unwrap()) });
+        self.handle.add(Role::PublicResolver(m.clone()), udp, tcp).unwrap();
+        m
+    }
+
     /// `dig` at Azure DNS.
     fn dig_azure(&self, source: &Modeled, name: &str, extra: &[&str]) -> Dig {
         self.dig(&Modeled::azure_dns(), source, name, extra)
@@ -638,4 +663,47 @@ fn custom_dns_forwarding_through_another_custom_server_reaches_azure_dns_and_a_l
     assert!(started.elapsed() < Duration::from_secs(1), "a loop fails at once: {:?}", started.elapsed());
     let entry = env.dns.query_log().into_iter().rev().find(|e| e.role == Role::Custom(first.clone())).unwrap();
     assert!(entry.notes.iter().any(|n| n.contains("forwards back here")), "{:?}", entry.notes);
+}
+
+/// Issue 16: a custom DNS server is a machine at a VNET address; like every private
+/// address it answers its own VNET and connected peers, and nobody else.
+#[test]
+fn a_custom_dns_server_answers_only_sources_that_can_reach_its_private_address() {
+    let env = Env::start();
+    let spec = CustomServer::new(Ipv4Addr::new(10, 0, 3, 4), &env.ids.vnet, Upstream::AzureDns);
+    let custom = env.add_custom_server("dns1", &spec);
+    for (who, source) in [("the internet", env.src_internet()), ("an unpeered VNET", env.src_spoke())] {
+        let raw = env.dig_unanswered(&custom, &source, LOGIN);
+        assert!(raw.contains("timed out") || raw.contains("no servers could be reached"), "from {who}:\n{raw}");
+        assert!(!raw.contains("status:"), "from {who}: {raw}");
+    }
+    assert_eq!(env.dig(&custom, &env.src_vnet(), LOGIN, &[]).chain(), private_login_chain());
+    // Peered both ways, the spoke reaches it.
+    for (from, to) in [(&env.ids.vnet, &env.ids.spoke), (&env.ids.spoke, &env.ids.vnet)] {
+        env.expect(
+            201,
+            "PUT",
+            &format!("{from}/virtualNetworkPeerings/to-other"),
+            NET_API,
+            Some(json!({"properties": {"remoteVirtualNetwork": {"id": to}, "allowVirtualNetworkAccess": true}})),
+        );
+    }
+    let d = env.dig(&custom, &env.src_spoke(), LOGIN, &[]);
+    assert_eq!(d.status, "NOERROR", "{}", d.raw);
+}
+
+/// Issue 16: a public address used as a DNS server is an internet resolver: the public
+/// chain, whoever asks (a linked VNET included).
+#[test]
+fn a_public_resolver_answers_the_public_chain_even_to_a_linked_vnet() {
+    let env = Env::start();
+    let (login_ip, _) = env.public_ips();
+    let google = env.add_public_resolver(Ipv4Addr::new(8, 8, 8, 8));
+    for source in [env.src_vnet(), env.src_internet()] {
+        let d = env.dig(&google, &source, LOGIN, &[]);
+        assert_eq!(d.status, "NOERROR", "{}", d.raw);
+        assert_eq!(d.chain(), public_login_chain(&login_ip), "{}", d.raw);
+    }
+    let d = env.dig(&google, &env.src_vnet(), "example.com", &[]);
+    assert_eq!(d.status, "REFUSED", "pullsim answers Azure's names only: {}", d.raw);
 }

@@ -24,6 +24,7 @@ mod harness_imports;
 mod help_examples;
 mod oracle_agrees;
 mod reports;
+mod rule_labels;
 mod sdk_python;
 mod serve;
 mod template_corpus;

@@ -18,10 +18,12 @@
 //! - private link: the endpoint in the same, an unpeered (overlapping or not) or a peered
 //!   VNET, auto-approved or pending; `privatelink.azurecr.io` linked to the integration
 //!   VNET, the endpoint's, both or neither; login and data records present or deleted;
-//!   `NxDomainRedirect`; the peering connected, one-way or blocked on either side;
+//!   `NxDomainRedirect`; the peering connected, one-way or blocked on either side; a second
+//!   endpoint (same, unpeered or peered VNET) whose zone group overwrites the zone's records,
+//!   deleted again (its records with it) or not;
 //! - DNS: the VNET's `dhcpOptions.dnsServers`, `WEBSITE_DNS_SERVER`, the site's
 //!   `dnsConfiguration.dnsServers`, the alternate server (app setting or property), each
-//!   Azure DNS or a custom server; the custom server in the integration VNET, the hub or an
+//!   Azure DNS, a custom server or a public resolver (8.8.8.8; 1.1.1.1 on the VNET); the custom server in the integration VNET, the hub or an
 //!   unpeered VNET, forwarding to Azure DNS, the internet or nowhere, with or without a
 //!   conditional forwarder (`privatelink.azurecr.io` or `azurecr.io`) to 168.63.129.16
 //!   directly or through a second custom server in the hub.
@@ -272,6 +274,11 @@ struct PrivateLink {
     nx_redirect: bool,
     /// The peering between the integration VNET and the hub (when there is a hub).
     peering: Peering,
+    /// A second endpoint for the registry whose zone group writes the same zone (its
+    /// records overwrite the first's: rule dns.zone-group).
+    second_pe: Pe,
+    /// The second endpoint is deleted again (removing the records its group wrote).
+    delete_second: bool,
 }
 
 /// The peering of the integration VNET (spoke) and the hub.
@@ -293,12 +300,16 @@ enum WebsiteDns {
     Unset,
     AzureDns,
     CustomServer,
+    /// 8.8.8.8: a resolver on the internet (rule dns.public-resolver).
+    PublicResolver,
 }
 
 #[derive(Debug, Clone)]
 struct Dns {
     /// The VNET's `dhcpOptions.dnsServers` names the custom server.
     vnet_custom: bool,
+    /// Else the VNET's `dhcpOptions.dnsServers` names a public resolver (1.1.1.1).
+    vnet_public: bool,
     website_dns: WebsiteDns,
     /// The site property `dnsConfiguration.dnsServers` (wins over the app setting).
     site_dns: WebsiteDns,
@@ -452,28 +463,39 @@ prop_compose! {
             1 => Just(Peering::BlockedBySpoke),
             1 => Just(Peering::BlockedByHub),
         ],
+        second_pe in prop_oneof![
+            8 => Just(Pe::None),
+            1 => Just(Pe::SameVnet),
+            1 => Just(Pe::OtherVnet { overlap: false }),
+            1 => Just(Pe::PeeredVnet),
+        ],
+        delete_second in knob(false, 0.4),
     ) -> PrivateLink {
-        PrivateLink { pe, zone_link, pending, login_record, data_record, nx_redirect, peering }
+        PrivateLink { pe, zone_link, pending, login_record, data_record, nx_redirect, peering, second_pe, delete_second }
     }
 }
 
 prop_compose! {
     fn dns()(
         vnet_custom in knob(false, 0.3),
+        vnet_public in knob(false, 0.15),
         website_dns in prop_oneof![
             3 => Just(WebsiteDns::Unset),
             1 => Just(WebsiteDns::AzureDns),
             1 => Just(WebsiteDns::CustomServer),
+            1 => Just(WebsiteDns::PublicResolver),
         ],
         site_dns in prop_oneof![
             6 => Just(WebsiteDns::Unset),
             1 => Just(WebsiteDns::AzureDns),
             1 => Just(WebsiteDns::CustomServer),
+            1 => Just(WebsiteDns::PublicResolver),
         ],
         alt_dns in prop_oneof![
             6 => Just(WebsiteDns::Unset),
             1 => Just(WebsiteDns::AzureDns),
             1 => Just(WebsiteDns::CustomServer),
+            1 => Just(WebsiteDns::PublicResolver),
         ],
         alt_as_property in knob(false, 0.5),
         upstream in select(vec![Upstream::AzureDns, Upstream::Public, Upstream::None]),
@@ -487,6 +509,7 @@ prop_compose! {
     ) -> Dns {
         Dns {
             vnet_custom,
+            vnet_public: vnet_public && !vnet_custom,
             website_dns,
             site_dns,
             alt_dns,
@@ -514,6 +537,12 @@ prop_compose! {
             };
         }
         if link.pe == Pe::None {
+            link.second_pe = Pe::None;
+        }
+        if link.second_pe == Pe::None {
+            link.delete_second = false;
+        }
+        if link.pe == Pe::None {
             link.pending = false;
             link.login_record = false;
             link.data_record = false;
@@ -531,12 +560,15 @@ impl Knobs {
     /// The peered (hub) VNET exists when the endpoint or the custom DNS server is there.
     fn hub(&self) -> bool {
         self.link.pe == Pe::PeeredVnet
+            || self.link.second_pe == Pe::PeeredVnet
             || (self.custom_server() && (self.dns.home == DnsHome::Hub || self.dns.forward_via_hub))
     }
 
     /// The unpeered VNET exists when the endpoint or the custom DNS server is there.
     fn other(&self) -> bool {
-        matches!(self.link.pe, Pe::OtherVnet { .. }) || (self.custom_server() && self.dns.home == DnsHome::Unpeered)
+        matches!(self.link.pe, Pe::OtherVnet { .. })
+            || matches!(self.link.second_pe, Pe::OtherVnet { .. })
+            || (self.custom_server() && self.dns.home == DnsHome::Unpeered)
     }
 
     /// The unpeered VNET reuses the integration VNET's address space.
@@ -679,7 +711,13 @@ impl Fixture {
 
         // Networks. The integration VNET; another unpeered one; a peered hub.
         let (dns_home, dns_ip) = k.dns_server();
-        let vnet_dns: Vec<String> = if k.dns.vnet_custom { vec![dns_ip.into()] } else { vec![] };
+        let vnet_dns: Vec<String> = if k.dns.vnet_custom {
+            vec![dns_ip.into()]
+        } else if k.dns.vnet_public {
+            vec!["1.1.1.1".into()]
+        } else {
+            vec![]
+        };
         self.vnet(
             "vnet",
             "10.0.0.0/16",
@@ -792,6 +830,32 @@ impl Fixture {
                 self.ok("DELETE", &format!("{zone_path}/A/{REG}.{}.data", r.region), None)?;
             }
         }
+        let second_vnet = match k.link.second_pe {
+            Pe::None => None,
+            Pe::SameVnet => Some("vnet"),
+            Pe::OtherVnet { .. } => Some("other"),
+            Pe::PeeredVnet => Some("hub"),
+        };
+        if let Some(v) = second_vnet {
+            let vnet_id = self.id(&format!("Microsoft.Network/virtualNetworks/{v}"));
+            self.ok(
+                "PUT",
+                "Microsoft.Network/privateEndpoints/acr-pe2",
+                Some(json!({"location": "westeurope", "properties": {
+                    "subnet": {"id": format!("{vnet_id}/subnets/pe")},
+                    "privateLinkServiceConnections": [{"name": "acrconn2",
+                        "properties": {"privateLinkServiceId": reg_id, "groupIds": ["registry"]}}]}})),
+            )?;
+            self.ok(
+                "PUT",
+                "Microsoft.Network/privateEndpoints/acr-pe2/privateDnsZoneGroups/default",
+                Some(json!({"properties": {"privateDnsZoneConfigs": [{"name": "registry",
+                    "properties": {"privateDnsZoneId": self.id(&zone_path)}}]}})),
+            )?;
+            if k.link.delete_second {
+                self.ok("DELETE", "Microsoft.Network/privateEndpoints/acr-pe2", None)?;
+            }
+        }
         let mut linked = Vec::new();
         if matches!(k.link.zone_link, ZoneLink::Integration | ZoneLink::Both) {
             linked.push("vnet");
@@ -859,6 +923,7 @@ impl Fixture {
             WebsiteDns::Unset => None,
             WebsiteDns::AzureDns => Some("168.63.129.16"),
             WebsiteDns::CustomServer => Some(dns_ip),
+            WebsiteDns::PublicResolver => Some("8.8.8.8"),
         };
         if let Some(ip) = server(k.dns.website_dns) {
             set("WEBSITE_DNS_SERVER", ip);

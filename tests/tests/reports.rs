@@ -1,8 +1,8 @@
 //! Every scenario gets a verdict, in every format, read by real consumers: a folder with
 //! one passing scenario, one topology ARM refuses (a Basic registry with public access
-//! disabled) and one image reference the registry refuses (an uppercase repository)
-//! runs to its end in each format with exit 1; the errored ones name Azure's code or
-//! message and the scenario line. The JSON report is validated against the committed
+//! disabled) and one image reference docker refuses (an uppercase repository: a pull
+//! failure with its stable code, issue 16) runs to its end in each format with exit 1; the
+//! errored one names Azure's code and message and the scenario line. The JSON report is validated against the committed
 //! JSON Schema with Python's `jsonschema`; the JUnit report is read with `junitparser`.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
@@ -67,9 +67,8 @@ fn every_scenario_gets_a_verdict_in_human_form_with_its_file_line() {
     assert!(out.lines().any(|l| l.starts_with("PASS ") && l.ends_with("the recipe pulls over the VNET")), "{out}");
     assert!(out.contains("./basic-private.toml:5:1 [registry[secureacr2021]]: update registry secureacr2021"), "{out}");
     assert!(out.contains("DisablingPublicNetworkAccessNotSupported"), "{out}");
-    assert!(out.contains("./uppercase.toml:8:1 [expect]: the pull failed"), "{out}");
-    assert!(out.contains("NAME_INVALID"), "{out}");
-    assert!(out.contains("Summary [") && out.contains("3 scenarios: 1 passed, 0 failed, 2 errored, 0 ran"), "{out}");
+    assert!(out.contains("IMAGE_REFERENCE_INVALID"), "{out}");
+    assert!(out.contains("Summary [") && out.contains("3 scenarios: 1 passed, 1 failed, 1 errored, 0 ran"), "{out}");
     // The recap names the errored files at their line.
     assert!(out.lines().any(|l| l.starts_with("ERROR ./basic-private.toml:5:1: ")), "{out}");
 }
@@ -88,12 +87,15 @@ fn the_json_report_holds_every_verdict_and_matches_the_committed_schema() {
     assert_eq!(basic["error"]["code"], "DisablingPublicNetworkAccessNotSupported");
     assert_eq!((&basic["error"]["location"]["line"], &basic["error"]["location"]["column"]), (&5.into(), &1.into()));
     let upper = by_file("./uppercase.toml");
-    assert_eq!(upper["verdict"], "errored");
-    assert!(upper["error"]["message"].as_str().unwrap().contains("NAME_INVALID"), "{upper}");
-    assert_eq!(upper["error"]["location"]["key"], "expect");
+    assert_eq!(upper["verdict"], "failed");
+    assert_eq!(
+        (&upper["outcome"]["stage"], &upper["outcome"]["code"]),
+        (&"config".into(), &"IMAGE_REFERENCE_INVALID".into()),
+        "{upper}"
+    );
     assert_eq!(
         v["summary"],
-        serde_json::json!({"total": 3, "passed": 1, "failed": 0, "errored": 2, "ran": 0,
+        serde_json::json!({"total": 3, "passed": 1, "failed": 1, "errored": 1, "ran": 0,
         "duration_ms": v["summary"]["duration_ms"]})
     );
 
@@ -163,8 +165,8 @@ fn junitparser_reads_a_testsuite_per_file_with_errors_failures_and_their_trace()
     assert!(basic.contains("| basic-private | Error | DisablingPublicNetworkAccessNotSupported |"), "{out}");
     assert!(basic.contains("basic-private.toml:5:1"), "{out}");
     let upper = find("./uppercase.toml");
-    assert!(upper.contains("| Error | harness |") && upper.contains("NAME_INVALID"), "{out}");
+    assert!(upper.contains("| Failure | expectation |") && upper.contains("IMAGE_REFERENCE_INVALID"), "{out}");
     let wrong = find("./wrong.toml");
     assert!(wrong.contains("| Failure | expectation |") && wrong.contains("| trace | log"), "{out}");
-    assert_eq!(lines.last(), Some(&"errors 2 failures 1 tests 4"), "{out}");
+    assert_eq!(lines.last(), Some(&"errors 1 failures 2 tests 4"), "{out}");
 }

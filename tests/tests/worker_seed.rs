@@ -413,3 +413,120 @@ async fn a_wrong_tag_is_manifest_unknown() {
     assert!(r.outcome.message.clone().unwrap().ends_with("manifest unknown"));
     w.env.stop().await;
 }
+
+// Issue 16 (fidelity): scenarios/seed/fidelity/ states each of these as a scenario too.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_resolver_as_dns_server_answers_the_public_chain_and_the_firewall_decides() {
+    let w = recipe().await;
+    w.set_settings(|s| {
+        s.insert("WEBSITE_DNS_SERVER".into(), json!("8.8.8.8"));
+    });
+    let r = w.pull(Epoch::E2021_11).await;
+    // Not a timeout: 8.8.8.8 answers with the registry's public address, which refuses
+    // the VNET's egress address.
+    assert_failure(&r, RouteKind::Vnet, Stage::Firewall, Code::AcrFirewallDenied);
+    let dns = r.trace.steps.iter().find(|s| s.stage == Stage::Dns && s.summary.contains("→")).unwrap();
+    assert_eq!(dns.rule, Some("dns.public-resolver"), "{dns:?}");
+    assert!(dns.summary.contains("public address, asked 8.8.8.8"), "{}", dns.summary);
+    // An open registry serves the same pull.
+    w.ok(
+        "PATCH",
+        &format!("Microsoft.ContainerRegistry/registries/{REG}"),
+        Some(json!({"properties": {"publicNetworkAccess": "Enabled"}})),
+    );
+    let r = w.pull(Epoch::E2021_11).await;
+    assert!(r.outcome.success, "{:#?}", r.trace.steps);
+    w.env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_endpoints_zone_group_takes_the_record_and_its_deletion_leaves_none() {
+    let w = recipe().await;
+    w.ok(
+        "PUT",
+        "Microsoft.Network/virtualNetworks/other",
+        Some(json!({"location": "westeurope", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+            "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.1.2.0/24"}}]}})),
+    );
+    let reg_id = w.id(&format!("Microsoft.ContainerRegistry/registries/{REG}"));
+    let other = w.id("Microsoft.Network/virtualNetworks/other");
+    w.ok(
+        "PUT",
+        "Microsoft.Network/privateEndpoints/acr-pe2",
+        Some(json!({"location": "westeurope", "properties": {
+            "subnet": {"id": format!("{other}/subnets/pe")},
+            "privateLinkServiceConnections": [{"name": "c2", "properties": {"privateLinkServiceId": reg_id, "groupIds": ["registry"]}}]}})),
+    );
+    let zone = w.id("Microsoft.Network/privateDnsZones/privatelink.azurecr.io");
+    let group = json!({"properties": {"privateDnsZoneConfigs": [{"name": "registry", "properties": {"privateDnsZoneId": zone}}]}});
+    w.ok("PUT", "Microsoft.Network/privateEndpoints/acr-pe2/privateDnsZoneGroups/default", Some(group.clone()));
+    // The record set holds the second endpoint's address only.
+    let a = w.ok("GET", &format!("{zone}/A/{REG}"), None);
+    assert_eq!(a["properties"]["aRecords"], json!([{"ipv4Address": "10.1.2.4"}]), "{a}");
+    let r = w.pull(Epoch::E2021_11).await;
+    assert_failure(&r, RouteKind::Vnet, Stage::Connect, Code::PrivateAddressUnreachable);
+    // Deleting the second endpoint removes what its group wrote: nothing is left.
+    w.ok("DELETE", "Microsoft.Network/privateEndpoints/acr-pe2", None);
+    assert_eq!(w.call("GET", &format!("{zone}/A/{REG}"), None).status, 404);
+    let r = w.pull(Epoch::E2021_11).await;
+    assert_failure(&r, RouteKind::Vnet, Stage::Dns, Code::DnsNxdomain);
+    // The first endpoint's group written again restores the pull.
+    w.ok("PUT", "Microsoft.Network/privateEndpoints/acr-pe/privateDnsZoneGroups/default", Some(group));
+    assert!(w.pull(Epoch::E2021_11).await.outcome.success);
+    w.env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_overwritten_endpoint_leaves_the_newer_record() {
+    let w = recipe().await;
+    let reg_id = w.id(&format!("Microsoft.ContainerRegistry/registries/{REG}"));
+    let vnet = w.id("Microsoft.Network/virtualNetworks/vnet");
+    w.ok(
+        "PUT",
+        "Microsoft.Network/privateEndpoints/acr-pe2",
+        Some(json!({"location": "westeurope", "properties": {
+            "subnet": {"id": format!("{vnet}/subnets/pe")},
+            "privateLinkServiceConnections": [{"name": "c2", "properties": {"privateLinkServiceId": reg_id, "groupIds": ["registry"]}}]}})),
+    );
+    let zone = w.id("Microsoft.Network/privateDnsZones/privatelink.azurecr.io");
+    let group = json!({"properties": {"privateDnsZoneConfigs": [{"name": "registry", "properties": {"privateDnsZoneId": zone}}]}});
+    w.ok("PUT", "Microsoft.Network/privateEndpoints/acr-pe2/privateDnsZoneGroups/default", Some(group));
+    // acr-pe's group wrote the set first; acr-pe2's owns it now: deleting acr-pe leaves it.
+    w.ok("DELETE", "Microsoft.Network/privateEndpoints/acr-pe", None);
+    let a = w.ok("GET", &format!("{zone}/A/{REG}"), None);
+    assert_eq!(a["properties"]["aRecords"], json!([{"ipv4Address": "10.0.2.6"}]), "{a}");
+    assert!(w.pull(Epoch::E2021_11).await.outcome.success);
+    w.env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upper_case_repository_is_a_pull_failure_and_a_digest_beats_the_tag() {
+    let mut w = recipe().await;
+    w.config(json!({"linuxFxVersion": "DOCKER|secureacr2021.azurecr.io/App:v1"}));
+    let r = w.pull(Epoch::E2024_11).await;
+    let o = &r.outcome;
+    assert_eq!(
+        (o.success, o.route, o.stage, o.code),
+        (false, None, Some(Stage::Config), Some(Code::ImageReferenceInvalid))
+    );
+    assert_eq!(o.message.as_deref(), Some("invalid reference format: repository name (App) must be lowercase"));
+    assert!(r.log.iter().any(|l| l.contains("invalid reference format")), "{:?}", r.log);
+    let ok = w.pull_digest_of_v1().await;
+    w.catalog.0.insert((REG.into(), "app".into(), ok.clone()), ImageFacts::Pullable);
+    w.config(json!({"linuxFxVersion": format!("DOCKER|secureacr2021.azurecr.io/app:gone@{ok}")}));
+    let r = w.pull(Epoch::E2024_11).await;
+    assert!(r.outcome.success, "{:#?}", r.trace.steps);
+    assert_eq!(r.manifest_digest.as_deref(), Some(ok.as_str()));
+    w.env.stop().await;
+}
+
+impl World {
+    /// The manifest digest of app:v1, from a pull by tag.
+    async fn pull_digest_of_v1(&self) -> String {
+        self.config(json!({"linuxFxVersion": "DOCKER|secureacr2021.azurecr.io/app:v1"}));
+        let r = self.env.pull(&self.site, Epoch::E2024_11).await.unwrap();
+        r.manifest_digest.unwrap()
+    }
+}

@@ -369,12 +369,13 @@ pub struct Record {
 }
 
 /// `[[custom_dns]]`: a DNS server running in a VNET (what `dhcpOptions.dnsServers`
-/// points at). Not an ARM resource: the runner registers it with the fake DNS.
+/// points at), or without a VNET one on the internet at a public address. Not an ARM
+/// resource: the runner registers it with the fake DNS.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomDns {
     /// Name.
     pub name: String,
-    /// The VNET it runs in.
+    /// The VNET it runs in; empty: on the internet.
     pub vnet: String,
     /// Its address in that VNET.
     pub address: Ipv4Addr,

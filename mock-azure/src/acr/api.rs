@@ -20,7 +20,8 @@ use super::body::Body;
 use super::errors::{MAX_MANIFEST, RegistryError, StorageFault};
 use super::firewall;
 use super::host::{ConnInfo, HostKind};
-use super::oci::{Digest, GrammarError, Manifest, Reference, RepoName, parse_manifest};
+use super::oci::{Digest, GrammarError, Manifest, Reference, RepoName, media, parse_manifest};
+use super::referrers;
 use super::storage::{BlobStore, ByteRange, Repo, Staging, StorageError, StoredManifest};
 use super::uploads::Session;
 use crate::model::view::Registry;
@@ -42,10 +43,25 @@ enum Route {
     Blob(RepoName, Digest),
     UploadStart(RepoName),
     Upload(RepoName, String),
+    Referrers(RepoName, Digest),
 }
 
 fn repo_name(s: &str) -> Result<RepoName, RegistryError> {
     RepoName::parse(s).ok_or_else(|| RegistryError::name_invalid(s))
+}
+
+/// The challenge of a refused cross-repository mount names the source's pull scope
+/// beside the target's push scope, as the distribution registry's does: a client that
+/// follows it gets a token that allows the mount (201) instead of a plain upload.
+fn mount_challenge(e: RegistryError, registry: &Registry, route: &Route, query: &[(String, String)]) -> RegistryError {
+    let Route::UploadStart(to) = route else { return e };
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let (Some(_), Some(from)) = (get("mount"), get("from").and_then(RepoName::parse)) else { return e };
+    if e.status != 401 {
+        return e;
+    }
+    let scope = format!("repository:{to}:pull,push repository:{from}:pull");
+    RegistryError::unauthorized(&auth::login_server(registry), Some(&scope))
 }
 
 fn upload_id_ok(s: &str) -> bool {
@@ -74,6 +90,14 @@ fn parse_route(path: &str) -> Result<Route, RegistryError> {
     {
         let name = repo_name(name)?;
         return Ok(Route::Upload(name, id.to_string()));
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/referrers/")
+        && !digest.contains('/')
+    {
+        let name = repo_name(name)?;
+        let d = Digest::parse(digest)
+            .ok_or_else(|| RegistryError::digest_invalid(&format!("invalid digest '{digest}'")))?;
+        return Ok(Route::Referrers(name, d));
     }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/")
         && !reference.contains('/')
@@ -106,6 +130,7 @@ fn need(route: &Route, method: &Method) -> Result<Need, RegistryError> {
         Route::Base if read => Ok(Need::Base),
         Route::Catalog if method == Method::GET => Ok(Need::Catalog),
         Route::Tags(r) if method == Method::GET => repo(r, Action::Pull),
+        Route::Referrers(r, _) if method == Method::GET => repo(r, Action::Pull),
         Route::Manifest(r, _) if read => repo(r, Action::Pull),
         Route::Manifest(r, _) if method == Method::PUT => repo(r, Action::Push),
         Route::Manifest(r, _) if method == Method::DELETE => repo(r, Action::Delete),
@@ -500,7 +525,7 @@ impl Acr {
         }
         let route = parse_route(path)?;
         let need = need(&route, &parts.method)?;
-        auth::authorize(&ctx, registry, &creds, &need)?;
+        auth::authorize(&ctx, registry, &creds, &need).map_err(|e| mount_challenge(e, registry, &route, &query))?;
         let reg_name = registry.name_lower();
         let repo_of = |name: &RepoName| {
             Repo::new(&reg_name, name.clone()).ok_or_else(|| RegistryError::registry_unknown(&reg_name))
@@ -535,10 +560,26 @@ impl Acr {
                 let repo = repo_of(&name)?;
                 self.manifest(&repo, reference, parts, body).await
             }
+            Route::Referrers(name, subject) => {
+                let repo = repo_of(&name)?;
+                let filter = query.iter().find(|(k, _)| k == "artifactType").map(|(_, v)| v.as_str());
+                let index = referrers::index(blobs, &repo, &subject, filter).await?;
+                let mut b = builder(200).header("content-type", media::OCI_INDEX);
+                if filter.is_some() {
+                    b = b.header(referrers::OCI_FILTERS_APPLIED, "artifactType");
+                }
+                Ok(finish(b, Body::bytes(index.to_string())))
+            }
             Route::Blob(name, digest) => {
                 let repo = repo_of(&name)?;
                 if parts.method == Method::DELETE {
-                    return Err(RegistryError::unsupported("deleting blobs"));
+                    // The repository's link goes; other repositories keep theirs (202, as
+                    // the distribution spec answers a delete).
+                    return match blobs.unlink_blob(&repo, &digest).await.map_err(|e| internal(&e))? {
+                        Some(true) => Ok(finish(builder(202).header("content-length", "0"), Body::empty())),
+                        Some(false) => Err(RegistryError::blob_unknown(&digest)),
+                        None => Err(RegistryError::unsupported("deleting blobs")),
+                    };
                 }
                 let size = blobs
                     .blob_size(&repo, &digest)
@@ -615,14 +656,18 @@ impl Acr {
                 Read::Broken => return Err(RegistryError::size_invalid("the manifest body did not arrive whole")),
             };
             let ct = header(&parts.headers, "content-type");
+            let subject = referrers::subject_of(&bytes);
             let digest = put_manifest_checked(blobs, repo, bytes, ct, &reference).await?;
-            return Ok(finish(
-                builder(201)
-                    .header("location", format!("/v2/{}/manifests/{digest}", repo.name))
-                    .header("docker-content-digest", digest.as_str())
-                    .header("content-length", "0"),
-                Body::empty(),
-            ));
+            let mut b = builder(201)
+                .header("location", format!("/v2/{}/manifests/{digest}", repo.name))
+                .header("docker-content-digest", digest.as_str())
+                .header("content-length", "0");
+            // OCI 1.1: the registry tells the client it indexed the subject (so the client
+            // need not keep the referrers tag itself).
+            if let Some(subject) = subject {
+                b = b.header(referrers::OCI_SUBJECT, subject);
+            }
+            return Ok(finish(b, Body::empty()));
         }
         let reference = match reference {
             Ok(r) => r,

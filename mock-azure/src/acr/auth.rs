@@ -170,7 +170,8 @@ pub struct AuthCtx<'a> {
     pub now: u64,
 }
 
-fn login_server(registry: &Registry) -> String {
+/// The registry's login server name (`<reg>.azurecr.io`), as challenges name it.
+pub fn login_server(registry: &Registry) -> String {
     registry.login_server.clone()
 }
 

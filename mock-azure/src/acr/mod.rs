@@ -13,6 +13,7 @@
 //! - [`auth`]: admin user, Entra token exchange, ACR tokens and their scopes, signed
 //!   data-endpoint URLs.
 //! - [`api`]: routing and the distribution API handlers (login server, data endpoint).
+//! - [`referrers`]: OCI 1.1's referrers index and the `OCI-Subject` answer.
 //! - [`body`]: the response body (in memory or streamed from the store).
 //! - [`mod@serve`]: TLS per host name, listeners added while running, connections.
 //! - [`image`]: deterministic test images, pushing them, importing `docker save`
@@ -37,6 +38,7 @@ pub mod firewall;
 pub mod host;
 pub mod image;
 pub mod oci;
+pub mod referrers;
 pub mod serve;
 pub mod storage;
 pub mod uploads;

@@ -254,19 +254,23 @@ impl std::fmt::Display for Reference {
 
 /// An image reference as Docker reads one from `linuxFxVersion` (`DOCKER|host/repo:tag`):
 /// a registry host (Docker Hub's when the first component names none), a repository and
-/// a tag or digest. Deliberately lenient: what the user wrote is sent to the registry,
-/// which judges the name (as docker would, up to its own parsing).
+/// a tag or digest. Docker refuses a reference outside its grammar before any request
+/// (an upper-case repository first of all); everything else goes to the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef {
     /// Registry host (`secureacr.azurecr.io`), lower case; `index.docker.io` when none.
     pub host: String,
     /// Repository (`app`, `team/app`; `library/nginx` for a bare Docker Hub name).
     pub repo: String,
-    /// Tag (`latest` when none) or `sha256:` digest.
+    /// What is pulled: the tag (`latest` when none), or the `sha256:` digest when the
+    /// reference has one (docker pulls `repo:tag@digest` by digest).
     pub reference: String,
+    /// The tag written beside a digest (`repo:tag@digest`), kept only for display.
+    pub tag: Option<String>,
 }
 
-/// Why a string is no image reference.
+/// Why a string is no image reference. The last two are docker's own refusals (rule
+/// `image.reference`): it says them before sending any request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageRefError {
     /// Empty (after trimming).
@@ -278,11 +282,33 @@ pub enum ImageRefError {
     /// No repository or no tag/digest after the separator.
     #[error("image reference '{0}' names no repository or no tag")]
     Incomplete(String),
+    /// A repository with upper-case letters (docker's `ParseNormalizedNamed`).
+    #[error("invalid reference format: repository name ({repo}) must be lowercase")]
+    Uppercase {
+        /// The repository as written (`library/App` for a bare Docker Hub name).
+        repo: String,
+    },
+    /// Outside the reference grammar otherwise (a bad component, tag or digest).
+    #[error("invalid reference format")]
+    InvalidFormat {
+        /// Which part broke the grammar.
+        #[source]
+        cause: GrammarError,
+    },
+}
+
+impl ImageRefError {
+    /// Whether docker itself refuses the reference (an outcome of the pull, not a
+    /// configuration pullsim cannot read).
+    pub fn is_docker_refusal(&self) -> bool {
+        matches!(self, ImageRefError::Uppercase { .. } | ImageRefError::InvalidFormat { .. })
+    }
 }
 
 impl ImageRef {
-    /// Parses `host/repo[:tag|@digest]` or a Docker Hub `repo[:tag]`: a first component
-    /// with a `.` or `:`, or `localhost`, is a host.
+    /// Parses `host/repo[:tag][@digest]` or a Docker Hub `repo[:tag]` as docker does: a
+    /// first component with a `.` or `:`, or `localhost`, is a host; with a digest the
+    /// tag is ignored; the repository must be lower case and follow the OCI grammar.
     pub fn parse(s: &str) -> Result<ImageRef, ImageRefError> {
         let s = s.trim();
         if s.is_empty() {
@@ -291,12 +317,14 @@ impl ImageRef {
         if s.contains(char::is_whitespace) {
             return Err(ImageRefError::Whitespace(s.to_string()));
         }
-        let (name, reference) = match s.split_once('@') {
-            Some((n, d)) => (n, d.to_string()),
-            None => match s.rsplit_once(':') {
-                Some((n, t)) if !t.contains('/') => (n, t.to_string()),
-                _ => (s, "latest".to_string()),
-            },
+        let (named, digest) = match s.split_once('@') {
+            Some((n, d)) => (n, Some(d)),
+            None => (s, None),
+        };
+        // A tag is what follows the last ':' after the last '/' (a host may have a port).
+        let (name, tag) = match named.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, Some(t)),
+            _ => (named, None),
         };
         let (host, repo) = match name.split_once('/') {
             Some((h, r)) if h.contains('.') || h.contains(':') || h == "localhost" => {
@@ -307,19 +335,34 @@ impl ImageRef {
                 if name.contains('/') { name.to_string() } else { format!("library/{name}") },
             ),
         };
-        if repo.is_empty() || reference.is_empty() {
+        if repo.is_empty() || tag == Some("") || digest == Some("") {
             return Err(ImageRefError::Incomplete(s.to_string()));
         }
-        Ok(ImageRef { host, repo, reference })
+        if repo.to_ascii_lowercase() != repo {
+            return Err(ImageRefError::Uppercase { repo });
+        }
+        let invalid = |cause| ImageRefError::InvalidFormat { cause };
+        repo.parse::<RepoName>().map_err(invalid)?;
+        if let Some(t) = tag {
+            validate_tag(t).map_err(invalid)?;
+        }
+        let reference = match digest {
+            Some(d) => d.parse::<Digest>().map_err(invalid)?.to_string(),
+            None => tag.unwrap_or("latest").to_string(),
+        };
+        let tag = tag.filter(|_| digest.is_some()).map(str::to_string);
+        Ok(ImageRef { host, repo, reference, tag })
     }
 }
 
 impl std::fmt::Display for ImageRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.reference.starts_with("sha256:") {
-            write!(f, "{}/{}@{}", self.host, self.repo, self.reference)
-        } else {
-            write!(f, "{}/{}:{}", self.host, self.repo, self.reference)
+        match &self.tag {
+            Some(tag) => write!(f, "{}/{}:{tag}@{}", self.host, self.repo, self.reference),
+            None if self.reference.starts_with("sha256:") => {
+                write!(f, "{}/{}@{}", self.host, self.repo, self.reference)
+            }
+            None => write!(f, "{}/{}:{}", self.host, self.repo, self.reference),
         }
     }
 }
@@ -524,10 +567,36 @@ mod tests {
             (i.host.as_str(), i.repo.as_str(), i.reference.as_str()),
             ("index.docker.io", "library/nginx", "latest")
         );
-        let i = ImageRef::parse("reg.azurecr.io/app@sha256:abc").unwrap();
-        assert_eq!(i.reference, "sha256:abc");
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let i = ImageRef::parse(&format!("reg.azurecr.io/app@{d}")).unwrap();
+        assert_eq!((i.repo.as_str(), i.reference.as_str(), i.tag), ("app", d.as_str(), None));
+        assert_eq!(
+            ImageRef::parse("reg.azurecr.io/app@sha256:abc"),
+            Err(ImageRefError::InvalidFormat { cause: GrammarError::BadDigest("sha256:abc".into()) })
+        );
         assert_eq!(ImageRef::parse(" "), Err(ImageRefError::Empty));
         assert!(matches!(ImageRef::parse("a b"), Err(ImageRefError::Whitespace(_))));
+    }
+
+    #[test]
+    fn a_tag_beside_a_digest_is_ignored_and_the_digest_pulled() {
+        let d = format!("sha256:{}", "0f".repeat(32));
+        let i = ImageRef::parse(&format!("reg.azurecr.io:443/team/app:v1@{d}")).unwrap();
+        assert_eq!((i.host.as_str(), i.repo.as_str()), ("reg.azurecr.io:443", "team/app"));
+        assert_eq!((i.reference.as_str(), i.tag.as_deref()), (d.as_str(), Some("v1")));
+        assert_eq!(i.to_string(), format!("reg.azurecr.io:443/team/app:v1@{d}"));
+    }
+
+    #[test]
+    fn an_upper_case_repository_is_refused_with_dockers_words() {
+        let e = ImageRef::parse("reg.azurecr.io/App:v1").unwrap_err();
+        assert_eq!(e.to_string(), "invalid reference format: repository name (App) must be lowercase");
+        assert!(e.is_docker_refusal());
+        let e = ImageRef::parse("App:v1").unwrap_err();
+        assert_eq!(e.to_string(), "invalid reference format: repository name (library/App) must be lowercase");
+        let e = ImageRef::parse("reg.azurecr.io/app:-v1").unwrap_err();
+        assert_eq!(e.to_string(), "invalid reference format");
+        assert!(!ImageRefError::Empty.is_docker_refusal());
     }
 
     #[test]

@@ -275,3 +275,131 @@ async fn unknown_hosts_and_addresses_are_refused() {
     let r = call(&acr, &conn, "GET", "/v2/", &[], b"").await;
     assert_eq!(r.status, 403, "an address the map does not know is no endpoint of the registry");
 }
+
+/// Pushes `bytes` as a blob of `repo` in one request; its digest.
+async fn push_blob(acr: &Acr, conn: &ConnInfo, auth: &[(&str, &str)], repo: &str, bytes: &[u8]) -> Digest {
+    let d = Digest::of(bytes);
+    let r = call(acr, conn, "POST", &format!("/v2/{repo}/blobs/uploads/?digest={d}"), auth, bytes).await;
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    d
+}
+
+/// Issue 16, OCI distribution-spec 1.1 as its conformance suite checks it: a manifest
+/// with a subject is answered with `OCI-Subject`; the referrers API lists it (filtered by
+/// `artifactType`, saying so), and an unknown digest gets an empty index.
+#[tokio::test]
+async fn referrers_list_the_manifests_with_a_subject_and_filter_by_artifact_type() {
+    let env = Env::new();
+    let reg = env.registry("flowacr11", "Premium", true);
+    let acr = acr(&env);
+    let b = basic("flowacr11", &reg.admin_passwords.clone().unwrap()[0]);
+    let auth = [("authorization", b.as_str())];
+    let conn = public(&env, "flowacr11", false);
+    let empty = push_blob(&acr, &conn, &auth, "app", b"{}").await;
+    let layer = push_blob(&acr, &conn, &auth, "app", b"layer").await;
+    let image = json!({"schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
+        "config": {"mediaType": media::OCI_CONFIG, "digest": empty.as_str(), "size": 2},
+        "layers": [{"mediaType": media::OCI_LAYER_TAR, "digest": layer.as_str(), "size": 5}]})
+    .to_string();
+    let ct = [("authorization", b.as_str()), ("content-type", media::OCI_MANIFEST)];
+    let r = call(&acr, &conn, "PUT", "/v2/app/manifests/v1", &ct, image.as_bytes()).await;
+    assert_eq!((r.status, r.header("oci-subject")), (201, ""), "no subject, no header");
+    let subject = Digest::of(image.as_bytes());
+    let artifact = |kind: &str, note: &str| {
+        json!({"schemaVersion": 2, "mediaType": media::OCI_MANIFEST, "artifactType": kind,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.as_str(), "size": 2},
+            "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.as_str(), "size": 2}],
+            "subject": {"mediaType": media::OCI_MANIFEST, "digest": subject.as_str(), "size": image.len()},
+            "annotations": {"note": note}})
+        .to_string()
+    };
+    let (sbom, sig) = (artifact("application/spdx+json", "sbom"), artifact("application/vnd.example.sig", "sig"));
+    for m in [&sbom, &sig] {
+        let d = Digest::of(m.as_bytes());
+        let r = call(&acr, &conn, "PUT", &format!("/v2/app/manifests/{d}"), &ct, m.as_bytes()).await;
+        assert_eq!((r.status, r.header("oci-subject")), (201, subject.as_str()), "{:?}", r.json());
+    }
+    let r = call(&acr, &conn, "GET", &format!("/v2/app/referrers/{subject}"), &auth, b"").await;
+    assert_eq!((r.status, r.header("content-type")), (200, media::OCI_INDEX));
+    assert_eq!(r.header("oci-filters-applied"), "");
+    let listed = r.json();
+    assert_eq!(listed["schemaVersion"], 2);
+    let mut kinds: Vec<&str> =
+        listed["manifests"].as_array().unwrap().iter().map(|d| d["artifactType"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["application/spdx+json", "application/vnd.example.sig"]);
+    let uri = format!("/v2/app/referrers/{subject}?artifactType=application/spdx%2Bjson");
+    let r = call(&acr, &conn, "GET", &uri, &auth, b"").await;
+    assert_eq!(r.header("oci-filters-applied"), "artifactType");
+    let one = r.json();
+    assert_eq!(one["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(one["manifests"][0]["digest"], Digest::of(sbom.as_bytes()).as_str());
+    assert_eq!(one["manifests"][0]["size"], sbom.len());
+    assert_eq!(one["manifests"][0]["annotations"], json!({"note": "sbom"}));
+    // An unknown digest: an empty index, not an error; a malformed one: 400.
+    let r = call(&acr, &conn, "GET", &format!("/v2/app/referrers/{}", Digest::of(b"x")), &auth, b"").await;
+    assert_eq!((r.status, r.json()["manifests"].clone()), (200, json!([])));
+    let r = call(&acr, &conn, "GET", "/v2/app/referrers/sha256:nothex", &auth, b"").await;
+    assert_eq!((r.status, r.json()["errors"][0]["code"].as_str()), (400, Some("DIGEST_INVALID")));
+    // Anonymous: the challenge names the repository's pull scope.
+    let r = call(&acr, &conn, "GET", &format!("/v2/app/referrers/{subject}"), &[], b"").await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.header("www-authenticate").ends_with(r#"scope="repository:app:pull""#),
+        "{}",
+        r.header("www-authenticate")
+    );
+}
+
+/// Issue 16: a blob DELETE unlinks it from the repository (202), then it is unknown (404);
+/// another repository's link to the same content stays.
+#[tokio::test]
+async fn a_deleted_blob_is_gone_from_its_repository_only() {
+    let env = Env::new();
+    let reg = env.registry("flowacr12", "Premium", true);
+    let acr = acr(&env);
+    let b = basic("flowacr12", &reg.admin_passwords.clone().unwrap()[0]);
+    let auth = [("authorization", b.as_str())];
+    let conn = public(&env, "flowacr12", false);
+    let d = push_blob(&acr, &conn, &auth, "a", b"shared").await;
+    push_blob(&acr, &conn, &auth, "b", b"shared").await;
+    let r = call(&acr, &conn, "DELETE", &format!("/v2/a/blobs/{d}"), &auth, b"").await;
+    assert_eq!(r.status, 202);
+    for method in ["HEAD", "GET"] {
+        let r = call(&acr, &conn, method, &format!("/v2/a/blobs/{d}"), &auth, b"").await;
+        assert_eq!(r.status, 404, "{method}");
+    }
+    let r = call(&acr, &conn, "DELETE", &format!("/v2/a/blobs/{d}"), &auth, b"").await;
+    assert_eq!((r.status, r.json()["errors"][0]["code"].as_str()), (404, Some("BLOB_UNKNOWN")));
+    assert_eq!(call(&acr, &conn, "HEAD", &format!("/v2/b/blobs/{d}"), &auth, b"").await.status, 200);
+}
+
+/// Issue 16: a cross-repository mount asked without credentials is challenged for the
+/// target's push scope and the source's pull scope (as the distribution registry does); a
+/// token for both mounts (201), a token for the target alone starts an upload (202).
+#[tokio::test]
+async fn a_mount_challenge_names_the_source_pull_scope_and_its_token_mounts() {
+    let env = Env::new();
+    let reg = env.registry("flowacr13", "Premium", true);
+    let acr = acr(&env);
+    let b = basic("flowacr13", &reg.admin_passwords.clone().unwrap()[0]);
+    let auth = [("authorization", b.as_str())];
+    let conn = public(&env, "flowacr13", false);
+    let d = push_blob(&acr, &conn, &auth, "src", b"layer").await;
+    let mount = format!("/v2/dst/blobs/uploads/?mount={d}&from=src");
+    let r = call(&acr, &conn, "POST", &mount, &[], b"").await;
+    assert_eq!(r.status, 401);
+    let challenge = r.header("www-authenticate").to_string();
+    assert!(challenge.ends_with(r#"scope="repository:dst:pull,push repository:src:pull""#), "{challenge}");
+    let token = |scope: &str| {
+        let uri = format!("/oauth2/token?service=flowacr13.azurecr.io&scope={}", scope.replace(' ', "%20"));
+        let (acr, conn, auth) = (&acr, &conn, &auth);
+        async move { call(acr, conn, "GET", &uri, auth, b"").await.json()["access_token"].as_str().unwrap().to_string() }
+    };
+    let narrow = format!("Bearer {}", token("repository:dst:pull,push").await);
+    let r = call(&acr, &conn, "POST", &mount, &[("authorization", narrow.as_str())], b"").await;
+    assert_eq!(r.status, 202, "without pull on the source: a plain upload session");
+    let both = format!("Bearer {}", token("repository:dst:pull,push repository:src:pull").await);
+    let r = call(&acr, &conn, "POST", &mount, &[("authorization", both.as_str())], b"").await;
+    assert_eq!((r.status, r.header("location")), (201, format!("/v2/dst/blobs/{d}").as_str()));
+}

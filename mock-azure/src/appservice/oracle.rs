@@ -124,17 +124,25 @@ impl Ctx<'_> {
         let Some(img) = fx.strip_prefix("DOCKER|").or_else(|| fx.strip_prefix("docker|")) else {
             return (None, Err((Stage::Config, Code::ImageNotConfigured)));
         };
-        let (name, reference) = match img.split_once('@') {
-            Some((n, d)) => (n, d.to_string()),
-            None => match img.rsplit_once(':') {
-                Some((n, t)) if !t.contains('/') => (n, t.to_string()),
-                _ => (img, "latest".to_string()),
-            },
+        // Docker's reading (rule image.reference): a digest wins over a tag written beside
+        // it; an upper-case repository is refused before anything is sent.
+        let (named, digest) = match img.split_once('@') {
+            Some((n, d)) => (n, Some(d)),
+            None => (img, None),
         };
+        let (name, tag) = match named.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, Some(t)),
+            _ => (named, None),
+        };
+        let reference = digest.or(tag).unwrap_or("latest").to_string();
         let (host, repo) = match name.split_once('/') {
             Some((h, r)) if h.contains('.') => (h.to_ascii_lowercase(), r.to_string()),
             _ => ("index.docker.io".to_string(), name.to_string()),
         };
+        if repo.chars().any(|c| c.is_ascii_uppercase()) {
+            self.rules.push("image.reference");
+            return (None, Err((Stage::Config, Code::ImageReferenceInvalid)));
+        }
 
         // Route.
         let p = &site["properties"];
@@ -151,6 +159,18 @@ impl Ctx<'_> {
                 Epoch::E2024_11 => pull_setting || image_pull || all_traffic,
             };
         self.rules.push(if subnet.is_none() { "route.integration" } else { super::rules::route_rule(epoch).id });
+        // Unconfirmed readings the route rests on: spellings no source shows, and (2022-03)
+        // the setting routing while the property reads false.
+        let odd = |name: &str, sourced: &str| setting_on(name) && setting(name).is_some_and(|v| v != sourced);
+        if subnet.is_some()
+            && (odd("WEBSITE_PULL_IMAGE_OVER_VNET", "true")
+                || (epoch == Epoch::E2021_07 && odd("WEBSITE_VNET_ROUTE_ALL", "1")))
+        {
+            self.rules.push("setting.spellings");
+        }
+        if subnet.is_some() && epoch == Epoch::E2022_03 && pull_setting && !image_pull {
+            self.rules.push("route.property-false");
+        }
         let route = if over_vnet { RouteKind::Vnet } else { RouteKind::Public };
         let src_vnet = if over_vnet {
             subnet.as_deref().and_then(|s| s.rsplit_once("/subnets/")).map(|(v, _)| v.to_string())
@@ -441,17 +461,24 @@ impl Ctx<'_> {
     /// not ask itself.
     fn server_view(&self, from_vnet: &str, ip: Ipv4Addr, me: Option<&Value>) -> Option<View> {
         if ip == crate::netplan::AZURE_DNS {
-            return Some(View::Vnet(from_vnet.to_string()));
+            // 168.63.129.16 answers inside Azure only: not a server on the internet.
+            return (!from_vnet.is_empty()).then(|| View::Vnet(from_vnet.to_string()));
         }
         let server = self.of_type("Pullsim.Dns/customServers").into_iter().find(|c| {
             c["properties"]["address"].as_str() == Some(&ip.to_string())
                 && (!ip.is_private()
                     || self.vnet_holding(from_vnet, ip).is_some_and(|v| v == lower(&c["properties"]["vnet"])))
-        })?;
-        if me.is_some_and(|m| lower(&m["id"]) == lower(&server["id"])) {
-            return None;
+        });
+        match server {
+            Some(s) if me.is_some_and(|m| lower(&m["id"]) == lower(&s["id"])) => None,
+            Some(s) => Some(View::Custom(s)),
+            // Any other public address is a resolver on the internet, reached through the
+            // VNET's outbound path: the public view (rule dns.public-resolver).
+            None if !(ip.is_private() || ip.is_loopback() || ip.is_unspecified() || ip.is_link_local()) => {
+                Some(View::Public)
+            }
+            None => None,
         }
-        Some(View::Custom(server))
     }
 
     /// Resolves `name` through the resolvers in order: a resolver that does not answer,

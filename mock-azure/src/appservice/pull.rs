@@ -124,7 +124,9 @@ impl Pull<'_> {
     pub async fn resolve(&mut self, route: &Route, host: &str, stage: Stage) -> Result<Target, PullError> {
         let asked = resolve::ask(self.fabric, &self.plan, route, host).await?;
         let decided = route.resolvers.setting.text();
-        let Asked { server, answer } = asked;
+        let Asked { server, modeled, answer } = asked;
+        // An internet resolver answered (rule dns.public-resolver): the public chain.
+        let public_resolver = modeled.vnet.is_none() && modeled != Modeled::azure_dns();
         let chain = |chain: &[String]| {
             if chain.is_empty() { String::new() } else { format!(" (via {})", chain.join(" → ")) }
         };
@@ -134,7 +136,8 @@ impl Pull<'_> {
                 let dest = self.plan.locate(&route.source, addrs[0]);
                 let view = if addrs[0].is_private() { "private" } else { "public" };
                 let summary = format!("{host} → {}{} ({view} address, asked {server})", addrs[0], chain(c));
-                self.trace.ok(stage, summary, Some(decided), Some("dns.private-zone"));
+                let rule = if public_resolver { "dns.public-resolver" } else { "dns.private-zone" };
+                self.trace.ok(stage, summary, Some(decided), Some(rule));
                 return Ok(Target { host: host.to_string(), dest });
             }
             Answer::NxDomain { chain: c } => {
@@ -155,7 +158,7 @@ impl Pull<'_> {
                 format!("{host}: no answer from {server} (unreachable or silent)"),
             ),
         };
-        let rule = route.resolvers.setting.failure_rule();
+        let rule = if public_resolver { "dns.public-resolver" } else { route.resolvers.setting.failure_rule() };
         Err(self.fail(stage, code, why(summary).by(decided).rule(rule), message))
     }
 

@@ -10,12 +10,14 @@ pub use crate::dns::client::{Answer, ResolveError, STUB_TIMEOUT, query_a};
 
 use super::error::InfraError;
 use super::route::{Route, Server};
-use crate::netplan::{Fabric, Plan};
+use crate::netplan::{Fabric, Modeled, Plan};
 
 /// The server that had the last word, and what it said.
 pub(crate) struct Asked {
     /// Its address as configured.
     pub server: Ipv4Addr,
+    /// What that address stands for from the route's source.
+    pub modeled: Modeled,
     /// Its answer.
     pub answer: Answer,
 }
@@ -50,5 +52,5 @@ async fn ask_one(
             .map_err(|source| InfraError::LocalAddress { modeled: route.source.clone(), source })?;
         query_a(src, fabric.dns_addr_from(&route.source, &server.modeled), host).await?
     };
-    Ok(Asked { server: server.modeled.ip, answer })
+    Ok(Asked { server: server.modeled.ip, modeled: server.modeled.clone(), answer })
 }

@@ -25,6 +25,17 @@ pub struct Route {
     pub rule: &'static str,
     /// The DNS servers the pull asks, in order.
     pub resolvers: Resolvers,
+    /// What the decision rests on beyond its rule: an unconfirmed reading of a setting.
+    pub caveats: Vec<Caveat>,
+}
+
+/// An unconfirmed reading the route decision rests on, with the rule that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caveat {
+    /// What was read, as the trace shows it.
+    pub summary: String,
+    /// The rule (of confidence U) behind the reading.
+    pub rule: &'static str,
 }
 
 /// Where the route leaves from.
@@ -145,11 +156,13 @@ pub enum RouteError {
 /// The route of `view`'s pull under `epoch` (RULES.md B), with its DNS servers.
 pub fn decide(view: &SiteView, epoch: Epoch, plan: &Plan) -> Result<Route, RouteError> {
     let Some(subnet_id) = &view.subnet_id else {
-        return public(view, "virtualNetworkSubnetId is not set (no VNET integration)".into(), "route.integration");
+        let why = "virtualNetworkSubnetId is not set (no VNET integration)".into();
+        return public(view, why, "route.integration", Vec::new());
     };
     let (over_vnet, why) = over_vnet(view, epoch);
+    let caveats = caveats(view, epoch);
     if !over_vnet {
-        return public(view, why, route_rule(epoch).id);
+        return public(view, why, route_rule(epoch).id, caveats);
     }
     let (vnet, subnet) =
         plan.subnet(subnet_id).ok_or_else(|| RouteError::SubnetNotInPlan { subnet: subnet_id.clone() })?;
@@ -163,10 +176,11 @@ pub fn decide(view: &SiteView, epoch: Epoch, plan: &Plan) -> Result<Route, Route
         deciding_setting: why,
         rule: route_rule(epoch).id,
         resolvers,
+        caveats,
     })
 }
 
-fn public(view: &SiteView, why: String, rule: &'static str) -> Result<Route, RouteError> {
+fn public(view: &SiteView, why: String, rule: &'static str, caveats: Vec<Caveat>) -> Result<Route, RouteError> {
     let outbound = view.outbound_ip.ok_or_else(|| RouteError::NoOutboundAddress { site: view.id.clone() })?;
     Ok(Route {
         kind: RouteKind::Public,
@@ -179,6 +193,7 @@ fn public(view: &SiteView, why: String, rule: &'static str) -> Result<Route, Rou
             alternates: Vec::new(),
             setting: ResolverSetting::PublicRoute,
         },
+        caveats,
     })
 }
 
@@ -222,6 +237,39 @@ fn over_vnet(v: &SiteView, epoch: Epoch) -> (bool, String) {
             ),
         ),
     }
+}
+
+/// The sourced spellings of the routing app settings (rule `setting.spellings`): the
+/// blog writes `WEBSITE_PULL_IMAGE_OVER_VNET=true` and `WEBSITE_VNET_ROUTE_ALL=1`.
+pub const SOURCED_SPELLINGS: [(&str, &str); 2] =
+    [("WEBSITE_PULL_IMAGE_OVER_VNET", "true"), ("WEBSITE_VNET_ROUTE_ALL", "1")];
+
+/// The unconfirmed readings the decision in `epoch` rests on: a routing setting counted
+/// on in a spelling no source shows, and (2022-03) the setting routing the pull while
+/// `vnetImagePullEnabled` reads false.
+fn caveats(v: &SiteView, epoch: Epoch) -> Vec<Caveat> {
+    let mut out = Vec::new();
+    for (name, sourced) in SOURCED_SPELLINGS {
+        // WEBSITE_VNET_ROUTE_ALL is read in 2021-07 only.
+        if name == "WEBSITE_VNET_ROUTE_ALL" && epoch != Epoch::E2021_07 {
+            continue;
+        }
+        if let Some(value) = v.setting(name).filter(|_| v.setting_true(name))
+            && value != sourced
+        {
+            out.push(Caveat {
+                summary: format!("{name}={value} counted as on (the sources write {sourced})"),
+                rule: "setting.spellings",
+            });
+        }
+    }
+    if epoch == Epoch::E2022_03 && !v.image_pull_property && v.setting_true("WEBSITE_PULL_IMAGE_OVER_VNET") {
+        out.push(Caveat {
+            summary: "vnetImagePullEnabled reads false: the app setting routes the pull (an explicit false is not told from the default)".into(),
+            rule: "route.property-false",
+        });
+    }
+    out
 }
 
 /// The DNS servers over the VNET, by precedence (RULES.md C): the site's

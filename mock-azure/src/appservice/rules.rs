@@ -1,5 +1,6 @@
 //! The rules of the App Service image pull as data: each with the epochs it holds in,
-//! its source and its confidence (docs/azure.md). The worker and the oracle cite
+//! its source and its confidence (docs/azure.md holds the facts; docs/confidence.md lists
+//! each rule's confidence beside its fact, and a test holds this table to it). The worker and the oracle cite
 //! rules by ID; `pullsim rules` prints this table.
 
 use std::fmt;
@@ -109,6 +110,7 @@ const ROUTING_DOC: &str = "https://learn.microsoft.com/azure/app-service/configu
 const NAME_RESOLUTION: &str = "https://learn.microsoft.com/azure/app-service/overview-name-resolution";
 const ACR_PRIVATE_LINK: &str = "https://learn.microsoft.com/azure/container-registry/container-registry-private-link";
 const ACR_AAD: &str = "https://github.com/Azure/acr/blob/main/docs/AAD-OAuth.md";
+const DOCKER_REFERENCE: &str = "https://github.com/distribution/reference/blob/main/reference.go";
 
 use Confidence::{Confirmed, Inferred, Unconfirmed};
 use Epoch::{E2021_07, E2021_11, E2022_03, E2024_11};
@@ -141,11 +143,19 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "route.2022-03",
-        text: "The site property vnetImagePullEnabled or the app setting WEBSITE_PULL_IMAGE_OVER_VNET=true sends the pull through the VNET (property=false with setting=true cannot be told from the default through the API, so either one enabling it counts).",
+        text: "The site property vnetImagePullEnabled or the app setting WEBSITE_PULL_IMAGE_OVER_VNET=true sends the pull through the VNET; site properties take precedence over the equivalent app settings.",
         since: E2022_03,
         until: Some(E2022_03),
         source: ROUTING_DOC,
         confidence: Confirmed,
+    },
+    Rule {
+        id: "route.property-false",
+        text: "vnetImagePullEnabled=false with WEBSITE_PULL_IMAGE_OVER_VNET=true: whether the property's false outvotes the setting is unconfirmed. The API shows an explicit false exactly as the default, so pullsim lets the setting send the pull through the VNET.",
+        since: E2022_03,
+        until: Some(E2022_03),
+        source: ROUTING_DOC,
+        confidence: Unconfirmed,
     },
     Rule {
         id: "route.2024-11",
@@ -162,6 +172,14 @@ pub const RULES: &[Rule] = &[
         until: None,
         source: ROUTING_DOC,
         confidence: Inferred,
+    },
+    Rule {
+        id: "setting.spellings",
+        text: "The sources spell the values WEBSITE_PULL_IMAGE_OVER_VNET=true and WEBSITE_VNET_ROUTE_ALL=1. pullsim also counts true in any case and 1 for either setting; that App Service reads these spellings so is unconfirmed.",
+        since: E2021_07,
+        until: None,
+        source: BLOG_2021,
+        confidence: Unconfirmed,
     },
     Rule {
         id: "dns.resolver",
@@ -186,6 +204,22 @@ pub const RULES: &[Rule] = &[
         until: None,
         source: NAME_RESOLUTION,
         confidence: Confirmed,
+    },
+    Rule {
+        id: "dns.public-resolver",
+        text: "A public address named as a DNS server (dnsConfiguration.dnsServers, WEBSITE_DNS_SERVER, a VNET's DNS servers) is an internet resolver: asked over the VNET's outbound path, it answers with the public chain to the registry's public address, so the registry's firewall decides.",
+        since: E2021_07,
+        until: None,
+        source: NAME_RESOLUTION,
+        confidence: Inferred,
+    },
+    Rule {
+        id: "dns.zone-group",
+        text: "Each private endpoint's zone group writes the record sets of its endpoint's names: a second endpoint for the same registry in the same zone overwrites them, and deleting an endpoint removes the records its zone group wrote.",
+        since: E2021_07,
+        until: None,
+        source: ACR_PRIVATE_LINK,
+        confidence: Inferred,
     },
     Rule {
         id: "net.private",
@@ -260,6 +294,14 @@ pub const RULES: &[Rule] = &[
         confidence: Confirmed,
     },
     Rule {
+        id: "image.reference",
+        text: "linuxFxVersion's image is a docker reference: repo:tag@sha256:… pulls by digest (the tag is ignored); a repository with upper-case letters is refused by docker before any request (invalid reference format).",
+        since: E2021_07,
+        until: None,
+        source: DOCKER_REFERENCE,
+        confidence: Inferred,
+    },
+    Rule {
         id: "acr.sku",
         text: "Private endpoints and network rules need the Premium SKU.",
         since: E2021_07,
@@ -268,12 +310,20 @@ pub const RULES: &[Rule] = &[
         confidence: Confirmed,
     },
     Rule {
+        id: "acr.sku-endpoint-error",
+        text: "Creating a private endpoint to a Basic or Standard registry fails with ARM 400 PrivateEndpointNotSupportedForSku; the code and message are modeled, not observed.",
+        since: E2021_07,
+        until: None,
+        source: ACR_PRIVATE_LINK,
+        confidence: Unconfirmed,
+    },
+    Rule {
         id: "auth.mi-trusted-service",
         text: "App Service is not an ACR trusted service: networkRuleBypassOptions=AzureServices does not let its pull through the firewall.",
         since: E2021_07,
         until: None,
         source: ACR_PRIVATE_LINK,
-        confidence: Unconfirmed,
+        confidence: Inferred,
     },
 ];
 

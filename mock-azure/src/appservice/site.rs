@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use crate::acr::oci::ImageRef;
+use crate::acr::oci::{ImageRef, ImageRefError};
 
 /// Everything about a site that decides its pull, as read from ARM.
 #[derive(Debug, Clone, Default)]
@@ -100,12 +100,13 @@ impl SiteView {
         self.setting(name).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
     }
 
-    /// The image, if `linuxFxVersion` is `DOCKER|…`.
-    pub fn image(&self) -> Option<ImageRef> {
+    /// The image of `linuxFxVersion` (`DOCKER|<reference>`): `None` when it names no
+    /// docker image, else the reference as docker reads it (or why docker refuses it).
+    pub fn image(&self) -> Option<Result<ImageRef, ImageRefError>> {
         let (kind, rest) = self.linux_fx.split_once('|')?;
         if !kind.eq_ignore_ascii_case("DOCKER") {
             return None;
         }
-        ImageRef::parse(rest).ok()
+        Some(ImageRef::parse(rest))
     }
 }

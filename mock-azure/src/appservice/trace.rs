@@ -66,6 +66,9 @@ impl Stage {
 pub enum Code {
     /// `linuxFxVersion` is not `DOCKER|<image>`.
     ImageNotConfigured,
+    /// Docker refused the image reference before any request (`invalid reference format`,
+    /// e.g. an upper-case repository).
+    ImageReferenceInvalid,
     /// The name does not exist in the view that answered.
     DnsNxdomain,
     /// The resolver failed (a custom server that forwards nowhere, a dead forwarder).
@@ -105,8 +108,9 @@ pub enum Code {
 impl Code {
     /// Every code, in the order of the pull's stages (`pullsim rules --codes` lists
     /// them). The one list: a test holds it equal to the variants the enum has.
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::ImageNotConfigured,
+        Code::ImageReferenceInvalid,
         Code::DnsNxdomain,
         Code::DnsServfail,
         Code::DnsRefused,
@@ -136,6 +140,9 @@ impl Code {
     pub fn meaning(self) -> &'static str {
         match self {
             Code::ImageNotConfigured => "linuxFxVersion is not DOCKER|<image>.",
+            Code::ImageReferenceInvalid => {
+                "Docker refused the image reference (invalid reference format, e.g. an upper-case repository)."
+            }
             Code::DnsNxdomain => "The name does not exist in the view that answered.",
             Code::DnsServfail => "The resolver failed (a custom server that forwards nowhere, a dead forwarder).",
             Code::DnsRefused => "The resolver refused the name.",

@@ -70,7 +70,11 @@ impl Worker {
         };
         let mut route_kind = None;
         let result = run(&mut p, &mut route_kind).await;
-        let image = p.view.image().map(|i| i.to_string()).unwrap_or_else(|| p.view.linux_fx.clone());
+        let image = match p.view.image() {
+            Some(Ok(i)) => i.to_string(),
+            // What the user wrote, as App Service's log shows it.
+            _ => p.view.linux_fx.split_once('|').map_or(p.view.linux_fx.as_str(), |(_, r)| r.trim()).to_string(),
+        };
         let (outcome, manifest_digest) = match result {
             Ok(digest) => {
                 p.log.push(logs::success());
@@ -118,10 +122,22 @@ async fn run(p: &mut Pull<'_>, route_kind: &mut Option<RouteKind>) -> Result<Str
 /// The image from `linuxFxVersion`, and whether `DOCKER_REGISTRY_SERVER_URL` names its
 /// registry (else the platform takes it for Docker Hub's).
 fn config(p: &mut Pull<'_>) -> Result<(ImageRef, bool), PullError> {
-    let Some(image) = p.view.image() else {
-        let m = format!("linuxFxVersion is '{}', not DOCKER|<image>", p.view.linux_fx);
-        let w = why(m.clone()).by("siteConfig.linuxFxVersion");
-        return Err(p.fail(Stage::Config, Code::ImageNotConfigured, w, m));
+    let image = match p.view.image() {
+        Some(Ok(image)) => image,
+        // Docker refuses the reference itself, before any request (rule image.reference).
+        Some(Err(e)) if e.is_docker_refusal() => {
+            let written = p.view.linux_fx.split_once('|').map_or("", |(_, r)| r.trim()).to_string();
+            p.log.push(logs::pulling(&written));
+            let w = why(format!("docker refuses the image reference '{written}': {e}"))
+                .by("siteConfig.linuxFxVersion")
+                .rule("image.reference");
+            return Err(p.fail(Stage::Config, Code::ImageReferenceInvalid, w, e.to_string()));
+        }
+        _ => {
+            let m = format!("linuxFxVersion is '{}', not DOCKER|<image>", p.view.linux_fx);
+            let w = why(m.clone()).by("siteConfig.linuxFxVersion");
+            return Err(p.fail(Stage::Config, Code::ImageNotConfigured, w, m));
+        }
     };
     let url_matches = p.view.setting("DOCKER_REGISTRY_SERVER_URL").is_some_and(|u| {
         u.trim_start_matches("https://")
@@ -145,6 +161,9 @@ fn record_route(p: &mut Pull<'_>, route: &Route, image: &ImageRef) {
         Via::Vnet { vnet, subnet, ip } => format!("VNET: the pull leaves from {ip} in {vnet}/{subnet}"),
     };
     p.trace.ok(Stage::Route, summary, Some(route.deciding_setting.clone()), Some(route.rule));
+    for c in &route.caveats {
+        p.trace.ok(Stage::Route, c.summary.clone(), None, Some(c.rule));
+    }
     match &route.resolvers.setting {
         ResolverSetting::PublicRoute => {
             let summary = "resolver: Azure DNS, public view (the platform's resolver)";

@@ -734,18 +734,15 @@ fn put_zone_group(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Optio
                 .filter_map(|i| i.as_str().map(str::to_string))
                 .collect();
             let rid = format!("{}/A/{rname}", zone["id"].as_str().unwrap_or_default());
+            // The zone group owns the record set it writes (rule dns.zone-group, [I]): a
+            // second endpoint's group for the same name overwrites the addresses and the
+            // creator, it does not add to them.
             let mut rs = tx.get_key(&rid.to_ascii_lowercase()).unwrap_or_else(|| {
                 json!({"id": rid, "name": rname, "type": "Microsoft.Network/privateDnsZones/A",
-                       "properties": {"ttl": 10, "aRecords": [], "metadata": {"creator": creator}, "fqdn": format!("{rname}.{zone_name}."), "isAutoRegistered": false}})
+                       "properties": {"ttl": 10, "fqdn": format!("{rname}.{zone_name}."), "isAutoRegistered": false}})
             });
-            let list = rs["properties"]["aRecords"].as_array_mut();
-            if let Some(list) = list {
-                for ip in &ips {
-                    if !list.iter().any(|r| r["ipv4Address"] == json!(ip)) {
-                        list.push(json!({"ipv4Address": ip}));
-                    }
-                }
-            }
+            rs["properties"]["aRecords"] = ips.iter().map(|ip| json!({"ipv4Address": ip})).collect();
+            rs["properties"]["metadata"] = json!({"creator": creator});
             tx.put(rs);
             record_sets.push(json!({"recordType": "A", "recordSetName": rname, "fqdn": format!("{rname}.{zone_name}"), "ttl": 10, "ipAddresses": ips, "provisioningState": "Succeeded"}));
         }
@@ -756,10 +753,14 @@ fn put_zone_group(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Optio
             "properties": {"privateDnsZoneId": zone["id"], "recordSets": record_sets},
         }));
     }
-    Ok(json!({"properties": {"privateDnsZoneConfigs": out_configs, "provisioningState": "Succeeded"}}))
+    Ok(json!({
+        "properties": {"privateDnsZoneConfigs": out_configs, "provisioningState": "Succeeded"},
+        PRIVATE: {"creator": creator},
+    }))
 }
 
-/// Removes the addresses a zone group put into its zones; record sets left empty go.
+/// Removes the addresses a zone group put into its zones; record sets left empty go. A
+/// set another group has overwritten since holds none of this group's addresses and stays.
 fn remove_group_records(tx: &mut Tx, group: &Value) {
     for c in group["properties"]["privateDnsZoneConfigs"].as_array().into_iter().flatten() {
         let zone = c["properties"]["privateDnsZoneId"].as_str().unwrap_or_default();
@@ -768,6 +769,11 @@ fn remove_group_records(tx: &mut Tx, group: &Value) {
             let Some(mut set) = tx.get_key(&rid.to_ascii_lowercase()) else {
                 continue;
             };
+            // Overwritten by another endpoint's group since: its records, not this one's.
+            let creator = &group[PRIVATE]["creator"];
+            if creator.is_string() && set["properties"]["metadata"]["creator"] != *creator {
+                continue;
+            }
             let ips: Vec<&Value> = rs["ipAddresses"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
             if let Some(list) = set["properties"]["aRecords"].as_array_mut() {
                 list.retain(|r| !ips.contains(&&r["ipv4Address"]));

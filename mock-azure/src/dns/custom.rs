@@ -77,7 +77,9 @@ pub struct ConditionalForwarder {
 pub struct CustomServer {
     /// Its address in the VNET.
     pub address: Ipv4Addr,
-    /// The VNET it runs in (resource ID).
+    /// The VNET it runs in (resource ID); empty: a server on the internet, at a public
+    /// address (a public resolver the scenario declares).
+    #[serde(default)]
     pub vnet: String,
     /// What it does with names no conditional forwarder covers.
     pub upstream: Upstream,
@@ -100,7 +102,7 @@ impl CustomServer {
 
     /// Its modeled address (the socket to bind for it is `fabric.map.real(&this)`).
     pub fn modeled(&self) -> Modeled {
-        Modeled::private(&self.vnet, self.address)
+        if self.vnet.is_empty() { Modeled::public(self.address) } else { Modeled::private(&self.vnet, self.address) }
     }
 
     /// The rule covering `name`: the conditional forwarder with the longest zone, else
@@ -120,6 +122,18 @@ impl CustomServer {
 
 fn zone_key(zone: &str) -> String {
     zone.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Whether `ip` is an address on the internet: a public unicast address other than
+/// Azure DNS's (where a public resolver, or a declared server outside any VNET, runs).
+pub fn is_internet_address(ip: Ipv4Addr) -> bool {
+    !(ip == AZURE_DNS
+        || ip.is_private()
+        || ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_multicast())
 }
 
 /// The ID of custom server `name` in subscription `sub`.
@@ -149,7 +163,13 @@ pub fn put_custom_server(store: &Store, sub: &str, name: &str, spec: &CustomServ
         }
     }
     let id = custom_server_id(sub, name);
+    if spec.vnet.is_empty() && !is_internet_address(spec.address) {
+        return Err(invalid(format!("a server outside any VNET needs a public address, not {}", spec.address)));
+    }
     store.transact(|tx| {
+        if spec.vnet.is_empty() {
+            return put_checked(tx, &id, name, spec.clone());
+        }
         let vnet = tx
             .get_key(&spec.vnet.to_ascii_lowercase())
             .filter(|v| v["type"] == "Microsoft.Network/virtualNetworks")
@@ -169,24 +189,30 @@ pub fn put_custom_server(store: &Store, sub: &str, name: &str, spec: &CustomServ
         }
         let mut stored = spec.clone();
         stored.vnet = vnet["id"].as_str().unwrap_or_default().to_string();
-        let taken = tx.filter(|v| {
-            v["type"] == CUSTOM_SERVER_TYPE
-                && !v["id"].as_str().unwrap_or_default().eq_ignore_ascii_case(&id)
-                && serde_json::from_value::<CustomServer>(v["properties"].clone())
-                    .is_ok_and(|o| o.modeled() == stored.modeled())
-        });
-        if let Some(other) = taken.first() {
-            return Err(invalid(format!(
-                "address {} is already used by custom DNS server {}",
-                spec.address,
-                other["name"].as_str().unwrap_or_default()
-            )));
-        }
-        let props = serde_json::to_value(&stored).map_err(|e| invalid(e.to_string()))?;
-        let value = json!({"id": id, "name": name, "type": CUSTOM_SERVER_TYPE, "properties": props});
-        tx.put(value.clone());
-        Ok(value)
+        put_checked(tx, &id, name, stored)
     })
+}
+
+/// Stores a custom server unless another one already claims its modeled address.
+fn put_checked(tx: &mut crate::model::Tx, id: &str, name: &str, stored: CustomServer) -> Result<Value, DnsError> {
+    let invalid = |reason: String| DnsError::InvalidCustomServer { name: name.to_string(), reason };
+    let taken = tx.filter(|v| {
+        v["type"] == CUSTOM_SERVER_TYPE
+            && !v["id"].as_str().unwrap_or_default().eq_ignore_ascii_case(id)
+            && serde_json::from_value::<CustomServer>(v["properties"].clone())
+                .is_ok_and(|o| o.modeled() == stored.modeled())
+    });
+    if let Some(other) = taken.first() {
+        return Err(invalid(format!(
+            "address {} is already used by custom DNS server {}",
+            stored.address,
+            other["name"].as_str().unwrap_or_default()
+        )));
+    }
+    let props = serde_json::to_value(&stored).map_err(|e| invalid(e.to_string()))?;
+    let value = json!({"id": id, "name": name, "type": CUSTOM_SERVER_TYPE, "properties": props});
+    tx.put(value.clone());
+    Ok(value)
 }
 
 /// Deletes custom DNS server `name`; `false` when there was none.

@@ -56,7 +56,7 @@ impl LogEntry {
             "seq": self.seq,
             "elapsed_ms": self.elapsed_ms,
             "server": self.role.to_string(),
-            "server_vnet": match &self.role { Role::Custom(m) => json!(m.vnet), Role::AzureDns => Value::Null },
+            "server_vnet": match &self.role { Role::Custom(m) => json!(m.vnet), Role::AzureDns | Role::PublicResolver(_) => Value::Null },
             "protocol": self.protocol,
             "source": self.source.to_string(),
             "source_modeled": self.source_modeled.as_ref().map(|m| m.ip.to_string()),

@@ -11,6 +11,8 @@
 //! - [`server`]: the hickory `RequestHandler` per socket role and the server that serves
 //!   sockets the caller bound, adding more while it runs.
 //! - `service`: [`AzureDns`], the state every handler shares (store, fabric, query log).
+//! - [`public`]: the internet's resolvers: every public address the configuration names
+//!   as a DNS server answers with the public view.
 //! - [`log`]: the bounded query log (who asked what, which view answered).
 //! - [`custom`]: custom DNS servers (`Pullsim.Dns/customServers` in the same store), their
 //!   index per store sequence number, and how they forward.
@@ -28,7 +30,9 @@
 //! value: a commit moves the sequence number and the next query rebuilds it.
 //!
 //! # How a query is answered
-//! A socket has a [`Role`]. On the Azure DNS socket the query's *source address* picks
+//! A socket has a [`Role`]. A public resolver's socket answers with the public view. A
+//! custom server's socket answers only a source that can reach its private address (its
+//! VNET or a connected peer). On the Azure DNS socket the query's *source address* picks
 //! the view: the address map turns it into a modeled address; a VNET address gets that
 //! VNET's view, anything else the public view. On a custom server's socket the server
 //! looks itself up in the store and forwards (conditional forwarders first, then its
@@ -40,6 +44,7 @@ pub mod custom;
 mod error;
 pub mod log;
 pub mod names;
+pub mod public;
 mod resolve;
 mod role;
 pub mod server;
@@ -53,6 +58,7 @@ pub use custom::{
 pub use error::DnsError;
 pub use log::{LogEntry, QueryLog};
 pub use names::valid_dns_name;
+pub use public::public_resolvers;
 pub use resolve::{Resolution, View, rcode_name};
 pub use role::Role;
 pub use server::{DnsHandle, DnsServer, serve};

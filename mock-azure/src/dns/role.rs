@@ -1,4 +1,5 @@
-//! What a DNS socket is: the one Azure DNS service, or a custom DNS server.
+//! What a DNS socket is: the one Azure DNS service, a custom DNS server, or a resolver
+//! on the internet.
 
 use crate::netplan::Modeled;
 
@@ -12,6 +13,10 @@ pub enum Role {
     /// A custom DNS server (a VM or appliance in a VNET) at this modeled address; what it
     /// does is read from its `Pullsim.Dns/customServers` resource at query time.
     Custom(Modeled),
+    /// A resolver on the internet at this public address (8.8.8.8, …): no resource of
+    /// pullsim's, it answers with the public view whoever asks (rule
+    /// `dns.public-resolver`).
+    PublicResolver(Modeled),
 }
 
 impl std::fmt::Display for Role {
@@ -19,6 +24,7 @@ impl std::fmt::Display for Role {
         match self {
             Role::AzureDns => write!(f, "Azure DNS"),
             Role::Custom(m) => write!(f, "custom DNS {}", m.ip),
+            Role::PublicResolver(m) => write!(f, "public resolver {}", m.ip),
         }
     }
 }

@@ -47,6 +47,7 @@ use super::resolve::{Answers, Resolution, View, view_for};
 use super::role::Role;
 use super::service::AzureDns;
 use crate::listen::{Acceptor, Limits};
+use crate::netplan::{Modeled, Plan};
 
 /// How long a TCP connection may stay idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
@@ -180,7 +181,7 @@ impl RoleHandler {
     }
 
     /// The answer of this socket's server, `None` when no server is defined there.
-    async fn answer(&self, source: Option<&crate::netplan::Modeled>, name: &str, qtype: RecordType) -> Option<Reply> {
+    async fn answer(&self, source: Option<&Modeled>, name: &str, qtype: RecordType) -> Option<Reply> {
         match &self.role {
             Role::AzureDns => {
                 let answers = Answers::of(self.dns.store());
@@ -188,7 +189,20 @@ impl RoleHandler {
                 let body = answers.resolve(&view, name, qtype);
                 Some(Reply { body, view: Some(view) })
             }
+            Role::PublicResolver(_) => {
+                // An internet resolver: Azure's public names as anyone on the internet sees
+                // them (rule dns.public-resolver).
+                let answers = Answers::of(self.dns.store());
+                Some(Reply { body: answers.resolve(&View::Public, name, qtype), view: Some(View::Public) })
+            }
             Role::Custom(me) => {
+                // A VM in a VNET: only what can reach its address gets an answer (rule
+                // net.private, as for every private address); from anywhere else the
+                // query goes unanswered, as at an address of nothing.
+                let asker = source.cloned().unwrap_or_else(|| Modeled::public(std::net::Ipv4Addr::UNSPECIFIED));
+                if Plan::of(self.dns.store()).reachable(&asker, me).is_err() {
+                    return None;
+                }
                 // Each forward has its own deadline; a chain of them gets one too, so a
                 // client waiting on this server always hears back.
                 let timeout = self.dns.forward_timeout();

@@ -15,7 +15,7 @@ use mock_azure::acr::Acr;
 use mock_azure::appservice::rules::Epoch;
 use mock_azure::appservice::worker::{ArmAccess, Worker};
 use mock_azure::arm::{Arm, ArmConfig};
-use mock_azure::dns::{AzureDns, DnsHandle, DnsServer, Role, list_custom_servers, put_custom_server};
+use mock_azure::dns::{AzureDns, DnsHandle, DnsServer, Role, list_custom_servers, public_resolvers, put_custom_server};
 use mock_azure::identity::TokenSigner;
 use mock_azure::model::Store;
 use mock_azure::netplan::{AddressMap, Fabric, Modeled};
@@ -179,7 +179,8 @@ impl DnsGeneration {
         }
     }
 
-    /// Binds Azure DNS on every own address and each custom server not bound yet.
+    /// Binds Azure DNS on every own address and each custom server and public resolver not
+    /// bound yet.
     async fn bind(&mut self, c: &Common) -> Result<(), String> {
         let Some(handle) = &self.handle else { return Err("the DNS server has stopped".into()) };
         let mut wanted: Vec<(Role, SocketAddr)> = own_addresses(Host::Dns)
@@ -191,6 +192,10 @@ impl DnsGeneration {
             let m: Modeled = s.modeled();
             let ip = c.map.local(&m).map_err(|e| format!("custom DNS {}: {e}", m.ip))?;
             wanted.push((Role::Custom(m), SocketAddr::new(ip, 53)));
+        }
+        for m in public_resolvers(&c.store).iter() {
+            let ip = c.map.local(m).map_err(|e| format!("public resolver {}: {e}", m.ip))?;
+            wanted.push((Role::PublicResolver(m.clone()), SocketAddr::new(ip, 53)));
         }
         for (role, addr) in wanted {
             if self.bound.contains(&addr) {

@@ -37,7 +37,7 @@ pub async fn start(env: &DockerEnv, site_id: &str, report: &PullReport) -> anyho
     let t0 = std::time::Instant::now();
     let digest = report.manifest_digest.as_deref().context("the pull has no manifest digest")?;
     let site = read_site(env, site_id).await?;
-    let image = site.image().context("the site has no DOCKER| image")?;
+    let image = site.image().context("the site has no DOCKER| image")??;
     let registry = image.host.split('.').next().unwrap_or_default();
     let name = RepoName::parse(&image.repo).with_context(|| format!("'{}' is not a repository", image.repo))?;
     let repo = Repo::new(registry, name).with_context(|| format!("'{registry}' is not a registry name"))?;

@@ -62,7 +62,7 @@ impl Plan<'_> {
         self.out.push(PlanStep::CustomDns(CustomDnsSpec {
             name: c.name.clone(),
             vnet: c.vnet.clone(),
-            vnet_id: self.ids.vnet(&c.vnet),
+            vnet_id: if c.vnet.is_empty() { String::new() } else { self.ids.vnet(&c.vnet) },
             address: c.address,
             upstream: c.upstream,
             forwarders: c.forwarders.clone(),

@@ -245,12 +245,23 @@ impl Walker<'_> {
         let mut t = self.table(n, "[[custom_dns]]")?;
         let (name, at) = self.req_str(&mut t, "name");
         self.unique(seen, &name, at, "custom DNS server");
-        let (vnet, vat) = self.req_str(&mut t, "vnet");
+        // Without a VNET, a server on the internet (a public resolver the scenario
+        // declares, rule dns.public-resolver): its address must then be public.
+        let (vnet, vat) = match self.str_node(&mut t, "vnet") {
+            Some(x) => x,
+            None => (String::new(), t.at()),
+        };
         if !vnet.is_empty() {
             self.refs.push(Ref::Vnet { name: vnet.clone(), at: vat, place: "'vnet' of [[custom_dns]]".into() });
         }
         let (a, aat) = self.req_str(&mut t, "address");
         let address = if a.is_empty() { None } else { self.ipv4(&a, aat, "'address' in [[custom_dns]]") };
+        if let Some(ip) = address
+            && vnet.is_empty()
+            && ip.is_private()
+        {
+            self.err(aat, format!("custom DNS server '{name}' has no 'vnet', so it is on the internet: its address {ip} must be public"));
+        }
         if let Some(ip) = address
             && !vnet.is_empty()
         {

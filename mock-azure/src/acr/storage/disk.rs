@@ -456,6 +456,34 @@ impl BlobStore for DiskStore {
         })
     }
 
+    fn unlink_blob<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<bool>, StorageError>> {
+        let (repo, digest) = (repo.clone(), digest.clone());
+        self.blocking(move |s| {
+            let found = remove_opt(&s.link_path(&repo, &digest))?;
+            if found {
+                sync_dir(&s.repo_dir(&repo).join("_layers/sha256"))?;
+            }
+            Ok(Some(found))
+        })
+    }
+
+    fn manifest_digests<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<Digest>>, StorageError>> {
+        let repo = repo.clone();
+        self.blocking(move |s| {
+            let dir = s.repo_dir(&repo).join("_manifests/sha256");
+            let mut out: Vec<Digest> = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries
+                    .flatten()
+                    .filter_map(|e| Digest::parse(&format!("sha256:{}", e.file_name().to_string_lossy())))
+                    .collect(),
+                Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(io("list", &dir)(e)),
+            };
+            out.sort();
+            Ok(Some(out))
+        })
+    }
+
     fn tags<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<String>>, StorageError>> {
         let repo = repo.clone();
         self.blocking(move |s| {

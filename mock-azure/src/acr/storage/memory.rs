@@ -407,6 +407,27 @@ impl BlobStore for MemoryStore {
         ready(Ok(tags))
     }
 
+    fn unlink_blob<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<bool>, StorageError>> {
+        let mut st = self.lock();
+        let removed = st
+            .by_name
+            .get_mut(&repo.registry)
+            .and_then(|reg| reg.repos.get_mut(repo.name.as_str()))
+            .is_some_and(|r| r.links.remove(digest));
+        ready(Ok(Some(removed)))
+    }
+
+    fn manifest_digests<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<Digest>>, StorageError>> {
+        let st = self.lock();
+        let digests = st
+            .by_name
+            .get(&repo.registry)
+            .and_then(|reg| reg.repos.get(repo.name.as_str()))
+            .map(|r| r.manifests.keys().cloned().collect())
+            .unwrap_or_default();
+        ready(Ok(Some(digests)))
+    }
+
     fn repositories<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Vec<String>, StorageError>> {
         let st = self.lock();
         let repos = st

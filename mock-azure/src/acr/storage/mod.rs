@@ -218,6 +218,21 @@ pub trait BlobStore: Send + Sync {
 
     /// The repositories of `registry` that hold at least one manifest, sorted.
     fn repositories<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Vec<String>, StorageError>>;
+
+    /// Unlinks a blob from `repo` (`DELETE /v2/<name>/blobs/<digest>`): the repository no
+    /// longer holds it, other repositories' links stay. `Ok(false)` if it was not linked;
+    /// `Ok(None)` from a store that cannot delete blobs.
+    fn unlink_blob<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<bool>, StorageError>> {
+        let _ = (repo, digest);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Every manifest digest `repo` holds, sorted (what the referrers API scans);
+    /// `Ok(None)` from a store that cannot list them.
+    fn manifest_digests<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<Digest>>, StorageError>> {
+        let _ = repo;
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// An upload in progress: bytes appended in order, hashed as they come.

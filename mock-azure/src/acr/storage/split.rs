@@ -113,6 +113,15 @@ impl BlobStore for Schema1Aside {
         })
     }
 
+    // Blobs live in the main store only (schema 1 manifests keep theirs inside).
+    fn unlink_blob<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<bool>, StorageError>> {
+        self.main.unlink_blob(repo, digest)
+    }
+
+    fn manifest_digests<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<Digest>>, StorageError>> {
+        self.main.manifest_digests(repo)
+    }
+
     fn repositories<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Vec<String>, StorageError>> {
         Box::pin(async move {
             let mut all = self.main.repositories(registry).await?;
