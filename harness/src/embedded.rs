@@ -74,6 +74,8 @@ pub struct EnvOptions {
     pub limits: Limits,
     /// Upload limits of the ACR (largest blob, idle sessions).
     pub uploads: UploadLimits,
+    /// Service principals besides the default one (`serve --principal`).
+    pub principals: Vec<mock_azure::arm::ServicePrincipal>,
 }
 
 const KIND_DNS: u8 = 0;
@@ -116,7 +118,8 @@ impl Env {
             .context("binding ARM")?;
         let arm_addr = arm_listener.local_addr()?;
         let arm_tls = ca.server_config(&["localhost"], &[arm_addr.ip()]).context("ARM certificate")?;
-        let cfg = ArmConfig::new(format!("https://{arm_addr}"));
+        let mut cfg = ArmConfig::new(format!("https://{arm_addr}"));
+        cfg.principals = opts.principals.clone();
         let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
         let limits = opts.limits;
         tasks.spawn(mock_azure::arm::serve_with(
@@ -155,8 +158,9 @@ impl Env {
                 server_name: arm_addr.ip().to_string(),
                 tls: client_tls.clone(),
                 tenant_id: cfg.tenant_id.clone(),
-                client_id: cfg.client_id.clone(),
-                client_secret: cfg.client_secret.clone(),
+                // The platform reads sites as its own first-party application.
+                client_id: mock_azure::arm::PLATFORM_CLIENT_ID.to_string(),
+                client_secret: mock_azure::arm::PLATFORM_CLIENT_SECRET.to_string(),
             },
             store: store.clone(),
             fabric: fabric.clone(),

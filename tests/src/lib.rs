@@ -361,6 +361,12 @@ pub fn pullsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
 impl AzCli {
     /// Registers `serve` as a cloud and logs in with its service principal.
     pub fn login(serve: &Serve) -> anyhow::Result<AzCli> {
+        AzCli::login_as(serve, &serve.field("client_id"), &serve.field("client_secret"))
+    }
+
+    /// Registers `serve` as a cloud and logs in as the service principal with this
+    /// client ID and secret (another of `serve --principal`).
+    pub fn login_as(serve: &Serve, client_id: &str, secret: &str) -> anyhow::Result<AzCli> {
         let config_dir = tempfile::Builder::new().prefix("pullsim-az-").tempdir()?;
         // Pre-seeding the version check keeps the CLI from looking for updates online.
         let now = time_now_for_az();
@@ -380,16 +386,7 @@ impl AzCli {
             ".azurecr.io",
         ])?;
         az.ok(&["cloud", "set", "-n", "pullsim"])?;
-        az.ok(&[
-            "login",
-            "--service-principal",
-            "-u",
-            &serve.field("client_id"),
-            "-p",
-            &serve.field("client_secret"),
-            "--tenant",
-            &serve.field("tenant_id"),
-        ])?;
+        az.ok(&["login", "--service-principal", "-u", client_id, "-p", secret, "--tenant", &serve.field("tenant_id")])?;
         Ok(az)
     }
 

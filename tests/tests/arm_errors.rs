@@ -39,7 +39,12 @@ const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-fn sign(signer: &TokenSigner, claims: Value) -> String {
+/// Signs claims as Entra would issue them: with the caller's object ID (the service
+/// principal's, the subscription's Owner) unless the claims name one.
+fn sign(signer: &TokenSigner, mut claims: Value) -> String {
+    if claims.get("oid").is_none() {
+        claims["oid"] = json!(mock_azure::arm::ArmConfig::new("https://x").object_id());
+    }
     signer.sign(&claims)
 }
 

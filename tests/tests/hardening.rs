@@ -667,7 +667,7 @@ fn arm_refuses_tokens_before_their_nbf_or_issued_for_another_tenant() {
     let tenant = f.arm.cfg.tenant_id.clone();
     let token = |claims: Value| format!("Bearer {}", f.arm.signer.sign(&claims));
     let base = json!({"aud": "https://management.core.windows.net/", "tid": tenant, "iat": now, "exp": now + 3600,
-        "iss": format!("https://sts.windows.net/{tenant}/")});
+        "iss": format!("https://sts.windows.net/{tenant}/"), "oid": f.arm.cfg.object_id()});
     let with = |k: &str, v: Value| {
         let mut c = base.clone();
         c[k] = v;

@@ -95,6 +95,9 @@ pub(super) struct Kind {
     /// Child names that list several child types at once (a zone's `ALL` and
     /// `recordsets` list every record set): the name (lower case) → which types it lists.
     pub child_listing: Option<ChildListing>,
+    /// DELETE answers 200 with the deleted resource (role assignments: their SDK reads
+    /// it) instead of an empty 200.
+    pub delete_returns_body: bool,
 }
 
 /// A kind with every hook at its default; a provider's `static` kinds start from it
@@ -111,6 +114,7 @@ impl Kind {
         get: None,
         list: None,
         child_listing: None,
+        delete_returns_body: false,
     };
 }
 
