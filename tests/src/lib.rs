@@ -442,6 +442,13 @@ fn time_now_for_az() -> String {
     time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
 }
 
+/// How many resources clients made: those in resource groups (and the groups), leaving
+/// out what ARM starts every store with (the service principal's Owner assignment on the
+/// subscription).
+pub fn client_resources(store: &Store) -> usize {
+    store.filter(|k, _| k.contains("/resourcegroups/")).len()
+}
+
 /// One fake ARM over an in-memory store, called in process (no sockets), with a valid
 /// token for it: for tests of ARM's rules.
 pub struct ArmFixture {

@@ -617,6 +617,37 @@ mod tests {
     }
 
     #[test]
+    fn the_subscription_owner_lists_the_catalog_and_pushes_until_its_assignment_goes() {
+        // What `az acr repository list` does as the service principal: its ARM token is
+        // exchanged for a refresh token, then an access token for the catalog.
+        let env = Env::new();
+        let reg = env.registry("authacr05", "Premium", false);
+        let tenant = env.tenant();
+        let c = ctx(&env, &tenant, crate::identity::token::now());
+        let arm_token = env.arm.cfg.client_token(&env.signer, 600);
+        let form =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let access = |scope: &str| {
+            let rt =
+                exchange(&c, &reg, &form(&[("grant_type", "access_token"), ("access_token", &arm_token)])).unwrap();
+            let rt = rt["refresh_token"].as_str().unwrap().to_string();
+            let at = token_post(
+                &c,
+                &reg,
+                &form(&[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", scope)]),
+            )
+            .unwrap();
+            verify_access(&c, &reg, at["access_token"].as_str().unwrap()).unwrap()
+        };
+        assert!(permits(&access("registry:catalog:*"), &Need::Catalog), "Owner at the subscription lists the catalog");
+        assert!(permits(&access("repository:app:pull,push"), &repo_need("app", Action::Push)));
+        // The Owner assignment is an ordinary one: deleted, the principal gets nothing.
+        let owner = env.store.filter(|_, v| v["type"] == "Microsoft.Authorization/roleAssignments");
+        env.call("DELETE", owner[0]["id"].as_str().unwrap(), Value::Null);
+        assert!(access("registry:catalog:*").is_empty());
+    }
+
+    #[test]
     fn blob_urls_are_bound_to_the_blob_and_expire() {
         let s = BlobUrlSigner::generate();
         let d = Digest::of(b"x");
