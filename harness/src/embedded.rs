@@ -79,6 +79,8 @@ pub struct EnvOptions {
     /// ARM names itself by the `Host` clients reach it at (behind a container's port
     /// mapping) instead of by its listening address.
     pub arm_url_from_host: bool,
+    /// Service principals besides the default one (`serve --principal`).
+    pub principals: Vec<mock_azure::arm::ServicePrincipal>,
 }
 
 const KIND_DNS: u8 = 0;
@@ -129,6 +131,7 @@ impl Env {
         let arm_tls = ca.server_config(&["localhost"], &arm_ips).context("ARM certificate")?;
         let mut cfg = ArmConfig::new(format!("https://{arm_addr}"));
         cfg.base_url_from_host = opts.arm_url_from_host;
+        cfg.principals = opts.principals.clone();
         let arm = Arc::new(Arm::new(store.clone(), signer.clone(), cfg.clone()));
         let limits = opts.limits;
         tasks.spawn(mock_azure::arm::serve_with(
@@ -167,8 +170,9 @@ impl Env {
                 server_name: arm_addr.ip().to_string(),
                 tls: client_tls.clone(),
                 tenant_id: cfg.tenant_id.clone(),
-                client_id: cfg.client_id.clone(),
-                client_secret: cfg.client_secret.clone(),
+                // The platform reads sites as its own first-party application.
+                client_id: mock_azure::arm::PLATFORM_CLIENT_ID.to_string(),
+                client_secret: mock_azure::arm::PLATFORM_CLIENT_SECRET.to_string(),
             },
             store: store.clone(),
             fabric: fabric.clone(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use mock_azure::acr::EndpointKind;
+use mock_azure::arm::ServicePrincipal;
 use mock_azure::netplan::{AddressMap, Modeled, Plan};
 use mock_azure::tls::write_atomic;
 use serde::Serialize;
@@ -55,9 +56,21 @@ pub struct ServeArgs {
     /// --allow-remote is given.
     #[arg(long, value_name = "ADDR")]
     pub proxy_bind: Option<SocketAddr>,
+    /// Another service principal of the tenant, `NAME=SECRET` (repeatable). It signs in
+    /// like the first (its client and object IDs are in the ready file) and holds only
+    /// the roles assigned to it; the first is the subscription's Owner.
+    #[arg(long = "principal", value_name = "NAME=SECRET", value_parser = parse_principal)]
+    pub principals: Vec<ServicePrincipal>,
     /// Connection, time and size limits (issue 13).
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
+}
+
+fn parse_principal(s: &str) -> Result<ServicePrincipal, String> {
+    match s.split_once('=') {
+        Some((name, secret)) if !name.is_empty() && !secret.is_empty() => Ok(ServicePrincipal::named(name, secret)),
+        _ => Err(format!("'{s}' is not NAME=SECRET")),
+    }
 }
 
 /// What `serve` tells clients: the ready file's content.
@@ -75,6 +88,11 @@ pub struct Endpoints {
     pub client_id: String,
     /// Service principal secret.
     pub client_secret: String,
+    /// The service principal's object ID (it is the subscription's Owner through a role
+    /// assignment, which may be deleted).
+    pub object_id: String,
+    /// The other service principals (`--principal`).
+    pub principals: Vec<PrincipalEntry>,
     /// PEM of pullsim's CA (point `REQUESTS_CA_BUNDLE` here).
     pub ca_cert: PathBuf,
     /// The process ID, so scripts can stop it.
@@ -95,6 +113,19 @@ pub struct Endpoints {
     pub cert_dir: PathBuf,
     /// Example commands for dig and skopeo against this environment.
     pub examples: Vec<String>,
+}
+
+/// A service principal given with `--principal`.
+#[derive(Debug, Serialize)]
+pub struct PrincipalEntry {
+    /// Its name.
+    pub name: String,
+    /// Application (client) ID: `az login --service-principal -u`.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+    /// Object ID: what `az role assignment create --assignee-object-id` names.
+    pub object_id: String,
 }
 
 /// A vantage-point proxy.
@@ -171,6 +202,7 @@ pub async fn run(args: ServeArgs, stop: CancellationToken) -> anyhow::Result<()>
             limits: args.limits.listen(),
             uploads: args.limits.uploads(),
             arm_url_from_host: args.arm_url_from_host,
+            principals: args.principals.clone(),
         })
         .await
         .context("starting the fake Azure")?,
@@ -388,6 +420,17 @@ fn endpoints(
         subscription_id: cfg.subscription_id.clone(),
         client_id: cfg.client_id.clone(),
         client_secret: cfg.client_secret.clone(),
+        object_id: cfg.object_id(),
+        principals: cfg
+            .principals
+            .iter()
+            .map(|p| PrincipalEntry {
+                name: p.name.clone(),
+                client_id: p.client_id.clone(),
+                client_secret: p.secret.clone(),
+                object_id: p.object_id(),
+            })
+            .collect(),
         ca_cert: ca.to_path_buf(),
         pid: std::process::id(),
         az_setup: vec![
@@ -438,6 +481,12 @@ fn print_banner(e: &Endpoints) {
     println!("Use it with the Azure CLI:");
     for l in &e.az_setup {
         println!("  {l}");
+    }
+    for p in &e.principals {
+        println!(
+            "  # or as {}: az login --service-principal -u {} -p {} --tenant {}   (object id {}, no role until one is assigned)",
+            p.name, p.client_id, p.client_secret, e.tenant_id, p.object_id
+        );
     }
     if !e.proxies.is_empty() {
         println!();

@@ -388,7 +388,8 @@ mod through_arm {
             let cfg = ArmConfig::new("https://127.0.0.1:1");
             let t = mock_azure::identity::token::now();
             let token = signer.sign(
-                &json!({"aud": "https://management.azure.com/", "tid": cfg.tenant_id, "iat": t - 60, "exp": t + 3600}),
+                &json!({"aud": "https://management.azure.com/", "tid": cfg.tenant_id, "iat": t - 60, "exp": t + 3600,
+                    "oid": cfg.object_id()}),
             );
             Fake { arm: Arm::new(Store::in_memory(), signer, cfg), token }
         }

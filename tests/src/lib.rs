@@ -378,8 +378,13 @@ pub fn pullsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
 impl AzCli {
     /// Registers `serve` as a cloud and logs in with its service principal.
     pub fn login(serve: &Serve) -> anyhow::Result<AzCli> {
-        let (id, secret, tenant) = (serve.field("client_id"), serve.field("client_secret"), serve.field("tenant_id"));
-        AzCli::login_to(&format!("{}/", serve.base_url()), &serve.ca_path(), &id, &secret, &tenant)
+        AzCli::login_as(serve, &serve.field("client_id"), &serve.field("client_secret"))
+    }
+
+    /// Registers `serve` as a cloud and logs in as the service principal with this
+    /// client ID and secret (another of `serve --principal`).
+    pub fn login_as(serve: &Serve, client_id: &str, secret: &str) -> anyhow::Result<AzCli> {
+        AzCli::login_to(&format!("{}/", serve.base_url()), &serve.ca_path(), client_id, secret, &serve.field("tenant_id"))
     }
 
     /// Registers the fake Azure at `arm_url` (trusting the CA in `ca`) as a cloud and
@@ -490,6 +495,13 @@ fn time_now_for_az() -> String {
     // `%Y-%m-%d %H:%M:%S.%f`, as the CLI writes it.
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]");
     time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}
+
+/// How many resources clients made: those in resource groups (and the groups), leaving
+/// out what ARM starts every store with (the service principal's Owner assignment on the
+/// subscription).
+pub fn client_resources(store: &Store) -> usize {
+    store.filter(|k, _| k.contains("/resourcegroups/")).len()
 }
 
 /// One fake ARM over an in-memory store, called in process (no sockets), with a valid

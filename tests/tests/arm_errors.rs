@@ -26,6 +26,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use pullsim_tests::ArmFixture as Fixture;
+use pullsim_tests::client_resources;
 use serde_json::{Value, json};
 
 /// The subscription `ArmConfig::new` uses (checked in `ArmFixture::new`).
@@ -39,7 +40,12 @@ const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-fn sign(signer: &TokenSigner, claims: Value) -> String {
+/// Signs claims as Entra would issue them: with the caller's object ID (the service
+/// principal's, the subscription's Owner) unless the claims name one.
+fn sign(signer: &TokenSigner, mut claims: Value) -> String {
+    if claims.get("oid").is_none() {
+        claims["oid"] = json!(mock_azure::arm::ArmConfig::new("https://x").object_id());
+    }
     signer.sign(&claims)
 }
 
@@ -108,7 +114,7 @@ fn malformed_json_gets_invalid_request_content() {
         let r = f.arm.handle(&with_body(f.req("PUT", &path), body));
         assert_error(&r, 400, "InvalidRequestContent");
         assert_eq!(f.store_state(), before, "store changed by {}", text(body));
-        assert!(f.arm.store.is_empty());
+        assert_eq!(client_resources(&f.arm.store), 0);
     }
 }
 
@@ -146,7 +152,7 @@ fn request_without_api_version_gets_missing_api_version_parameter() {
     }
     let r = f.send("PUT", &rg_id("rg"), Some(&json!({"location": "westeurope"})));
     assert_error(&r, 400, "MissingApiVersionParameter");
-    assert!(f.arm.store.is_empty());
+    assert_eq!(client_resources(&f.arm.store), 0);
 }
 
 #[test]
@@ -157,7 +163,7 @@ fn malformed_api_version_gets_invalid_api_version_parameter() {
         let message = assert_error(&r, 400, "InvalidApiVersionParameter");
         assert!(message.contains(&format!("'{v}'")), "{message}");
     }
-    assert!(f.arm.store.is_empty());
+    assert_eq!(client_resources(&f.arm.store), 0);
     // Well-formed versions newer than any published spec are accepted (RULES.md F).
     f.ok("PUT", &format!("{}?api-version=2026-09-01-preview", rg_id("rg")), Some(&json!({"location": "westeurope"})));
     f.ok("GET", &format!("{}?API-VERSION=2099-12-31", rg_id("rg")), None);
@@ -415,7 +421,7 @@ async fn oversized_body_over_tls_gets_413_and_the_server_keeps_answering() {
         let err: Value = serde_json::from_slice(&resp).unwrap_or(Value::Null);
         assert_eq!((status, err["error"]["code"].as_str()), (413, Some("RequestEntityTooLarge")), "{}", text(&resp));
         assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("4 MB")), "{err}");
-        assert!(arm.store.is_empty(), "the oversized PUT created something");
+        assert_eq!(client_resources(&arm.store), 0, "the oversized PUT created something");
 
         // The server still answers, and a body at the limit's side of it is accepted.
         let (status, headers, resp) = https(&client_tls, addr, "GET", SUB_PATH, &token, Vec::new()).await;
@@ -425,7 +431,7 @@ async fn oversized_body_over_tls_gets_413_and_the_server_keeps_answering() {
         let small = br#"{"location":"westeurope"}"#.to_vec();
         let (status, _, resp) = https(&client_tls, addr, "PUT", &rg, &token, small).await;
         assert_eq!(status, 201, "{}", text(&resp));
-        assert_eq!(arm.store.len(), 1);
+        assert_eq!(client_resources(&arm.store), 1);
     };
     tokio::time::timeout(Duration::from_secs(60), work).await.expect("the socket test took over 60 s");
 
@@ -439,7 +445,7 @@ fn oversized_body_handed_to_handle_directly_gets_413() {
     let req = f.req("PUT", &format!("{}?api-version=2024-11-01", rg_id("big")));
     let r = f.arm.handle(&with_body(req, &vec![b' '; MAX_BODY + 1]));
     assert_error(&r, 413, "RequestEntityTooLarge");
-    assert!(f.arm.store.is_empty());
+    assert_eq!(client_resources(&f.arm.store), 0);
     // Exactly at the limit is fine (all whitespace: an empty object).
     let req = f.req("PUT", &format!("{}?api-version=2024-11-01", rg_id("big")));
     let mut body = vec![b' '; MAX_BODY];
@@ -471,7 +477,7 @@ fn resource_in_a_missing_resource_group_gets_resource_group_not_found() {
         Some(&json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}})),
     );
     assert_error(&r, 404, "ResourceGroupNotFound");
-    assert_eq!(f.arm.store.len(), 1);
+    assert_eq!(client_resources(&f.arm.store), 1);
 }
 
 #[test]
@@ -499,7 +505,7 @@ fn missing_resource_gets_resource_not_found() {
         Some(&json!({"properties": {"adminUserEnabled": true}})),
     );
     assert_error(&r, 404, "ResourceNotFound");
-    assert_eq!(f.arm.store.len(), 1);
+    assert_eq!(client_resources(&f.arm.store), 1);
 }
 
 #[test]
@@ -1820,7 +1826,9 @@ fn check(case: &Case, resp: &ArmResponse, seq_before: u64, seq_after: u64) -> Re
     if !["GET", "HEAD", "PUT", "PATCH", "DELETE", "POST"].contains(&method) {
         prop_assert!(status >= 400, "method {:?} got {}", method, status);
     }
-    if status < 300 && (method == "HEAD" || (method == "DELETE" && arm_api)) {
+    // A role assignment's DELETE answers the deleted assignment, as Azure's does.
+    let assignment = req.path.to_ascii_lowercase().contains("/providers/microsoft.authorization/roleassignments/");
+    if status < 300 && (method == "HEAD" || (method == "DELETE" && arm_api && !assignment)) {
         prop_assert!(resp.body.is_empty(), "{} {} with a body: {}", method, status, shown);
     }
     if status < 300 && arm_api && matches!(method, "PUT" | "PATCH") {

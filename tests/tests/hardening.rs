@@ -339,25 +339,26 @@ fn mid_journal_damage_refuses_the_start_untouched_and_salvage_keeps_every_valid_
     let journal = state.join("journal.jsonl");
     let mut bytes = std::fs::read(&journal).unwrap();
     let lines: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1).collect();
-    assert_eq!(lines.len(), 60);
-    // One flipped byte inside record 30 (a resource group's name).
-    let (start, end) = (lines[28], lines[29]);
+    // ARM's first record (the service principal's Owner assignment), then the groups.
+    assert_eq!(lines.len(), 61);
+    // One flipped byte inside record 31 (a resource group's name).
+    let (start, end) = (lines[29], lines[30]);
     let at = start + bytes[start..end].windows(4).position(|w| w == b"g29\"").unwrap() + 1;
     bytes[at] = b'8';
     std::fs::write(&journal, &bytes).unwrap();
 
     let err = refused_start(&state);
-    assert!(err.contains(&format!("record 30 at byte {start}")), "{err}");
+    assert!(err.contains(&format!("record 31 at byte {start}")), "{err}");
     assert!(err.contains("expected the checksum"), "{err}");
     assert_eq!(std::fs::read(&journal).unwrap(), bytes, "the journal is left as it was");
 
     let (code, report) = pullsim(&["state", "check"], &state);
     assert_eq!(code, 1, "{report}");
-    assert!(report.contains(&format!("damaged: record 30 at byte {start}")), "{report}");
-    assert!(report.contains("59 records"), "{report}");
+    assert!(report.contains(&format!("damaged: record 31 at byte {start}")), "{report}");
+    assert!(report.contains("60 records"), "{report}");
     let (code, report) = pullsim(&["state", "salvage"], &state);
     assert_eq!(code, 0, "{report}");
-    assert!(report.contains("seq 30"), "the lost record is named: {report}");
+    assert!(report.contains("seq 31"), "the lost record is named: {report}");
     let kept: Vec<PathBuf> = std::fs::read_dir(&state)
         .unwrap()
         .flatten()
@@ -667,7 +668,7 @@ fn arm_refuses_tokens_before_their_nbf_or_issued_for_another_tenant() {
     let tenant = f.arm.cfg.tenant_id.clone();
     let token = |claims: Value| format!("Bearer {}", f.arm.signer.sign(&claims));
     let base = json!({"aud": "https://management.core.windows.net/", "tid": tenant, "iat": now, "exp": now + 3600,
-        "iss": format!("https://sts.windows.net/{tenant}/")});
+        "iss": format!("https://sts.windows.net/{tenant}/"), "oid": f.arm.cfg.object_id()});
     let with = |k: &str, v: Value| {
         let mut c = base.clone();
         c[k] = v;

@@ -165,7 +165,24 @@ async fn drive(backend: &dyn Backend, s: &Scenario, r: &mut ScenarioResult) -> R
         let result = match step {
             Step::Arm(a) => {
                 let call = a.call(&backend.subscription_id());
-                let answer = session.send(&call).await.map_err(|e| session.harness_error(&call.what, &e, &key))?;
+                let answer = match (&a.actor, &site) {
+                    (None, _) => session.send(&call).await,
+                    (Some(who), Some(site)) => {
+                        let token = session.identity_token(who, site, &key).await?;
+                        session.send_with(&call, &token).await
+                    }
+                    (Some(_), None) => {
+                        return Err(ScenarioError {
+                            kind: ErrorKind::Harness,
+                            operation: call.what.clone(),
+                            status: None,
+                            code: None,
+                            message: "a step sent as a managed identity needs the scenario's [site]".to_string(),
+                            location: origin::locate(s, &key),
+                        });
+                    }
+                };
+                let answer = answer.map_err(|e| session.harness_error(&call.what, &e, &key))?;
                 let failures = check::arm(a.expect.as_ref(), &answer, &format!("{label} ({})", call.what));
                 arm_step(i, StepKind::Arm, &call, &answer, failures)
             }

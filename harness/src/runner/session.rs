@@ -17,7 +17,7 @@ use super::check::arm_error;
 use super::origin::{self, DocKey};
 use super::result::{ErrorKind, ScenarioError};
 use crate::backend::{Backend, BackendError};
-use crate::scenario::{ArmCall, CustomDnsSpec, ImageSpec, PlanStep, Scenario, Upstream};
+use crate::scenario::{ArmCall, CustomDnsSpec, ImageSpec, PlanStep, Principal, Scenario, Upstream};
 
 /// One scenario's conversation with a backend.
 pub struct Session<'a> {
@@ -54,6 +54,44 @@ impl<'a> Session<'a> {
             req = req.json(b);
         }
         self.backend.arm(&req).await
+    }
+
+    /// Sends `call` with another bearer token (a managed identity's).
+    pub async fn send_with(&self, call: &ArmCall, token: &str) -> Result<ArmResponse, BackendError> {
+        let mut req = ArmRequest::new(&call.method, &call.path).header("authorization", &format!("Bearer {token}"));
+        if let Some(b) = &call.body {
+            req = req.json(b);
+        }
+        self.backend.arm(&req).await
+    }
+
+    /// An ARM token for one of the site's managed identities, from the platform's MSI
+    /// endpoint, as code running in the app would get it: the system identity, or the
+    /// user-assigned identity (by its client ID, read through ARM).
+    pub async fn identity_token(&self, who: &Principal, site_id: &str, key: &DocKey) -> Result<String, ScenarioError> {
+        let enc = mock_azure::form::encode;
+        let mut path =
+            format!("/platform/msi/token?site={}&resource={}", enc(site_id), enc("https://management.azure.com/"));
+        if let Principal::Identity(name) = who {
+            let sub = self.backend.subscription_id();
+            let rg = &self.scenario.topology.resource_group.name;
+            let id = format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+            );
+            let identity = self.must(&ArmCall::new("GET", id, None, format!("read identity {name}")), key).await?;
+            let client = identity["properties"]["clientId"].as_str().unwrap_or_default();
+            path.push_str(&format!("&client_id={}", enc(client)));
+        }
+        let call = ArmCall { method: "GET".into(), path, body: None, what: "a token for the step's identity".into() };
+        let answer = self.must(&call, key).await?;
+        answer["access_token"].as_str().map(str::to_string).ok_or_else(|| ScenarioError {
+            kind: ErrorKind::Harness,
+            operation: call.what.clone(),
+            status: None,
+            code: None,
+            message: "the MSI endpoint answered without an access token".into(),
+            location: origin::locate(self.scenario, key),
+        })
     }
 
     /// Sends a call that must succeed; returns its body, or the refusal as the

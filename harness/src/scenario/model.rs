@@ -498,6 +498,9 @@ pub struct ArmStep {
     pub body: Option<Value>,
     /// What it must answer.
     pub expect: Option<ArmExpect>,
+    /// Who sends it (`as = "site"` or `"identity:<name>"`); `None`: the service
+    /// principal that built the topology (the subscription's Owner).
+    pub actor: Option<Principal>,
 }
 
 /// What an ARM step must answer.

@@ -12,8 +12,10 @@
 //! - **anonymous**, which may pull only when `anonymousPullEnabled`.
 //!
 //! What it may do: the admin user everything; an identity what its role assignments at
-//! the registry's scope or above grant (`pull` from roles whose [`ROLES`] flag says so;
-//! `push` from AcrPush, Contributor, Owner; `delete` from AcrDelete, Contributor, Owner).
+//! the registry's scope or above grant, read from the one built-in role table ARM reads
+//! too (`crate::arm::roles`): `pull` with `…/registries/pull/read` (AcrPull, AcrPush,
+//! Reader, Contributor, Owner), `push` with `…/push/write` (AcrPush, Contributor,
+//! Owner), `delete` with `…/artifacts/delete` (AcrDelete, Contributor, Owner).
 //! The token endpoint grants the intersection of what is asked and what is allowed —
 //! possibly nothing — as the Docker token protocol does; the registry request is then
 //! refused with ACR's 401 `UNAUTHORIZED`, which is what a pull by an identity without
@@ -34,7 +36,9 @@ use serde_json::{Value, json};
 
 use super::errors::RegistryError;
 use super::oci::{Digest, RepoName};
-use crate::arm::{ARM_AUDIENCES, ROLES, role_by_definition_id};
+use crate::arm::ARM_AUDIENCES;
+use crate::arm::authz::Assignments;
+use crate::arm::roles::{ACR_DELETE, ACR_PULL, ACR_PUSH};
 use crate::identity::TokenSigner;
 use crate::model::Store;
 use crate::model::view::Registry;
@@ -48,9 +52,6 @@ pub const TOKEN_USER: &str = "00000000-0000-0000-0000-000000000000";
 /// Audiences of Entra tokens `/oauth2/exchange` accepts.
 pub const ENTRA_AUDIENCES: [&str; 3] = ["https://containerregistry.azure.net/", ARM_AUDIENCES[0], ARM_AUDIENCES[1]];
 const ISSUER: &str = "Azure Container Registry";
-/// Roles (besides those granting pull, see [`ROLES`]) that grant push and delete.
-const PUSH_ROLES: [&str; 3] = ["AcrPush", "Contributor", "Owner"];
-const DELETE_ROLES: [&str; 3] = ["AcrDelete", "Contributor", "Owner"];
 
 /// A repository action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -175,39 +176,14 @@ pub fn login_server(registry: &Registry) -> String {
     registry.login_server.clone()
 }
 
-/// Whether an ARM scope covers a resource ID (equal, or an ancestor at a `/` boundary).
-pub fn scope_covers(scope: &str, id: &str) -> bool {
-    let (scope, id) = (scope.trim_end_matches('/').to_ascii_lowercase(), id.to_ascii_lowercase());
-    id == scope || id.starts_with(&format!("{scope}/")) || scope.is_empty()
-}
-
 /// The actions an identity's role assignments grant on a registry.
 pub fn identity_actions(store: &Store, registry_id: &str, oid: &str) -> BTreeSet<Action> {
-    let mut out = BTreeSet::new();
-    for a in store.filter(|_, v| {
-        v["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Authorization/roleAssignments"))
-    }) {
-        let p = &a["properties"];
-        if !p["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(oid))
-            || !p["scope"].as_str().is_some_and(|s| scope_covers(s, registry_id))
-        {
-            continue;
-        }
-        let Some((name, _, pull)) = p["roleDefinitionId"].as_str().and_then(role_by_definition_id) else {
-            continue;
-        };
-        debug_assert!(ROLES.iter().any(|r| r.0 == name));
-        if pull {
-            out.insert(Action::Pull);
-        }
-        if PUSH_ROLES.contains(&name) {
-            out.insert(Action::Push);
-        }
-        if DELETE_ROLES.contains(&name) {
-            out.insert(Action::Delete);
-        }
-    }
-    out
+    let grants = Assignments::of(store);
+    [(Action::Pull, ACR_PULL), (Action::Push, ACR_PUSH), (Action::Delete, ACR_DELETE)]
+        .into_iter()
+        .filter(|(_, op)| grants.permits(oid, op, registry_id))
+        .map(|(a, _)| a)
+        .collect()
 }
 
 /// What `principal` gets of the `requested` scopes on `registry`.
@@ -595,7 +571,6 @@ mod tests {
         env.assign(&env.registry_id("authacr04"), &puller, ACR_PULL, 1);
         env.assign(&env.registry_id("authacr04"), &reader, READER, 2);
         // Scope "…/authacr04" must not cover "…/authacr044": the prefix stops at a '/'.
-        env.assign(&env.registry_id("authacr044"), &reader, ACR_PULL, 3);
         env.assign(&env.rg_id(), &pusher, ACR_PUSH, 4);
         let entra = |oid: &str| {
             env.signer.sign(
@@ -620,7 +595,14 @@ mod tests {
         };
         let a = access_of(&puller);
         assert!(permits(&a, &repo_need("app", Action::Pull)) && !permits(&a, &repo_need("app", Action::Push)));
-        assert!(access_of(&reader).is_empty(), "Reader grants no pull; AcrPull on a sibling registry does not count");
+        let a = access_of(&reader);
+        assert!(
+            permits(&a, &repo_need("app", Action::Pull)) && !permits(&a, &repo_need("app", Action::Push)),
+            "Reader pulls (`*/read` covers pull/read, as the ACR roles table says) and does not push"
+        );
+        let stranger = env.identity("stranger");
+        env.assign(&env.registry_id("authacr044"), &stranger, ACR_PULL, 5);
+        assert!(access_of(&stranger).is_empty(), "AcrPull on a sibling registry does not count");
         let a = access_of(&pusher);
         assert!(permits(&a, &repo_need("app", Action::Push)), "AcrPush at the resource group");
         assert_eq!(identity_actions(&env.store, &env.registry_id("authacr04"), "unknown"), BTreeSet::new());
@@ -633,6 +615,37 @@ mod tests {
         let wrong_aud =
             env.signer.sign(&json!({"aud": "https://vault.azure.net", "tid": tenant, "oid": puller, "exp": now + 600}));
         assert!(exchange(&c, &reg, &form(&[("grant_type", "access_token"), ("access_token", &wrong_aud)])).is_err());
+    }
+
+    #[test]
+    fn the_subscription_owner_lists_the_catalog_and_pushes_until_its_assignment_goes() {
+        // What `az acr repository list` does as the service principal: its ARM token is
+        // exchanged for a refresh token, then an access token for the catalog.
+        let env = Env::new();
+        let reg = env.registry("authacr05", "Premium", false);
+        let tenant = env.tenant();
+        let c = ctx(&env, &tenant, crate::identity::token::now());
+        let arm_token = env.arm.cfg.client_token(&env.signer, 600);
+        let form =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let access = |scope: &str| {
+            let rt =
+                exchange(&c, &reg, &form(&[("grant_type", "access_token"), ("access_token", &arm_token)])).unwrap();
+            let rt = rt["refresh_token"].as_str().unwrap().to_string();
+            let at = token_post(
+                &c,
+                &reg,
+                &form(&[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", scope)]),
+            )
+            .unwrap();
+            verify_access(&c, &reg, at["access_token"].as_str().unwrap()).unwrap()
+        };
+        assert!(permits(&access("registry:catalog:*"), &Need::Catalog), "Owner at the subscription lists the catalog");
+        assert!(permits(&access("repository:app:pull,push"), &repo_need("app", Action::Push)));
+        // The Owner assignment is an ordinary one: deleted, the principal gets nothing.
+        let owner = env.store.filter(|_, v| v["type"] == "Microsoft.Authorization/roleAssignments");
+        env.call("DELETE", owner[0]["id"].as_str().unwrap(), Value::Null);
+        assert!(access("registry:catalog:*").is_empty());
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::httpc::Conn;
 /// The Entra audience of ACR tokens.
 pub const ACR_AUDIENCE: &str = "https://containerregistry.azure.net/";
 
-/// How the worker reaches ARM: the platform authenticates like any client.
+/// How the worker reaches ARM: the platform authenticates like any client, as its own
+/// first-party application (which customer role assignments do not govern).
 #[derive(Clone)]
 pub struct ArmAccess {
     /// ARM's real socket address.
@@ -28,7 +29,7 @@ pub struct ArmAccess {
     pub tls: Arc<rustls::ClientConfig>,
     /// Tenant.
     pub tenant_id: String,
-    /// Service principal client ID.
+    /// The platform application's client ID.
     pub client_id: String,
     /// Its secret.
     pub client_secret: String,

@@ -234,10 +234,11 @@ impl Ctx<'_> {
             let reg_id = lower(&registry["id"]);
             let granted = self.of_type("Microsoft.Authorization/roleAssignments").iter().any(|a| {
                 let pr = &a["properties"];
+                let scope = lower(&pr["scope"]);
                 pr["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&principal))
-                    && reg_id.starts_with(&lower(&pr["scope"]))
-                    && crate::arm::role_by_definition_id(pr["roleDefinitionId"].as_str().unwrap_or_default())
-                        .is_some_and(|r| r.2)
+                    && (reg_id == scope || reg_id.starts_with(&format!("{scope}/")))
+                    && crate::arm::roles::by_id(pr["roleDefinitionId"].as_str().unwrap_or_default())
+                        .is_some_and(|r| r.permits(crate::arm::roles::ACR_PULL))
             });
             if !granted {
                 return (Some(route), Err((Stage::Auth, Code::MiNoPullRole)));

@@ -67,6 +67,10 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
             "Registry names may contain only alpha numeric characters and must be between 5 and 50 characters.",
         ));
     }
+    // The name is a DNS name (`<name>.azurecr.io`): unique across Azure, not per group.
+    if existing.is_none() && name_taken(tx, name) {
+        return Err(ArmError::registry_name_taken(name));
+    }
     let sku = match str_at(&body, "/sku/name")? {
         Some(s) => SKUS.iter().find(|k| k.eq_ignore_ascii_case(s)).map(|s| s.to_string()).ok_or_else(|| {
             ArmError::invalid_content(format!("The SKU '{s}' is invalid. Allowed: Basic, Standard, Premium."))
@@ -85,6 +89,18 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
     let admin = flag("/properties/adminUserEnabled", false)?;
     let data_endpoint = flag("/properties/dataEndpointEnabled", false)?;
     let anonymous = flag("/properties/anonymousPullEnabled", false)?;
+    // Set at creation only (Azure ignores it on update): Enabled or Disabled.
+    let zone_redundancy = match (existing, str_at(&body, "/properties/zoneRedundancy")?) {
+        (Some(_), _) | (None, None) => old["zoneRedundancy"].as_str().unwrap_or("Disabled").to_string(),
+        (None, Some(z)) => ["Enabled", "Disabled"]
+            .into_iter()
+            .find(|x| x.eq_ignore_ascii_case(z))
+            .ok_or_else(|| {
+                ArmError::invalid_content(format!("zoneRedundancy '{z}' is invalid; use Enabled or Disabled."))
+                    .with_target("properties.zoneRedundancy")
+            })?
+            .to_string(),
+    };
     let public_access = match str_at(&body, "/properties/publicNetworkAccess")? {
         Some(s) if s.eq_ignore_ascii_case("Enabled") => "Enabled",
         Some(s) if s.eq_ignore_ascii_case("Disabled") => "Disabled",
@@ -166,7 +182,7 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
             "dataEndpointEnabled": data_endpoint,
             "dataEndpointHostNames": data_hosts,
             "anonymousPullEnabled": anonymous,
-            "zoneRedundancy": "Disabled",
+            "zoneRedundancy": zone_redundancy,
             "policies": {
                 "quarantinePolicy": {"status": "disabled"},
                 "trustPolicy": {"type": "Notary", "status": "disabled"},
@@ -178,6 +194,12 @@ fn put_registry(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<
         },
         PRIVATE: private,
     }))
+}
+
+/// Whether a registry of this name exists anywhere (names ignore case).
+fn name_taken(tx: &Tx, name: &str) -> bool {
+    !tx.filter(|v| v["type"] == REGISTRY.canonical && v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .is_empty()
 }
 
 fn validate_rules(r: &Value) -> Result<Value, ArmError> {

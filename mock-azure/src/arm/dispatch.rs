@@ -1,9 +1,11 @@
 //! [`Arm::handle`]: which part of the fake answers a request. Paths that start with a
 //! tenant go to the identity endpoints, `/metadata` is public, `/platform` is the App
 //! Service platform's MSI endpoint; everything else is ARM proper: a bearer token, an
-//! api-version, a route — subscription-level routes to `subscription`, resources to the
-//! generic life cycle in `resources`, with the table of kinds from `kinds`.
+//! api-version, the caller's authorization (`authz`), a route — subscription-level routes
+//! to `subscription`, resources to the generic life cycle in `resources`, with the table
+//! of kinds from `kinds`.
 
+use super::authz::{Caller, authorize};
 use super::error::ArmError;
 use super::http::{ArmRequest, ArmResponse};
 use super::kinds::KINDS;
@@ -42,7 +44,7 @@ impl Arm {
     }
 
     fn arm_api(&self, req: &ArmRequest, path: &str) -> Result<ArmResponse, ArmError> {
-        self.authenticate(req)?;
+        let caller = Caller::of(&self.authenticate(req)?)?;
         let api = match req.query_param("api-version") {
             None => return Err(ArmError::missing_api_version()),
             Some(v) => ApiVersion::parse(&v)?,
@@ -51,6 +53,14 @@ impl Arm {
             return Err(ArmError::too_large(MAX_BODY));
         }
         let route = Route::parse(path).ok_or_else(|| ArmError::no_route(path))?;
+        // Authorization stands between the token and the route: every request passes
+        // here, whatever answers it (a deployment's resources too: each comes back
+        // through `handle` with the caller's token).
+        let addressed = route.clone();
+        authorize(self, &KINDS, req, &addressed, &caller, || self.route(req, api, route))
+    }
+
+    fn route(&self, req: &ArmRequest, api: ApiVersion, route: Route) -> Result<ArmResponse, ArmError> {
         // A deployment applies each resource through this same entry point.
         let call = |r: &ArmRequest| self.handle(r);
         if let Some(answer) = deployments::handle(self, &KINDS, &call, req, &route) {

@@ -443,6 +443,35 @@ impl ArmError {
         )
     }
 
+    /// 403 `AuthorizationFailed`: the caller holds no role that grants `action` at
+    /// `scope` or above (Azure's wording, the client and its object ID first).
+    pub fn authorization_failed(client: &str, oid: &str, action: &str, scope: &str) -> ArmError {
+        Self::new(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client '{client}' with object id '{oid}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+            ),
+        )
+    }
+
+    /// 409 `AlreadyInUse`: a registry's name is a DNS name, unique across Azure.
+    pub fn registry_name_taken(name: &str) -> ArmError {
+        Self::new(
+            409,
+            "AlreadyInUse",
+            format!(
+                "The registry DNS name {}.azurecr.io is already in use. You can check if the name is already claimed using following API: https://docs.microsoft.com/en-us/rest/api/containerregistry/registries/checknameavailability",
+                name.to_ascii_lowercase()
+            ),
+        )
+    }
+
+    /// 409 `Conflict`: a site's name is a host name, unique across Azure.
+    pub fn site_name_taken(name: &str) -> ArmError {
+        Self::new(409, "Conflict", format!("Website with given name {name} already exists."))
+    }
+
     /// 403 `AuthorizationFailed`: pullsim models built-in roles only.
     pub fn custom_role_definition() -> ArmError {
         Self::new(

@@ -116,7 +116,7 @@ fn token(arm: &Arm, req: &ArmRequest, v2: bool) -> ArmResponse {
             "The request body must contain the following parameter: 'client_id'.",
         );
     };
-    if client_id != arm.cfg.client_id {
+    let Some(secret) = arm.cfg.secret_of(client_id) else {
         return aad_error(
             400,
             "unauthorized_client",
@@ -125,8 +125,8 @@ fn token(arm: &Arm, req: &ArmRequest, v2: bool) -> ArmResponse {
                 "Application with identifier '{client_id}' was not found in the directory 'pullsim'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
             ),
         );
-    }
-    if get("client_secret") != Some(arm.cfg.client_secret.as_str()) {
+    };
+    if get("client_secret") != Some(secret) {
         return aad_error(
             401,
             "invalid_client",
@@ -165,8 +165,8 @@ fn token(arm: &Arm, req: &ArmRequest, v2: bool) -> ArmResponse {
         "iss": format!("https://sts.windows.net/{}/", arm.cfg.tenant_id),
         "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME,
         "appid": client_id,
-        "oid": crate::model::net::guid(&["sp-object", client_id]),
-        "sub": crate::model::net::guid(&["sp-object", client_id]),
+        "oid": super::service::object_id(client_id),
+        "sub": super::service::object_id(client_id),
         "tid": arm.cfg.tenant_id,
         "idtyp": "app",
         "ver": "1.0",

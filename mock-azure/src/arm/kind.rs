@@ -101,6 +101,9 @@ pub(super) struct Kind {
     /// A real Azure type kept without behaviour (`opaque.rs`): its `type` and ID keep the
     /// request's spelling, and it is listed in `/resources` when it has a location.
     pub opaque: bool,
+    /// DELETE answers 200 with the deleted resource (role assignments: their SDK reads
+    /// it) instead of an empty 200.
+    pub delete_returns_body: bool,
 }
 
 /// A kind with every hook at its default; a provider's `static` kinds start from it
@@ -118,6 +121,7 @@ impl Kind {
         list: None,
         child_listing: None,
         opaque: false,
+        delete_returns_body: false,
     };
 }
 

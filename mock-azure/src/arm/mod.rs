@@ -8,9 +8,13 @@
 //! # Layout
 //! Dependencies point down this list (a file uses only files below it):
 //! - `dispatch`: [`Arm::handle`]: identity, metadata, the MSI endpoint, or ARM proper
-//!   (token, api-version, route → `subscription` or `resources`).
+//!   (token, api-version, authorization, route → `deployments`, `subscription` or
+//!   `resources`).
 //! - `deployments`: template deployments and `exportTemplate` (the `arm-template` engine;
 //!   each resource applied through the dispatcher, handed in as a function).
+//! - [`authz`]: who calls, what the request needs, the caller's role assignments at the
+//!   scope or above; 403 `AuthorizationFailed`; listings filtered to what may be read;
+//!   the service principal's Owner assignment.
 //! - `kinds`: the table of every resource type, namespace and provider action.
 //! - `web`, `acr`, `network`, `privatedns`, `rbac`, `groups`: what each provider adds
 //!   (its `KINDS`, hooks and actions); `opaque`: real Azure types kept without behaviour.
@@ -24,11 +28,15 @@
 //!   `$filter`, the region table, public address allocation.
 //! - `metadata`, `msi`, `identity_api`, `graph`: the cloud metadata endpoint, the
 //!   platform's managed-identity endpoint, the fake Entra ID, Microsoft Graph's getByIds.
+//! - `owner`: the service principal's Owner assignment, made once per store.
 //! - `serve`: HTTPS on a listener the caller bound ([`serve()`], [`serve_with()`]).
 //! - `service`, `http`: the [`Arm`] and its configuration, request and answer types.
 //! - [`route`], [`version`], [`error`]: path → route, api-versions, every ARM error.
+//! - [`roles`]: the built-in role definitions (actions, notActions, dataActions) that
+//!   ARM and the ACR data plane both read.
 
 mod acr;
+pub mod authz;
 mod body;
 mod deployments;
 mod dispatch;
@@ -44,11 +52,13 @@ mod metadata;
 mod msi;
 mod network;
 mod opaque;
+mod owner;
 mod privatedns;
 mod public_ip;
 mod rbac;
 mod regions;
 mod resources;
+pub mod roles;
 pub mod route;
 mod serve;
 mod service;
@@ -59,8 +69,10 @@ mod web;
 pub use acr::admin_passwords;
 pub use error::ArmError;
 pub use http::{ArmRequest, ArmResponse};
-pub use rbac::{ROLES, role_by_definition_id};
 pub use serve::{serve, serve_with};
-pub use service::{ARM_AUDIENCES, Arm, ArmConfig, MAX_BODY, Platform};
+pub use service::{
+    ARM_AUDIENCES, Arm, ArmConfig, LOG_TAIL, MAX_BODY, PLATFORM_CLIENT_ID, PLATFORM_CLIENT_SECRET, Platform,
+    ServicePrincipal,
+};
 
 pub use crate::form::parse_form;

@@ -24,14 +24,20 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> Result<ArmRespo
     let id = ResourceId::parse(&site_id).map_err(|e| ArmError::bad_request(e.to_string()))?;
     let site = arm.store.get(&id).ok_or_else(|| not_found(&id))?;
     let identity = &site["identity"];
-    let principal = match req.query_param("client_id") {
-        None => identity["principalId"].as_str().map(str::to_string).ok_or_else(ArmError::no_system_identity)?,
+    // The token carries the identity's principal (`oid`): ARM and the ACR authorize it
+    // by that principal's role assignments.
+    let (principal, app) = match req.query_param("client_id") {
+        None => {
+            let p = identity["principalId"].as_str().map(str::to_string).ok_or_else(ArmError::no_system_identity)?;
+            let app = crate::model::net::guid(&["system-identity-client", &p]);
+            (p, app)
+        }
         Some(client) => identity["userAssignedIdentities"]
             .as_object()
             .into_iter()
             .flatten()
             .find(|(_, v)| v["clientId"].as_str().is_some_and(|c| c.eq_ignore_ascii_case(&client)))
-            .and_then(|(_, v)| v["principalId"].as_str().map(str::to_string))
+            .and_then(|(_, v)| v["principalId"].as_str().map(|p| (p.to_string(), client.clone())))
             .ok_or_else(|| ArmError::no_user_identity(&client))?,
     };
     let now = crate::identity::token::now();
@@ -39,7 +45,7 @@ pub(super) fn handle(arm: &Arm, req: &ArmRequest, path: &str) -> Result<ArmRespo
     let claims = json!({
         "aud": resource, "iss": format!("https://sts.windows.net/{}/", arm.cfg.tenant_id),
         "iat": now, "nbf": now, "exp": exp,
-        "oid": principal, "sub": principal, "tid": arm.cfg.tenant_id, "idtyp": "app",
+        "oid": principal, "sub": principal, "appid": app, "tid": arm.cfg.tenant_id, "idtyp": "app",
         "xms_mirid": site_id,
     });
     Ok(ArmResponse::json(

@@ -1,27 +1,21 @@
-//! Identities and access: user-assigned managed identities, built-in role definitions
-//! and role assignments (AcrPull on a registry is what a managed-identity pull needs).
+//! Identities and access: user-assigned managed identities, the built-in role
+//! definitions (from [`super::roles`]) and role assignments, kept at exactly the scope
+//! they were made at (subscription, resource group or resource). What they grant is
+//! decided in `authz` (ARM) and the ACR's auth, from the same table.
 
 use serde_json::{Value, json};
 
+use super::authz::covers;
 use super::body::str_at;
 use super::error::ArmError;
 use super::http::{ArmRequest, ArmResponse};
 use super::kind::{Ctx, Kind, Loc};
+use super::roles::{self, ROLES, Role};
 use super::service::Arm;
 use crate::model::{ResourceId, Tx, net};
 
 /// The kinds of this provider (Microsoft.ManagedIdentity and Microsoft.Authorization).
 pub(super) static KINDS: &[&Kind] = &[&IDENTITY, &ASSIGNMENT, &DEFINITION];
-
-/// Built-in roles pullsim knows: `(name, GUID, grants image pull)`.
-pub const ROLES: &[(&str, &str, bool)] = &[
-    ("AcrPull", "7f951dda-4ed3-4680-a7ca-43fe172d538d", true),
-    ("AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec", true),
-    ("AcrDelete", "c2f4ef07-c644-48eb-af81-4b1b4947fb11", false),
-    ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", false),
-    ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", true),
-    ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", true),
-];
 
 static IDENTITY: Kind = Kind {
     canonical: "Microsoft.ManagedIdentity/userAssignedIdentities",
@@ -44,6 +38,7 @@ static ASSIGNMENT: Kind = Kind {
     loc: Loc::None,
     put: put_assignment,
     list: Some(list_assignments),
+    delete_returns_body: true,
     ..Kind::BASE
 };
 
@@ -63,25 +58,22 @@ fn is_guid(s: &str) -> bool {
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn role_json(sub: &str, (name, guid, _): (&str, &str, bool)) -> Value {
+fn role_json(sub: &str, r: &Role) -> Value {
     json!({
-        "id": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
-        "name": guid,
+        "id": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", r.id),
+        "name": r.id,
         "type": "Microsoft.Authorization/roleDefinitions",
-        "properties": {"roleName": name, "type": "BuiltInRole", "description": format!("{name} (built-in role)"), "assignableScopes": ["/"], "permissions": []},
+        "properties": {
+            "roleName": r.name, "type": "BuiltInRole", "description": r.description, "assignableScopes": ["/"],
+            "permissions": [{"actions": r.actions, "notActions": r.not_actions, "dataActions": r.data_actions, "notDataActions": r.not_data_actions}],
+        },
     })
 }
 
-/// The role a definition ID names, if built in.
-pub fn role_by_definition_id(def: &str) -> Option<(&'static str, &'static str, bool)> {
-    let guid = def.rsplit('/').next().unwrap_or(def);
-    ROLES.iter().copied().find(|(_, g, _)| g.eq_ignore_ascii_case(guid))
-}
-
-/// Whether `principal_id` is a principal of this tenant: the service principal, a
-/// site's system-assigned identity, or a user-assigned identity.
+/// Whether `principal_id` is a principal of this tenant: a service principal, a site's
+/// system-assigned identity, or a user-assigned identity.
 fn principal_exists(arm: &Arm, tx: &Tx, principal_id: &str) -> bool {
-    if principal_id.eq_ignore_ascii_case(&net::guid(&["sp-object", &arm.cfg.client_id])) {
+    if arm.cfg.is_service_principal(principal_id) {
         return true;
     }
     !tx.filter(|v| {
@@ -102,29 +94,32 @@ fn put_assignment(ctx: &Ctx, tx: &mut Tx, _: &str, body: Value, existing: Option
     }
     let def = str_at(&body, "/properties/roleDefinitionId")?
         .ok_or_else(|| ArmError::invalid_content("properties.roleDefinitionId is required"))?;
-    let role = role_by_definition_id(def)
+    let role = roles::by_id(def)
         .ok_or_else(|| ArmError::role_definition_missing(400, def.rsplit('/').next().unwrap_or(def)))?;
     let principal = str_at(&body, "/properties/principalId")?
         .ok_or_else(|| ArmError::invalid_content("properties.principalId is required"))?;
     if !principal_exists(ctx.arm, tx, principal) {
         return Err(ArmError::principal_not_found(principal, &ctx.arm.cfg.tenant_id));
     }
-    let scope = match &ctx.id.scope {
-        Some(s) => s.as_str().to_string(),
-        None => format!("/subscriptions/{}", ctx.id.subscription),
+    // Exactly where it was made: the extended resource, else the resource group, else
+    // the subscription.
+    let scope = match (&ctx.id.scope, &ctx.id.resource_group) {
+        (Some(s), _) => s.as_str().to_string(),
+        (None, Some(rg)) => format!("/subscriptions/{}/resourceGroups/{rg}", ctx.id.subscription),
+        (None, None) => format!("/subscriptions/{}", ctx.id.subscription),
     };
     let scope_key = scope.to_ascii_lowercase();
     let dup = tx.filter(|v| {
         v["type"] == ASSIGNMENT.canonical
             && v["properties"]["scope"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&scope_key))
             && v["properties"]["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(principal))
-            && v["properties"]["roleDefinitionId"].as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(role.1))
+            && v["properties"]["roleDefinitionId"].as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(role.id))
     });
     if !dup.is_empty() {
         return Err(ArmError::role_assignment_exists());
     }
     Ok(json!({"properties": {
-        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", ctx.id.subscription, role.1),
+        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", ctx.id.subscription, role.id),
         "principalId": principal,
         "principalType": body["properties"]["principalType"].as_str().unwrap_or("ServicePrincipal"),
         "scope": scope,
@@ -140,8 +135,8 @@ fn list_definitions(ctx: &Ctx, req: &ArmRequest, _: &ResourceId) -> Result<ArmRe
     let wanted = filter_value(&filter, "roleName");
     let roles: Vec<Value> = ROLES
         .iter()
-        .filter(|(n, _, _)| wanted.as_ref().is_none_or(|w| w.eq_ignore_ascii_case(n)))
-        .map(|r| role_json(&ctx.arm.cfg.subscription_id, *r))
+        .filter(|r| wanted.as_ref().is_none_or(|w| w.eq_ignore_ascii_case(r.name)))
+        .map(|r| role_json(&ctx.arm.cfg.subscription_id, r))
         .collect();
     Ok(ArmResponse::json(200, &json!({ "value": roles })))
 }
@@ -158,7 +153,7 @@ fn list_assignments(ctx: &Ctx, req: &ArmRequest, scope: &ResourceId) -> Result<A
             return false;
         }
         let s = v["properties"]["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
-        let related = skey.starts_with(&s) || (!at_scope && s.starts_with(&skey));
+        let related = covers(&s, &skey) || (!at_scope && covers(&skey, &s));
         related
             && principal
                 .as_ref()
@@ -177,5 +172,5 @@ fn filter_value(filter: &str, field: &str) -> Option<String> {
 
 /// Built-in role definitions addressed by ID (`GET .../roleDefinitions/{guid}`).
 fn definition(arm: &Arm, id: &ResourceId) -> Option<Value> {
-    role_by_definition_id(id.name()).map(|r| role_json(&arm.cfg.subscription_id, r))
+    roles::by_id(id.name()).map(|r| role_json(&arm.cfg.subscription_id, r))
 }

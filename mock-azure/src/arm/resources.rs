@@ -265,6 +265,9 @@ fn resource(
                 return Ok(ArmResponse::empty(204));
             };
             delete_resource(&ctx, tx, &existing, false)?;
+            if kind.delete_returns_body {
+                return Ok(ArmResponse::json(200, &render(&ctx, tx, existing)));
+            }
             Ok(ArmResponse::empty(200))
         }),
         m => Err(ArmError::method_not_allowed(m)),
@@ -386,6 +389,10 @@ fn list_children(
     check_ancestry(arm, &arm.store, parent)?;
     if arm.store.get(parent).is_none() {
         return Err(not_found(parent));
+    }
+    // A child type whose instances are derived, not stored, lists itself.
+    if let Some(list) = kind.list {
+        return list(&Ctx { arm, api, id: parent, kinds }, req, parent);
     }
     let depth = parent.segments.len() + 1;
     let ctx = Ctx { arm, api, id: parent, kinds, write: false };

@@ -37,7 +37,50 @@ pub struct ArmConfig {
     /// the URLs it hands out (cloud metadata, OpenID configuration): for an ARM behind a
     /// port mapping (a container) whose outside address is not known when it starts.
     pub base_url_from_host: bool,
+    /// More service principals of the tenant (`serve --principal NAME=SECRET`): they
+    /// sign in like the first one and hold only the roles assigned to them.
+    pub principals: Vec<ServicePrincipal>,
 }
+
+/// A service principal of the fake tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePrincipal {
+    /// Its display name.
+    pub name: String,
+    /// Application (client) ID.
+    pub client_id: String,
+    /// Its secret.
+    pub secret: String,
+}
+
+impl ServicePrincipal {
+    /// A principal named `name` with this secret; its client ID is derived from the name,
+    /// so the same name is the same principal from run to run.
+    pub fn named(name: &str, secret: &str) -> ServicePrincipal {
+        ServicePrincipal {
+            name: name.to_string(),
+            client_id: crate::model::net::guid(&["sp-client", name]),
+            secret: secret.to_string(),
+        }
+    }
+
+    /// Its object ID in the directory (what role assignments name).
+    pub fn object_id(&self) -> String {
+        object_id(&self.client_id)
+    }
+}
+
+/// The object ID of the service principal of an application (client) ID.
+pub fn object_id(client_id: &str) -> String {
+    crate::model::net::guid(&["sp-object", client_id])
+}
+
+/// The App Service platform's own application: the worker reads sites and asks for
+/// identity tokens as this first-party principal, which customer role assignments do
+/// not govern (the ID is App Service's first-party application ID).
+pub const PLATFORM_CLIENT_ID: &str = "abfa0a7c-a6b6-4736-8310-5855508787cd";
+/// The platform application's secret (pullsim is no security boundary: README).
+pub const PLATFORM_CLIENT_SECRET: &str = "pullsim-platform";
 
 impl ArmConfig {
     /// The fixed identities pullsim uses, at this base URL. Fixed (not random) so scripts,
@@ -51,6 +94,7 @@ impl ArmConfig {
             client_id: "11111111-0000-4000-8000-00000000a11c".into(),
             client_secret: "pullsim-secret".into(),
             base_url_from_host: false,
+            principals: Vec::new(),
         }
     }
 
@@ -67,6 +111,29 @@ impl ArmConfig {
         }
     }
 
+    /// The default service principal's object ID (the subscription's Owner).
+    pub fn object_id(&self) -> String {
+        object_id(&self.client_id)
+    }
+
+    /// The secret of an application this tenant knows (the default principal, the
+    /// platform, or one of `principals`), `None` for an unknown client ID.
+    pub fn secret_of(&self, client_id: &str) -> Option<&str> {
+        if client_id == self.client_id {
+            return Some(&self.client_secret);
+        }
+        if client_id == PLATFORM_CLIENT_ID {
+            return Some(PLATFORM_CLIENT_SECRET);
+        }
+        self.principals.iter().find(|p| p.client_id == client_id).map(|p| p.secret.as_str())
+    }
+
+    /// Whether `oid` is a service principal of this tenant.
+    pub fn is_service_principal(&self, oid: &str) -> bool {
+        oid.eq_ignore_ascii_case(&self.object_id())
+            || self.principals.iter().any(|p| p.object_id().eq_ignore_ascii_case(oid))
+    }
+
     /// A bearer token ARM accepts from the service principal, signed by `signer` (the
     /// key ARM verifies with) and valid for `valid_secs`: what a client gets from the
     /// identity endpoint, minted directly by those holding the key (the harness, tests).
@@ -75,22 +142,40 @@ impl ArmConfig {
         signer.sign(&json!({
             "aud": ARM_AUDIENCES[0], "tid": self.tenant_id, "iat": now, "nbf": now, "exp": now + valid_secs,
             "iss": format!("https://sts.windows.net/{}/", self.tenant_id), "appid": self.client_id,
+            "oid": self.object_id(), "idtyp": "app",
         }))
     }
 }
 
+/// How much of a site's docker log the platform keeps: the newest bytes, cut at a line
+/// boundary. App Service's log stream and `containerlogs` show a tail, not the whole
+/// history \[U: the exact size is not documented\]; a restart storm must not grow memory
+/// without bound.
+pub const LOG_TAIL: usize = 256 * 1024;
+
 /// Runtime state of the modeled App Service platform that ARM exposes but does not
-/// persist: the docker log each site's pulls wrote.
+/// persist: the tail of the docker log each site's pulls wrote.
 #[derive(Default)]
 pub struct Platform {
     logs: Mutex<HashMap<String, String>>,
 }
 
 impl Platform {
-    /// Appends lines to a site's docker log (`site_key` is the lower-cased site ID).
+    /// Appends lines to a site's docker log (`site_key` is the lower-cased site ID),
+    /// keeping at most [`LOG_TAIL`] bytes of whole lines.
     pub fn append_log(&self, site_key: &str, text: &str) {
         let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
-        logs.entry(site_key.to_string()).or_default().push_str(text);
+        let log = logs.entry(site_key.to_string()).or_default();
+        log.push_str(text);
+        if log.len() > LOG_TAIL {
+            let mut cut = log.len() - LOG_TAIL;
+            while !log.is_char_boundary(cut) {
+                cut += 1;
+            }
+            // Start at the first whole line inside the tail.
+            let start = log[cut..].find('\n').map(|i| cut + i + 1).unwrap_or(log.len());
+            log.drain(..start);
+        }
     }
 
     /// The docker log of a site, empty if it never pulled.
@@ -116,9 +201,21 @@ pub struct Arm {
 }
 
 impl Arm {
-    /// A fake ARM over `store`.
+    /// A fake ARM over `store`. A store that never had it gets the service principal's
+    /// Owner assignment on the subscription (see `owner`).
     pub fn new(store: Store, signer: Arc<TokenSigner>, cfg: ArmConfig) -> Arm {
+        if let Err(e) = super::owner::bootstrap(&store, &cfg.subscription_id, &cfg.object_id()) {
+            // The store's first write failed: every later write will answer 500 too.
+            tracing::error!(error = %e, "could not make the service principal the subscription's Owner");
+        }
         Arm { store, signer, cfg, platform: Arc::default(), verified: Default::default() }
+    }
+
+    /// Empties the store (a fresh Azure between scenarios) and gives the service
+    /// principal its Owner assignment again.
+    pub fn reset(&self) -> Result<(), crate::model::StoreError> {
+        self.store.reset()?;
+        super::owner::bootstrap(&self.store, &self.cfg.subscription_id, &self.cfg.object_id())
     }
 
     pub(crate) fn authenticate(&self, req: &ArmRequest) -> Result<Value, ArmError> {

@@ -18,7 +18,7 @@ use super::service::Arm;
 use crate::model::{PRIVATE, ResourceId, Tx, net};
 
 /// The kinds of this provider.
-pub(super) static KINDS: &[&Kind] = &[&PLAN, &SITE, &CONFIG, &NETWORK_CONFIG, &HOST_NAME_BINDING];
+pub(super) static KINDS: &[&Kind] = &[&PLAN, &SITE, &CONFIG, &NETWORK_CONFIG, &HOST_NAME_BINDING, &VNET_CONNECTION];
 
 /// Its subscription-level actions.
 pub(super) static ACTIONS: &[ProviderAction] =
@@ -193,6 +193,49 @@ fn integration_subnet(tx: &Tx, subnet_id: &ResourceId, tier: &str) -> Result<Val
         )));
     }
     Ok(subnet["id"].clone())
+/// A site's regional VNET integration as `az webapp vnet-integration list` reads it: one
+/// connection, derived from `virtualNetworkSubnetId` (never stored), named
+/// `{VNET resourceGuid}_{subnet}` as Azure names regional (swift) connections. The
+/// listing is a plain JSON array, as App Service answers it.
+static VNET_CONNECTION: Kind = Kind {
+    canonical: "Microsoft.Web/sites/virtualNetworkConnections",
+    tracked: false,
+    loc: Loc::None,
+    get: Some(|ctx| {
+        let site_id = ctx.id.parent().ok_or_else(|| not_found(ctx.id))?;
+        vnet_connection(ctx, &site_id)
+            .filter(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(ctx.id.name())))
+            .ok_or_else(|| not_found(ctx.id))
+    }),
+    list: Some(|ctx, _, site_id| {
+        let connections: Vec<Value> = vnet_connection(ctx, site_id).into_iter().collect();
+        Ok(ArmResponse::json(200, &json!(connections)))
+    }),
+    ..Kind::BASE
+};
+
+fn vnet_connection(ctx: &Ctx, site_id: &ResourceId) -> Option<Value> {
+    let site = ctx.arm.store.get(site_id)?;
+    let subnet_id = site["properties"]["virtualNetworkSubnetId"].as_str()?;
+    let subnet = ResourceId::parse(subnet_id).ok()?;
+    let vnet = subnet.parent()?;
+    let vnet_guid = ctx.arm.store.get_at(&vnet.key(), "/properties/resourceGuid")?;
+    let name = format!("{}_{}", vnet_guid.as_str().unwrap_or_default(), subnet.name());
+    let location = super::regions::REGIONS
+        .iter()
+        .find(|(n, _)| site["location"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(n)))
+        .map(|(_, display)| *display)
+        .unwrap_or_default();
+    Some(json!({
+        "id": format!("{}/virtualNetworkConnections/{name}", site["id"].as_str().unwrap_or_default()),
+        "name": name,
+        "type": "Microsoft.Web/sites/virtualNetworkConnections",
+        "location": location,
+        "properties": {
+            "vnetResourceId": subnet_id, "certThumbprint": null, "certBlob": null, "routes": null,
+            "resyncRequired": false, "dnsServers": null, "isSwift": true,
+        },
+    }))
 }
 
 /// `(tier, family)` of an App Service plan SKU name.
@@ -396,6 +439,10 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             ctx.id.name(),
             "Site names can contain only letters, numbers and hyphens, cannot start or end with a hyphen, and must be 2-60 characters.",
         ));
+    }
+    // The name is a host name (`<name>.azurewebsites.net`): unique across Azure.
+    if existing.is_none() && site_taken(tx, ctx.id.name()) {
+        return Err(ArmError::site_name_taken(ctx.id.name()));
     }
     // App Service finds the plan from the end of `serverFarmId` (inferred: Microsoft's
     // Linux managed-identity sample writes `…/resourcegroups/{resourceGroup().id}/providers/…`
@@ -802,6 +849,12 @@ pub(super) fn check_name(arm: &Arm, body: &Value) -> Result<ArmResponse, ArmErro
         json!({"nameAvailable": true, "reason": "", "message": ""})
     };
     Ok(ArmResponse::json(200, &body))
+}
+
+/// Whether a site of this name exists anywhere (names ignore case).
+fn site_taken(tx: &Tx, name: &str) -> bool {
+    !tx.filter(|v| v["type"] == SITE.canonical && v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .is_empty()
 }
 
 /// App Service's rule for site names (they become host names).

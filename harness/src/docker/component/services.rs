@@ -88,11 +88,13 @@ pub async fn arm(state: PathBuf, stop: CancellationToken) -> anyhow::Result<()> 
     let control = control_listener(ip).await?;
     let store = c.store.clone();
     let sub = c.cfg.subscription_id.clone();
+    let resettable = arm.clone();
     let h = handler(move |req| {
-        let (store, sub) = (store.clone(), sub.clone());
+        let (store, sub, arm) = (store.clone(), sub.clone(), resettable.clone());
         async move {
             match req {
-                Request::Reset => store.reset().map(|()| Value::Null).map_err(|e| e.to_string()),
+                // A fresh Azure, with the service principal its Owner again.
+                Request::Reset => arm.reset().map(|()| Value::Null).map_err(|e| e.to_string()),
                 Request::CustomDns { name, server } => put_custom_server(&store, &sub, &name, &server)
                     .map_err(|e| format!("custom DNS server {name}: {e}")),
                 Request::Sync => Ok(Value::Null),
@@ -262,8 +264,8 @@ pub async fn worker(state: PathBuf, arm: Ipv4Addr, stop: CancellationToken) -> a
             server_name: arm.to_string(),
             tls: tls.clone(),
             tenant_id: c.cfg.tenant_id.clone(),
-            client_id: c.cfg.client_id.clone(),
-            client_secret: c.cfg.client_secret.clone(),
+            client_id: mock_azure::arm::PLATFORM_CLIENT_ID.to_string(),
+            client_secret: mock_azure::arm::PLATFORM_CLIENT_SECRET.to_string(),
         },
         store: c.store.clone(),
         fabric: c.fabric.clone(),

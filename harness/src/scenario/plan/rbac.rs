@@ -35,7 +35,7 @@ impl Plan<'_> {
                 format!("identity {i}"),
             ),
         };
-        let role_guid = mock_azure::arm::ROLES.iter().find(|(n, _, _)| *n == ra.role).map(|(_, g, _)| *g).unwrap_or("");
+        let role_guid = mock_azure::arm::roles::ROLES.iter().find(|r| r.name == ra.role).map(|r| r.id).unwrap_or("");
         let name =
             mock_azure::model::net::guid(&["pullsim-role-assignment", &scope.to_ascii_lowercase(), &label, &ra.role]);
         let what = format!("assign {} on {} to {label}", ra.role, scope.rsplit('/').next().unwrap_or_default());

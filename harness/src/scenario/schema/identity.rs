@@ -36,7 +36,7 @@ impl Walker<'_> {
                 None => Principal::Site,
             }
         };
-        let roles: Vec<&str> = mock_azure::arm::ROLES.iter().map(|(n, _, _)| *n).collect();
+        let roles: Vec<&str> = mock_azure::arm::roles::ROLES.iter().map(|r| r.name).collect();
         let role = match t.has("role") {
             true => self.word(&mut t, "role", |s| roles.iter().find(|r| **r == s).map(|r| r.to_string()), &roles),
             false => {

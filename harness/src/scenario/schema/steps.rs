@@ -4,6 +4,7 @@
 use mock_azure::appservice::trace::{Code, RouteKind, Stage};
 
 use super::azure::{RELATIVE_TYPES, default_api_version};
+use super::refs::Ref;
 use super::walker::{Tbl, Walker, fmt_list};
 use crate::scenario::model::*;
 use crate::scenario::tree::{At, Node, Val};
@@ -16,6 +17,7 @@ impl Walker<'_> {
         let pull = t.get("pull");
         let body = t.get("body");
         let api_version = self.str_node(&mut t, "api_version");
+        let actor = self.str_node(&mut t, "as");
         let expect = t.get("expect");
         let kinds = [arm.is_some(), restart.is_some(), pull.is_some()].iter().filter(|x| **x).count();
         if kinds != 1 {
@@ -37,7 +39,11 @@ impl Walker<'_> {
             if let Some((_, at)) = &api_version {
                 self.err(*at, "'api_version' in [[step]] goes with arm = \"...\" only");
             }
+            if let Some((_, at)) = &actor {
+                self.err(*at, "'as' in [[step]] goes with arm = \"...\" only");
+            }
         }
+        let actor = actor.and_then(|(who, at)| self.actor(&who, at));
         let step = if let Some((line, at)) = arm {
             let parsed = self.arm_line(&line, at, rg, api_version.as_ref().map(|(s, _)| s.as_str()));
             let body = match body {
@@ -55,7 +61,7 @@ impl Walker<'_> {
                 self.finish(et);
                 ArmExpect { status, code, message }
             });
-            parsed.map(|(method, path)| Step::Arm(ArmStep { method, path, body, expect }))
+            parsed.map(|(method, path)| Step::Arm(ArmStep { method, path, body, expect, actor }))
         } else if restart.is_some() {
             if let Some(e) = expect {
                 self.err(e.at, "a restart step has no 'expect'; add a pull = true step after it");
@@ -71,6 +77,17 @@ impl Walker<'_> {
         };
         self.finish(t);
         step
+    }
+
+    /// Who sends an ARM step: `site` (the site's system-assigned identity) or
+    /// `identity:<name>` (a user-assigned identity of the scenario, on the site).
+    fn actor(&mut self, who: &str, at: At) -> Option<Principal> {
+        if who == "site" {
+            return Some(Principal::Site);
+        }
+        let name = self.prefixed(who, "identity", at, "'as' in [[step]] ('site' or)")?;
+        self.refs.push(Ref::Identity { name: name.to_string(), at, place: "'as' of [[step]]".into() });
+        Some(Principal::Identity(name.to_string()))
     }
 
     /// `METHOD path` of an ARM step; the path gets its provider and api-version.
