@@ -269,7 +269,7 @@ pub fn scenario(c: &Captured, sub: &str, rg: &str, forwarders: &BTreeMap<Ipv4Add
     let site_principal = s(&site["identity"]["principalId"]).to_string();
     for a in &c.role_assignments {
         let p = &a["properties"];
-        let role = mock_azure::arm::role_by_definition_id(s(&p["roleDefinitionId"])).map(|r| r.0);
+        let role = mock_azure::arm::roles::by_id(s(&p["roleDefinitionId"])).map(|r| r.name);
         let principal = s(&p["principalId"]);
         let who = if !site_principal.is_empty() && principal.eq_ignore_ascii_case(&site_principal) {
             Some("site".to_string())

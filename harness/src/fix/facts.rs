@@ -398,8 +398,8 @@ impl Facts {
         let role_assignments = of_type(all, "Microsoft.Authorization/roleAssignments")
             .map(|a| {
                 let p = &a["properties"];
-                let role = mock_azure::arm::role_by_definition_id(p["roleDefinitionId"].as_str().unwrap_or_default())
-                    .map(|r| r.0.to_string())
+                let role = mock_azure::arm::roles::by_id(p["roleDefinitionId"].as_str().unwrap_or_default())
+                    .map(|r| r.name.to_string())
                     .unwrap_or_default();
                 (
                     p["principalId"].as_str().unwrap_or_default().to_string(),

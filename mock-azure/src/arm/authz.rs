@@ -165,7 +165,8 @@ fn need(kinds: &Kinds, req: &ArmRequest, route: &Route) -> Need {
     let m = req.method.as_str();
     let read = |ty: &str| format!("{}/read", type_op(kinds, ty));
     match route {
-        Route::Tenants => Need::Nothing,
+        // Tenant-level reads any signed-in caller may make.
+        Route::Tenants | Route::ProviderOperations(_) => Need::Nothing,
         Route::Subscriptions => Need::Subscriptions,
         Route::Subscription(s) => Need::AnyRole { sub: s.clone(), op: "Microsoft.Resources/subscriptions/read" },
         Route::Locations(s) => Need::AnyRole { sub: s.clone(), op: "Microsoft.Resources/subscriptions/locations/read" },

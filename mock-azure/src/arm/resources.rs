@@ -383,7 +383,7 @@ fn list_children(
     }
     let id = parent.child(name, "_");
     let type_key = id.type_key();
-    kinds.get(&type_key).ok_or_else(|| {
+    let kind = kinds.get(&type_key).ok_or_else(|| {
         ArmError::unknown_type(&id.full_type(), parent.namespace.as_deref().unwrap_or_default(), &api_str(req))
     })?;
     check_ancestry(arm, &arm.store, parent)?;
@@ -392,7 +392,7 @@ fn list_children(
     }
     // A child type whose instances are derived, not stored, lists itself.
     if let Some(list) = kind.list {
-        return list(&Ctx { arm, api, id: parent, kinds }, req, parent);
+        return list(&Ctx { arm, api, id: parent, kinds, write: false }, req, parent);
     }
     let depth = parent.segments.len() + 1;
     let ctx = Ctx { arm, api, id: parent, kinds, write: false };

@@ -193,6 +193,8 @@ fn integration_subnet(tx: &Tx, subnet_id: &ResourceId, tier: &str) -> Result<Val
         )));
     }
     Ok(subnet["id"].clone())
+}
+
 /// A site's regional VNET integration as `az webapp vnet-integration list` reads it: one
 /// connection, derived from `virtualNetworkSubnetId` (never stored), named
 /// `{VNET resourceGuid}_{subnet}` as Azure names regional (swift) connections. The
