@@ -1,4 +1,4 @@
-//! The July 2021 recipe (RULES.md A1–A8), built through ARM exactly as
+//! The July 2021 recipe (docs/azure.md A1–A8), built through ARM exactly as
 //! `tests/tests/worker_seed.rs` builds it, but with names numbered so that many recipes
 //! live side by side in one environment (one resource group, VNET, registry, private
 //! endpoint, private DNS zone and site each).

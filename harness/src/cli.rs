@@ -74,7 +74,7 @@ pub enum Command {
     #[command(subcommand)]
     State(crate::state::StateCommand),
     /// Open a shell in a debug container standing in a scenario's VNET (docker backend),
-    /// where the registry's name resolves as the app sees it (RULES.md A8).
+    /// where the registry's name resolves as the app sees it (docs/azure.md A8).
     #[command(after_help = SHELL_EXAMPLES)]
     Shell(ShellArgs),
     /// Run one component of the fake Azure (inside a container of the docker backend).

@@ -115,7 +115,7 @@ fn route_all_off_seed_overrides_one_config_key_and_expects_the_firewall() {
     assert_eq!(e.stage, Some(Stage::Firewall));
     assert_eq!(e.code, Some(Code::AcrFirewallDenied));
     assert_eq!(e.message.as_deref(), Some("is not allowed access"));
-    assert!(s.description.as_deref().unwrap().contains("RULES.md A5/A6"));
+    assert!(s.description.as_deref().unwrap().contains("docs/azure.md A5/A6"));
     assert!(s.file.ends_with("scenarios/seed/a6-route-all-off-2021-07.toml"));
     assert!(s.fixture.as_ref().unwrap().1.ends_with("scenarios/fixtures/recipe-2021.toml"));
 }

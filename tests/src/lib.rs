@@ -384,7 +384,13 @@ impl AzCli {
     /// Registers `serve` as a cloud and logs in as the service principal with this
     /// client ID and secret (another of `serve --principal`).
     pub fn login_as(serve: &Serve, client_id: &str, secret: &str) -> anyhow::Result<AzCli> {
-        AzCli::login_to(&format!("{}/", serve.base_url()), &serve.ca_path(), client_id, secret, &serve.field("tenant_id"))
+        AzCli::login_to(
+            &format!("{}/", serve.base_url()),
+            &serve.ca_path(),
+            client_id,
+            secret,
+            &serve.field("tenant_id"),
+        )
     }
 
     /// Registers the fake Azure at `arm_url` (trusting the CA in `ca`) as a cloud and

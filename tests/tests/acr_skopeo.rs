@@ -456,7 +456,7 @@ fn skopeo_copies_a_multi_arch_index_with_all() {
     assert_eq!(Digest::of(raw.as_bytes()), *arm64);
 }
 
-/// ACR's firewall denial, exactly as RULES.md D gives it, for the developer's address.
+/// ACR's firewall denial, exactly as docs/azure.md D gives it, for the developer's address.
 const DENIED: &str =
     "client with IP '20.70.0.42' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.";
 

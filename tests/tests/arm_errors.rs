@@ -1,5 +1,5 @@
 //! ARM error answers: each client mistake gets the status and the error code Azure gives
-//! (RULES.md F for the envelope and codes, A9 and D for the rules ARM enforces), checked
+//! (docs/azure.md F for the envelope and codes, A9 and D for the rules ARM enforces), checked
 //! on `Arm::handle` directly and, for the body limit, over a real TLS socket through
 //! `serve`. A property test then throws ten thousand random requests at one ARM whose
 //! state accumulates, and checks that none makes it panic or answer 5xx, and that every
@@ -164,7 +164,7 @@ fn malformed_api_version_gets_invalid_api_version_parameter() {
         assert!(message.contains(&format!("'{v}'")), "{message}");
     }
     assert_eq!(client_resources(&f.arm.store), 0);
-    // Well-formed versions newer than any published spec are accepted (RULES.md F).
+    // Well-formed versions newer than any published spec are accepted (docs/azure.md F).
     f.ok("PUT", &format!("{}?api-version=2026-09-01-preview", rg_id("rg")), Some(&json!({"location": "westeurope"})));
     f.ok("GET", &format!("{}?API-VERSION=2099-12-31", rg_id("rg")), None);
 }
@@ -572,7 +572,7 @@ fn deleting_a_private_dns_zone_with_a_virtual_network_link_gets_cannot_delete_re
     assert_eq!(f.store_state(), before, "the refused DELETE changed the store");
     f.ok("GET", &format!("{link}?api-version=2024-06-01"), None);
 
-    // Links first, then the zone (RULES.md A9).
+    // Links first, then the zone (docs/azure.md A9).
     f.ok("DELETE", &format!("{link}?api-version=2024-06-01"), None);
     f.ok("DELETE", &format!("{zone}?api-version=2024-06-01"), None);
     assert_error(&f.send("GET", &format!("{zone}?api-version=2024-06-01"), None), 404, "ResourceNotFound");
@@ -776,7 +776,7 @@ fn op(method: &'static str, path: String, api: &'static str, body: Option<Value>
     Target { method, path, api, body: body.map_or(Body::None, Body::Json) }
 }
 
-/// The small App Service + ACR-over-private-endpoint topology of RULES.md A, in creation
+/// The small App Service + ACR-over-private-endpoint topology of docs/azure.md A, in creation
 /// order. The role assignment, which needs the identity's principal, comes last.
 fn topology(ids: &Ids) -> Vec<Target> {
     let loc = "westeurope";

@@ -1,4 +1,4 @@
-//! The Azure rules that live in ARM (RULES.md A, D and F), each through ARM requests:
+//! The Azure rules that live in ARM (docs/azure.md A, D and F), each through ARM requests:
 //! private endpoint addresses and their life cycle, SKU rules, subnets in use, peering.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
@@ -96,7 +96,7 @@ fn deleting_a_private_endpoint_removes_its_nic_connection_and_zone_records() {
     assert_eq!(reg["properties"]["privateEndpointConnections"], json!([]));
     let records = f.ok("GET", &net("privateDnsZones/privatelink.azurecr.io/A"), None);
     assert_eq!(records["value"], json!([]), "the zone group's records went with the endpoint");
-    // The link (if any) stays: the stale-link case of RULES.md E is then NXDOMAIN.
+    // The link (if any) stays: the stale-link case of docs/azure.md E is then NXDOMAIN.
     f.ok("GET", &net("privateDnsZones/privatelink.azurecr.io"), None);
 }
 

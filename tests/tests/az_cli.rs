@@ -1,5 +1,5 @@
 //! The real Azure CLI (2.91, installed by the test set-up) drives `pullsim serve`
-//! through the July 2021 recipe (../shared/RULES.md A and F); every step asserts the
+//! through the July 2021 recipe (docs/azure.md A and F); every step asserts the
 //! state it leaves.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
@@ -254,7 +254,7 @@ fn july_2021_recipe_runs_through_the_real_azure_cli() {
     assert_eq!(settings.get("DOCKER_REGISTRY_SERVER_USERNAME").map(String::as_str), Some(ACR));
     assert_eq!(settings.get("DOCKER_REGISTRY_SERVER_PASSWORD"), Some(&password));
 
-    // VNET integration: today's CLI switches route-all on when it integrates (RULES.md F).
+    // VNET integration: today's CLI switches route-all on when it integrates (docs/azure.md F).
     az.ok(&["webapp", "vnet-integration", "add", "-g", RG, "-n", APP, "--vnet", "vnet", "--subnet", "integration"])
         .unwrap();
     let site = az.ok(&["webapp", "show", "-g", RG, "-n", APP]).unwrap();
@@ -294,7 +294,7 @@ fn july_2021_recipe_runs_through_the_real_azure_cli() {
         .unwrap();
     assert_eq!(c["vnetRouteAllEnabled"], true);
 
-    // RULES.md A9: the zone cannot go while its link exists; the link first, then the zone.
+    // docs/azure.md A9: the zone cannot go while its link exists; the link first, then the zone.
     let err = az
         .fails(&["network", "private-dns", "zone", "delete", "-g", RG, "-n", "privatelink.azurecr.io", "--yes"])
         .unwrap();
@@ -349,7 +349,7 @@ fn managed_identity_and_acr_credentials_through_the_real_azure_cli() {
     let az = AzCli::login(&serve).unwrap();
     az.ok(&["group", "create", "-n", RG, "-l", "westeurope"]).unwrap();
 
-    // Disabling public access needs Premium (RULES.md D, exact message).
+    // Disabling public access needs Premium (docs/azure.md D, exact message).
     // The CLI checks the SKU itself for `acr update`; `az rest` sends the PATCH as is.
     let basic = az.ok(&["acr", "create", "-g", RG, "-n", "basicacr01", "--sku", "Basic"]).unwrap();
     let url = format!("{}?api-version=2023-07-01", s(&basic["id"]));

@@ -1,6 +1,6 @@
 //! The fake Azure DNS asked by the real `dig` (Debian dnsutils), from a VNET address and
 //! from outside (`-b <source>`), after building the state through the ARM API: every
-//! case of RULES.md C that decides a pull — linked or not, missing records, the
+//! case of docs/azure.md C that decides a pull — linked or not, missing records, the
 //! NxDomainRedirect policy, custom DNS that forwards or not, a stale link after the
 //! private endpoint is gone — plus TCP, EDNS and a name pullsim does not serve.
 //!

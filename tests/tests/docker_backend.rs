@@ -110,7 +110,7 @@ fn seed_suite_gives_the_same_outcome_stage_code_route_and_trace_on_docker_as_emb
         assert_eq!(dk["trace"], em["trace"], "{name}");
         assert_eq!(dk["log"], em["log"], "{name}");
         // After a successful pull the image runs as the app, without the registry's
-        // credentials in its environment (RULES.md E), resolving the registry as the app
+        // credentials in its environment (docs/azure.md E), resolving the registry as the app
         // sees it; no app after a failed pull.
         if dk["outcome"]["pull"] == "success" {
             let app = &dk["app"];
@@ -162,7 +162,7 @@ fn azure_dns_answers_the_private_endpoint_inside_the_vnet_and_the_public_address
     let (inside, outside, nslookup, catalog) = answers.unwrap();
     // The image lives in the CNCF registry behind the ACR.
     assert!(catalog.contains(r#""secureacr2021/app""#), "{catalog}");
-    // RULES.md A8: the private endpoint's address inside the linked VNET…
+    // docs/azure.md A8: the private endpoint's address inside the linked VNET…
     assert_eq!(inside.trim(), "10.0.2.4", "from the VNET network");
     // …as busybox's nslookup shows it, through the privatelink CNAME…
     assert!(nslookup.contains("secureacr2021.privatelink.azurecr.io") && nslookup.contains("10.0.2.4"), "{nslookup}");

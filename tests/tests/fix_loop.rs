@@ -135,7 +135,7 @@ fn every_failing_seed_scenario_is_fixed_by_the_printed_az_commands() {
         assert!(!d["cause"].as_array().unwrap().is_empty(), "{file:?}: no cause");
         failing.push((file.clone(), *cell, az));
     }
-    // The seed suite's failing scenarios (RULES.md A and E), by name: none is skipped.
+    // The seed suite's failing scenarios (docs/azure.md A and E), by name: none is skipped.
     let names: Vec<String> = failing
         .iter()
         .map(|(f, c, _)| format!("{}{}", f.display(), c.map(|c| format!(" [{c}]")).unwrap_or_default()))

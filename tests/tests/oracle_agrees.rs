@@ -420,7 +420,7 @@ prop_compose! {
         ],
     ) -> Registry {
         // A non-Premium registry has no private endpoint, no IP rules, and public access
-        // it cannot disable (ARM refuses; RULES.md D).
+        // it cannot disable (ARM refuses; docs/azure.md D).
         let premium = sku == Sku::Premium;
         Registry {
             sku,
@@ -1023,7 +1023,7 @@ impl Fixture {
                 Some(json!({"properties": {"outboundVnetRouting": {"allTraffic": true}}})),
             )?;
         }
-        // Each way of writing a flag lands in the one property (RULES.md F): read back.
+        // Each way of writing a flag lands in the one property (docs/azure.md F): read back.
         let now = self.ok("GET", &self.site.clone(), None)?;
         let routing = &now["properties"]["outboundVnetRouting"];
         let want =

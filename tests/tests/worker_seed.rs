@@ -1,4 +1,4 @@
-//! The seed claims of RULES.md A (July 2021) and their later epochs, end to end on the
+//! The seed claims of docs/azure.md A (July 2021) and their later epochs, end to end on the
 //! embedded backend: the topology is built through ARM, the image pushed into the fake
 //! ACR, and the worker pulls over real sockets (DNS from the route's source address,
 //! TLS to the resolved endpoint, the ACR's firewall and auth, the 307 to the data
@@ -93,7 +93,7 @@ impl World {
     }
 }
 
-/// The July 2021 recipe, everything in place (RULES.md A1–A8).
+/// The July 2021 recipe, everything in place (docs/azure.md A1–A8).
 async fn recipe() -> World {
     let env = Env::start(EnvOptions::default()).await.unwrap();
     let token = env.arm.cfg.client_token(&env.arm.signer, 3600);

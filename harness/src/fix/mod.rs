@@ -5,7 +5,7 @@
 //! ([`facts`]), lists every modeled knob that could matter ([`knobs`]), searches the
 //! minimal sets of them the oracle says make the pull succeed ([`search`], on scratch
 //! copies of the store through a real ARM), ranks them (fewest changes, then least
-//! privilege), and has the mechanism confirm each with a real pull ([`confirm`]). Each
+//! privilege), and has the mechanism confirm each with a real pull (`confirm`). Each
 //! fix carries the `az` commands that apply it to the user's resources and the scenario
 //! diff ([`change`]); [`render`] prints them, [`write`] merges one into the scenario file.
 //!

@@ -49,6 +49,9 @@ pub fn not_modeled(code: Option<Code>) -> Vec<&'static str> {
         Some(Code::ManifestSchema1Unsupported) => vec![
             "the image itself: a Docker schema 1 manifest must be pushed again as schema 2 or OCI (a current docker or buildx, or `az acr import`); pullsim does not rebuild images",
         ],
+        Some(Code::ImageReferenceInvalid) => vec![
+            "the image reference itself: docker's grammar wants a lowercase repository (`registry/repo:tag` or `@sha256:…`); write it so in linuxFxVersion (`az webapp config container set --container-image-name …`)",
+        ],
         Some(Code::NoMatchingPlatform) => {
             vec!["the image itself: it must be built for linux/amd64; pullsim does not rebuild images"]
         }

@@ -356,7 +356,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         let s = &s[0];
         assert_eq!(s.topology.vnets.len(), 2);
-        assert_eq!(s.steps.len(), 3);
+        assert_eq!(s.steps.len(), 4);
         let site = s.topology.site.as_ref().map(|x| (x.system_identity, x.pull_identity.clone()));
         assert_eq!(site, Some((true, Some(PullIdentity::User("pull-identity".into())))));
         assert!(!arm_plan(s, "sub").is_empty());

@@ -1,4 +1,4 @@
-//! ACR authentication and authorization (RULES.md D; Azure/acr docs/AAD-OAuth.md).
+//! ACR authentication and authorization (docs/azure.md D; Azure/acr docs/AAD-OAuth.md).
 //!
 //! Who a caller is:
 //! - the **admin user** (Basic auth, username = registry name, password = the current

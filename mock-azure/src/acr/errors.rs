@@ -2,12 +2,12 @@
 //!
 //! Bodies follow the distribution spec's envelope `{"errors":[{"code","message","detail"?}]}`
 //! with its codes and HTTP statuses. The two messages a user of ACR actually sees and
-//! searches for are ACR's own, verbatim from RULES.md D:
+//! searches for are ACR's own, verbatim from docs/azure.md D:
 //! - firewall: 403 `DENIED` `client with IP '<ip>' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`
 //! - auth: 401 `UNAUTHORIZED` `authentication required, visit https://aka.ms/acr/authorization for more information.`
 //!   with `Www-Authenticate: Bearer realm="https://<reg>.azurecr.io/oauth2/token",service="<reg>.azurecr.io"[,scope="…"]`.
 //!
-//! Those two carry no `detail` (RULES.md gives their bodies exactly). The others use
+//! Those two carry no `detail` (docs/azure.md gives their bodies exactly). The others use
 //! the distribution registry's messages. `MANIFEST_UNKNOWN` by tag uses ACR's wording
 //! `manifest tagged by "<tag>" is not found` [I: what docker prints against ACR]. The data
 //! endpoint fronts Azure Storage, so its signature errors are Storage's XML
@@ -71,7 +71,7 @@ impl RegistryError {
         json!({ "errors": [e] })
     }
 
-    /// 403 `DENIED`: the firewall refused the client address (RULES.md D).
+    /// 403 `DENIED`: the firewall refused the client address (docs/azure.md D).
     pub fn firewall_denied(client_ip: &str) -> RegistryError {
         RegistryError::new(403, "DENIED", denied_message(client_ip))
     }

@@ -1,4 +1,4 @@
-//! ACR's network rules (RULES.md D): which endpoint a request arrived on, from which
+//! ACR's network rules (docs/azure.md D): which endpoint a request arrived on, from which
 //! client address, and whether the registry lets it in. A pure function of the store's
 //! typed views (rebuilt when the store moves), evaluated on every request before any
 //! authentication.

@@ -1,5 +1,5 @@
 //! The fake ACR data plane: an OCI distribution registry with ACR's authentication,
-//! firewall, private endpoints and data endpoints (RULES.md D).
+//! firewall, private endpoints and data endpoints (docs/azure.md D).
 //!
 //! # Layout
 //! - [`oci`]: digests, repository names, tags, media types, manifest parsing.

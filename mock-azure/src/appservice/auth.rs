@@ -1,4 +1,4 @@
-//! How the platform authenticates to the registry (RULES.md A4, B): the credential kind
+//! How the platform authenticates to the registry (docs/azure.md A4, B): the credential kind
 //! is chosen from the site's settings by [`Credential::of`], then one small unit per
 //! kind — a managed identity (system or user-assigned), the admin user, or nothing
 //! (anonymous, as for Docker Hub) — gets an ACR token or ends the pull at `auth`.

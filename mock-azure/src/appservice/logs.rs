@@ -1,5 +1,5 @@
 //! What a pull shows the user, built in one place: the App Service docker log lines
-//! (RULES.md E) and docker's own error text for a registry's answer. Lines carry no
+//! (docs/azure.md E) and docker's own error text for a registry's answer. Lines carry no
 //! timestamp here; the platform log adds one when it stores them.
 
 use super::rules::Epoch;

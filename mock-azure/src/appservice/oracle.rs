@@ -541,7 +541,7 @@ impl Ctx<'_> {
             }
             return self.chain(&View::Public, &name, depth + 1);
         }
-        // The public namespace pullsim models (RULES.md C): login and data names CNAME to
+        // The public namespace pullsim models (docs/azure.md C): login and data names CNAME to
         // their privatelink names, which CNAME to the registry's frontends in azcr.io.
         for r in self.of_type("Microsoft.ContainerRegistry/registries") {
             let reg = lower(&r["name"]);
@@ -576,7 +576,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// The answer of a custom DNS server (RULES.md C: it sees the private zones only
+    /// The answer of a custom DNS server (docs/azure.md C: it sees the private zones only
     /// through what it forwards to 168.63.129.16). Each name goes to the rule covering it
     /// — the conditional forwarder with the longest zone holding it, else the upstream —
     /// and the answer is kept only while its CNAME chain stays under that rule; a target

@@ -1,5 +1,5 @@
 //! Which way the pull leaves and which DNS servers it asks: pure functions of the site
-//! (as read through ARM), the rule epoch and the network plan (RULES.md B and C). They
+//! (as read through ARM), the rule epoch and the network plan (docs/azure.md B and C). They
 //! return values — the trace renders them, the outcome reads the route's kind from them
 //! — so nothing downstream decides from text.
 
@@ -67,7 +67,7 @@ pub struct Server {
     pub modeled: Modeled,
 }
 
-/// The DNS servers of a route, by precedence (RULES.md C): never empty.
+/// The DNS servers of a route, by precedence (docs/azure.md C): never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolvers {
     /// Asked first.
@@ -153,7 +153,7 @@ pub enum RouteError {
     },
 }
 
-/// The route of `view`'s pull under `epoch` (RULES.md B), with its DNS servers.
+/// The route of `view`'s pull under `epoch` (docs/azure.md B), with its DNS servers.
 pub fn decide(view: &SiteView, epoch: Epoch, plan: &Plan) -> Result<Route, RouteError> {
     let Some(subnet_id) = &view.subnet_id else {
         let why = "virtualNetworkSubnetId is not set (no VNET integration)".into();
@@ -272,7 +272,7 @@ fn caveats(v: &SiteView, epoch: Epoch) -> Vec<Caveat> {
     out
 }
 
-/// The DNS servers over the VNET, by precedence (RULES.md C): the site's
+/// The DNS servers over the VNET, by precedence (docs/azure.md C): the site's
 /// `dnsConfiguration.dnsServers`, else `WEBSITE_DNS_SERVER`, else the VNET's servers,
 /// else Azure DNS; then `dnsAltServer` (or `WEBSITE_DNS_ALT_SERVER`).
 fn vnet_resolvers(

@@ -58,7 +58,7 @@ impl FromStr for Epoch {
     }
 }
 
-/// How sure we are of a rule (RULES.md's legend).
+/// How sure we are of a rule (docs/azure.md's legend).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Confidence {
     /// Confirmed in a primary source.
@@ -70,7 +70,7 @@ pub enum Confidence {
 }
 
 impl Confidence {
-    /// `[C]`, `[I]`, `[U]` as RULES.md writes them.
+    /// `[C]`, `[I]`, `[U]` as docs/azure.md writes them.
     pub fn tag(self) -> &'static str {
         match self {
             Confidence::Confirmed => "C",

@@ -1,5 +1,5 @@
 //! `Microsoft.ContainerRegistry`: registries, their admin credentials and private
-//! endpoint connections, with ACR's SKU rules (RULES.md D).
+//! endpoint connections, with ACR's SKU rules (docs/azure.md D).
 
 use serde_json::{Value, json};
 

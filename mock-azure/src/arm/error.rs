@@ -1,4 +1,4 @@
-//! Every error ARM answers, built in one place, worded as Azure words it (RULES.md F for
+//! Every error ARM answers, built in one place, worded as Azure words it (docs/azure.md F for
 //! the envelope and codes, parts A and D for the rules ARM enforces). `ArmError::new` is
 //! private to this file: a new error is a new named constructor here.
 //!
@@ -189,7 +189,7 @@ impl ArmError {
     }
 
     /// A template deployment's error as the template engine built it (`InvalidTemplate`,
-    /// `InvalidTemplateDeployment`, `DeploymentFailed`…: RULES.md F), answered whole.
+    /// `InvalidTemplateDeployment`, `DeploymentFailed`…: docs/azure.md F), answered whole.
     pub fn template(status: u16, error: Value) -> ArmError {
         let code = error["code"].as_str().unwrap_or("InvalidTemplate").to_string();
         let message = error["message"].as_str().unwrap_or_default().to_string();
@@ -255,7 +255,7 @@ impl ArmError {
     }
 
     /// 409 `CannotDeleteResource` for a private DNS zone with virtual network links
-    /// (RULES.md A9, exact wording).
+    /// (docs/azure.md A9, exact wording).
     pub fn zone_has_links(zone: &str, link: &str) -> ArmError {
         Self::new(
             409,
@@ -266,7 +266,7 @@ impl ArmError {
         )
     }
 
-    /// 400 `DisablingPublicNetworkAccessNotSupported` (RULES.md D, exact wording).
+    /// 400 `DisablingPublicNetworkAccessNotSupported` (docs/azure.md D, exact wording).
     pub fn acr_public_access_sku(sku: &str) -> ArmError {
         Self::new(
             400,
@@ -289,7 +289,7 @@ impl ArmError {
     }
 
     /// 400 for a private endpoint to a registry that is not Premium. The code is
-    /// unconfirmed (\[U\] in RULES.md D).
+    /// unconfirmed (\[U\] in docs/azure.md D).
     pub fn acr_private_endpoint_sku(sku: &str) -> ArmError {
         Self::new(
             400,

@@ -1,5 +1,5 @@
 //! `Microsoft.Network/privateDnsZones`: zones, record sets and virtual network links.
-//! The zone cannot be deleted while links exist (RULES.md A9); links are tracked
+//! The zone cannot be deleted while links exist (docs/azure.md A9); links are tracked
 //! resources and show in `/resources` listings as `zone/link`.
 
 use serde_json::{Value, json};

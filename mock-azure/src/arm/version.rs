@@ -1,6 +1,6 @@
 //! api-versions: any well-formed one is accepted (clients send versions newer than the
 //! published specs), and responses are shaped by when each property was introduced
-//! (RULES.md F, "Property introduction").
+//! (docs/azure.md F, "Property introduction").
 
 use super::error::ArmError;
 
@@ -61,7 +61,7 @@ pub struct Introduced {
     pub until: Option<&'static str>,
 }
 
-/// The property-introduction table of RULES.md F, by lower-cased resource type.
+/// The property-introduction table of docs/azure.md F, by lower-cased resource type.
 pub fn introductions(type_key: &str) -> &'static [Introduced] {
     const fn p(pointer: &'static str, since: &'static str, until: Option<&'static str>) -> Introduced {
         Introduced { pointer, since, until }

@@ -1,7 +1,7 @@
 //! `Microsoft.Web`: App Service plans and sites, with their configuration children.
 //!
 //! A site's routing flags are one store of truth seen through several api-versions
-//! (RULES.md B and F): `siteConfig.vnetRouteAllEnabled` ≡ site-level `vnetRouteAllEnabled`
+//! (docs/azure.md B and F): `siteConfig.vnetRouteAllEnabled` ≡ site-level `vnetRouteAllEnabled`
 //! (2022-03…2024-04) ≡ `outboundVnetRouting.applicationTraffic` (2024-11+), kept in
 //! `config/web`; `vnetImagePullEnabled` ≡ `outboundVnetRouting.imagePullTraffic` and the
 //! other traffic flags are kept on the site as `outboundVnetRouting`.
@@ -490,7 +490,7 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
             props[k] = v.clone();
         }
     }
-    // DNS settings for the worker (RULES.md C): up to five servers.
+    // DNS settings for the worker (docs/azure.md C): up to five servers.
     if let Some(dns) = given.get("dnsConfiguration").filter(|v| !v.is_null()) {
         if let Some(servers) = dns.get("dnsServers").and_then(Value::as_array)
             && (servers.len() > 5
@@ -533,7 +533,7 @@ fn put_site(ctx: &Ctx, tx: &mut Tx, id: &str, body: Value, existing: Option<&Val
         routing.entry(k).or_insert(json!(false));
     }
     let api = ctx.api;
-    // Writes are lenient (RULES.md F): App Service keeps the site-level flags sent at
+    // Writes are lenient (docs/azure.md F): App Service keeps the site-level flags sent at
     // api-versions older than 2022-03-01, as Microsoft's own samples rely on.
     if api.at_most("2024-04-01") {
         if let Some(b) = bool_at(&body, "/properties/vnetRouteAllEnabled")? {

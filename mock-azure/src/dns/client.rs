@@ -20,7 +20,7 @@ use tokio::net::{TcpSocket, UdpSocket};
 pub const PAYLOAD: u16 = 1232;
 
 /// How long a stub resolver waits for one server (App Service's default DNS timeout is
-/// 3 s; RULES.md C).
+/// 3 s; docs/azure.md C).
 pub const STUB_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why a query got no usable answer.

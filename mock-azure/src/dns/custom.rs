@@ -5,7 +5,7 @@
 //! (`/subscriptions/{sub}/providers/Pullsim.Dns/customServers/{name}`), written by
 //! [`put_custom_server`] and read at query time like everything else.
 //!
-//! A custom server answers every query by forwarding (RULES.md C: a server that does not
+//! A custom server answers every query by forwarding (docs/azure.md C: a server that does not
 //! forward to 168.63.129.16 does not see the private zones):
 //! 1. the conditional forwarder with the longest zone containing the name, if any: its
 //!    targets in order (Azure DNS, or another custom server), the next on failure;
@@ -294,7 +294,7 @@ pub fn locate_dns_server(plan: &Plan, vnet: Option<&str>, ip: Ipv4Addr) -> Model
 
 /// The DNS servers a resource asks, as modeled addresses, in order: `servers` (a site's
 /// effective `dnsConfiguration.dnsServers` / `WEBSITE_DNS_SERVER` list) if not empty,
-/// else its VNET's `dhcpOptions.dnsServers`, else Azure DNS (RULES.md C).
+/// else its VNET's `dhcpOptions.dnsServers`, else Azure DNS (docs/azure.md C).
 pub fn dns_servers_to_ask(plan: &Plan, vnet: Option<&str>, servers: &[Ipv4Addr]) -> Vec<Modeled> {
     let vnet_servers = vnet.and_then(|v| plan.vnet(v)).map(|v| v.dns_servers.clone()).unwrap_or_default();
     let list = if !servers.is_empty() { servers.to_vec() } else { vnet_servers };

@@ -1,5 +1,5 @@
 //! The fake Azure DNS: 168.63.129.16 as each VNET sees it, the public side of Azure's
-//! names, and the custom DNS servers a VNET can point at (issue 3, RULES.md C).
+//! names, and the custom DNS servers a VNET can point at (issue 3, docs/azure.md C).
 //!
 //! pullsim is not a general resolver: it answers the names of Azure's namespaces
 //! ([`names::AZURE_SUFFIXES`]) and of private DNS zones, and refuses everything else

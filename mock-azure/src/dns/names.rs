@@ -1,7 +1,7 @@
 //! Azure's public DNS namespaces as pullsim models them, in one place: which suffixes
 //! pullsim answers for, the names of the public chain, and the public TTLs.
 //!
-//! The public chain of a registry (RULES.md C):
+//! The public chain of a registry (docs/azure.md C):
 //! ```text
 //! <reg>.azurecr.io                         CNAME <reg>.privatelink.azurecr.io
 //! <reg>.privatelink.azurecr.io             CNAME <reg>.<region>.fe.azcr.io
@@ -16,7 +16,7 @@
 //!
 //! Azure inserts the `privatelink` CNAME once a registry has private endpoint
 //! connections (inferred, not confirmed); pullsim always inserts it, so a private zone
-//! record left behind after an endpoint is deleted still decides the answer (RULES.md C:
+//! record left behind after an endpoint is deleted still decides the answer (docs/azure.md C:
 //! a stale link gives NXDOMAIN).
 
 /// Suffixes of the Azure public namespaces pullsim answers. Names under none of them,

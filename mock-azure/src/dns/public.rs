@@ -2,7 +2,7 @@
 //! (a site's `dnsConfiguration`, `WEBSITE_DNS_SERVER` / `WEBSITE_DNS_ALT_SERVER`, a
 //! VNET's `dhcpOptions.dnsServers`, a custom server's forwarder target) runs a resolver
 //! that answers Azure's public names with the public view (rule `dns.public-resolver`,
-//! RULES.md F: 8.8.8.8 answers over the VNET's outbound path with the public chain).
+//! docs/azure.md F: 8.8.8.8 answers over the VNET's outbound path with the public chain).
 //!
 //! pullsim does not ask the real internet: the environment binds a socket for each of
 //! these addresses ([`public_resolvers`], read from the store when asked), and the DNS

@@ -1,4 +1,4 @@
-//! The views of Azure DNS (RULES.md C), as a pure function of the store's index.
+//! The views of Azure DNS (docs/azure.md C), as a pure function of the store's index.
 //!
 //! In a VNET's view the private DNS zones linked to that VNET are consulted first: the
 //! linked zone with the longest name containing the query name answers it (record sets,

@@ -13,7 +13,7 @@ use super::snapshot::Snapshot;
 use crate::model::Store;
 use crate::netplan::Fabric;
 
-/// How long a custom server waits for the server it forwards to (RULES.md C gives the
+/// How long a custom server waits for the server it forwards to (docs/azure.md C gives the
 /// App Service resolver 3 s per attempt; a forwarder answering within that is useful).
 pub const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -3,7 +3,7 @@
 //! verified) is unpacked in order and committed as an image of the engine, and started
 //! on the site's integration
 //! network, with the site's app settings as its environment — never
-//! `DOCKER_REGISTRY_SERVER_*` (RULES.md E) — and Azure DNS as its resolver.
+//! `DOCKER_REGISTRY_SERVER_*` (docs/azure.md E) — and Azure DNS as its resolver.
 //!
 //! pullsim's generated images hold files but no program, so the container's process is
 //! pullsim's own (`pullsim component app`, from the platform image the layers are added

@@ -405,7 +405,7 @@ impl DockerEnv {
 
     /// Starts a debug container standing in `vnet`'s network (the public one for `None`),
     /// at a VNET address of its own, whose resolver is Azure DNS as that VNET sees it — the
-    /// place from which people run `nslookup` in Azure (RULES.md A8). It carries busybox
+    /// place from which people run `nslookup` in Azure (docs/azure.md A8). It carries busybox
     /// when the host has it (`/bin/busybox`), and pullsim's `dig`.
     pub async fn debug_container(&self, vnet: Option<&str>) -> anyhow::Result<DebugContainer> {
         let (network, slot, dns) = self.network(vnet).await?;

@@ -45,7 +45,7 @@ pub fn acr_storage(registry: Ipv4Addr, blobs: &Path) -> anyhow::Result<Arc<dyn B
     Ok(Arc::new(Schema1Aside::new(main, aside)))
 }
 
-/// App settings App Service never passes into the app's container (RULES.md E): the host
+/// App settings App Service never passes into the app's container (docs/azure.md E): the host
 /// leaves them out, the app's stand-in process reports any it finds.
 pub fn withheld(name: &str) -> bool {
     name.to_ascii_uppercase().starts_with("DOCKER_REGISTRY_SERVER_")

@@ -33,7 +33,7 @@ impl Plan<'_> {
             what.push_str(&format!(", integrated into {r}"));
         }
         self.call("PUT", site_id.clone(), Some(body), what);
-        // Properties that exist only in older api-versions (RULES.md B), each PATCHed at
+        // Properties that exist only in older api-versions (docs/azure.md B), each PATCHed at
         // the newest api-version that still has it.
         for (version, props) in legacy {
             let keys: Vec<String> = props.keys().cloned().collect();

@@ -72,7 +72,7 @@ pub(crate) const SITE_PROPERTIES: &[(&str, Ty)] = &[
 
 /// The newest api-version that carries site property `key`, for the site properties
 /// Azure later removed (`vnetImagePullEnabled`… exist only in 2022-03-01…2024-04-01,
-/// RULES.md B); `None` for the others. Read from ARM's property-introduction table.
+/// docs/azure.md B); `None` for the others. Read from ARM's property-introduction table.
 pub(crate) fn legacy_site_property(key: &str) -> Option<&'static str> {
     version::introductions("microsoft.web/sites")
         .iter()

@@ -1,7 +1,7 @@
 //! [`Schema1Aside`]: a store that keeps everything in a main store except Docker schema 1
 //! manifests, which go to a second one. The CNCF distribution registry 2.8 refuses to
 //! store unsigned schema 1 manifests (see `registry.rs`), yet ACR holds them and App
-//! Service refuses them only when it pulls (RULES.md E): the docker backend keeps them
+//! Service refuses them only when it pulls (docs/azure.md E): the docker backend keeps them
 //! beside the registry so that refusal still happens where Azure's does.
 //!
 //! Reads look in the main store first: a tag pushed to both (schema 1, then schema 2)
