@@ -48,52 +48,40 @@ if ! cargo machete --version 2>/dev/null | grep -q "$MACHETE_VERSION"; then
   cargo install --locked --quiet cargo-machete --version "$MACHETE_VERSION"
 fi
 
+# venv_install DIR CHECK PACKAGE...: a virtualenv in DIR holding PACKAGE...; CHECK (a
+# command run in DIR/bin) proves it works. The marker is written last, so an interrupted
+# install is redone, not trusted.
+venv_install() {
+  local dir="$1" check="$2"
+  shift 2
+  [ -f "$dir/.complete" ] && return 0
+  echo "install-test-deps: installing $* into $dir (once; reused afterwards)" >&2
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+  (cd "$dir/bin" && eval "$check") >/dev/null
+  touch "$dir/.complete"
+}
+
 venv="$CACHE/azure-cli-$AZ_VERSION"
-# The marker is written last, so an interrupted install is redone, not trusted.
-if [ ! -f "$venv/.complete" ]; then
-  echo "install-test-deps: installing azure-cli $AZ_VERSION into $venv (once; reused afterwards)" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "azure-cli==$AZ_VERSION"
-  "$venv/bin/az" version >/dev/null
-  touch "$venv/.complete"
-fi
+venv_install "$venv" './az version' "azure-cli==$AZ_VERSION"
 echo "$venv/bin/az" > "$CACHE/az-path"
 
 tools="$CACHE/python-tools-jsonschema-$JSONSCHEMA_VERSION-junitparser-$JUNITPARSER_VERSION"
-if [ ! -f "$tools/.complete" ]; then
-  echo "install-test-deps: installing jsonschema and junitparser into $tools (once)" >&2
-  rm -rf "$tools"
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install -q --disable-pip-version-check \
-    "jsonschema==$JSONSCHEMA_VERSION" "junitparser==$JUNITPARSER_VERSION"
-  "$tools/bin/python" -c 'import jsonschema, junitparser'
-  touch "$tools/.complete"
-fi
+venv_install "$tools" "./python -c 'import jsonschema, junitparser'" \
+  "jsonschema==$JSONSCHEMA_VERSION" "junitparser==$JUNITPARSER_VERSION"
 echo "$tools/bin/python" > "$CACHE/python-tools-path"
 
 lint="$CACHE/check-jsonschema-$CHECK_JSONSCHEMA_VERSION"
-if [ ! -f "$lint/.complete" ]; then
-  echo "install-test-deps: installing check-jsonschema $CHECK_JSONSCHEMA_VERSION into $lint (once)" >&2
-  rm -rf "$lint"
-  python3 -m venv "$lint"
-  "$lint/bin/pip" install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
-  "$lint/bin/check-jsonschema" --version >/dev/null
-  touch "$lint/.complete"
-fi
+venv_install "$lint" './check-jsonschema --version' "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 echo "$lint/bin/check-jsonschema" > "$CACHE/check-jsonschema-path"
+
 SDK_PINS=(azure-identity==1.27.0 azure-mgmt-web==11.0.1 azure-mgmt-network==33.1.0
   azure-mgmt-containerregistry==15.0.0 azure-mgmt-privatedns==2.0.0 azure-mgmt-resource==26.0.0
   azure-mgmt-resource-deployments==2.0.0)
 sdk="$CACHE/python-sdk-web-11.0.1-network-33.1.0-resource-26.0.0-deployments-2.0.0"
-if [ ! -f "$sdk/.complete" ]; then
-  echo "install-test-deps: installing the Azure SDK for Python into $sdk (once)" >&2
-  rm -rf "$sdk"
-  python3 -m venv "$sdk"
-  "$sdk/bin/pip" install -q --disable-pip-version-check "${SDK_PINS[@]}"
-  "$sdk/bin/python" -c 'import azure.identity, azure.mgmt.web, azure.mgmt.network, azure.mgmt.containerregistry, azure.mgmt.privatedns, azure.mgmt.resource.resources, azure.mgmt.resource.deployments'
-  touch "$sdk/.complete"
-fi
+venv_install "$sdk" "./python -c 'import azure.identity, azure.mgmt.web, azure.mgmt.network, azure.mgmt.containerregistry, azure.mgmt.privatedns, azure.mgmt.resource.resources, azure.mgmt.resource.deployments'" \
+  "${SDK_PINS[@]}"
 echo "$sdk/bin/python" > "$CACHE/python-sdk-path"
 
 echo "install-test-deps: az at $venv/bin/az, dig at $(command -v dig), python tools at $tools" >&2

@@ -419,12 +419,10 @@ impl AzCli {
         Ok(az)
     }
 
-    /// Runs `az ARGS -o json` and returns (exit code, stdout, stderr).
-    pub fn run(&self, args: &[&str]) -> anyhow::Result<(i32, String, String)> {
-        let out = Command::new(&self.az)
-            .args(args)
-            .args(["-o", "json"])
-            .env("AZURE_CONFIG_DIR", self.config_dir.path())
+    /// This CLI's configuration and a quiet, offline environment on `cmd` (an `az`
+    /// command, or a shell that runs `az` lines).
+    fn configure<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env("AZURE_CONFIG_DIR", self.config_dir.path())
             .env("REQUESTS_CA_BUNDLE", &self.ca)
             .env("AZURE_CORE_INSTANCE_DISCOVERY", "false")
             .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
@@ -437,6 +435,12 @@ impl AzCli {
             .env_remove("HTTPS_PROXY")
             .env_remove("https_proxy")
             .stdin(Stdio::null())
+    }
+
+    /// Runs `az ARGS -o json` and returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> anyhow::Result<(i32, String, String)> {
+        let out = self
+            .configure(Command::new(&self.az).args(args).args(["-o", "json"]))
             .output()
             .with_context(|| format!("running az {}", args.join(" ")))?;
         Ok((
@@ -452,25 +456,9 @@ impl AzCli {
     pub fn sh(&self, line: &str) -> anyhow::Result<(i32, String, String)> {
         let dir = self.az.parent().context("az has no directory")?;
         let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
-        let out = Command::new("sh")
-            .args(["-c", line])
-            .env("PATH", path)
-            .env("AZURE_CONFIG_DIR", self.config_dir.path())
-            .env("REQUESTS_CA_BUNDLE", &self.ca)
-            .env("AZURE_CORE_INSTANCE_DISCOVERY", "false")
-            .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
-            .env("AZURE_CORE_SURVEY_MESSAGE", "false")
-            .env("AZURE_CORE_NO_COLOR", "true")
-            .env("AZURE_CORE_OUTPUT", "none")
-            .env("AZURE_EXTENSION_USE_DYNAMIC_INSTALL", "no")
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("REGION_NAME")
-            .env_remove("MSAL_FORCE_REGION")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running sh -c {line}"))?;
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", line]).env("PATH", path).env("AZURE_CORE_OUTPUT", "none");
+        let out = self.configure(&mut cmd).output().with_context(|| format!("running sh -c {line}"))?;
         Ok((
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -585,4 +573,17 @@ impl ArmFixture {
     pub fn store_state(&self) -> (usize, u64) {
         (self.arm.store.len(), self.arm.store.seq())
     }
+}
+
+/// Runs `f` over `items` on two threads (each item typically starts its own serve and
+/// Azure CLI) and returns each item's name and result, in order.
+pub fn two_at_a_time<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> (String, R) + Sync) -> Vec<(String, R)> {
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(2).max(1))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
 }

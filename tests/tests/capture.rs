@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use pullsim_tests::{ArmClient, AzCli, Serve, pullsim_bin, pullsim_in, repo_root};
+use pullsim_tests::{ArmClient, AzCli, Serve, pullsim_bin, pullsim_in, repo_root, two_at_a_time};
 use serde_json::Value;
 
 const SUB_RG_SITE: (&str, &str) = ("secureacrsetup", "secureacrweb2021");
@@ -115,21 +115,7 @@ fn captured_scenarios_give_the_served_verdict_and_hold_no_secret() {
             vec!["--dns-forwarder", "10.0.3.4=none"],
         ),
     ];
-    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|scope| {
-        let chunks: Vec<_> = cases.chunks(cases.len().div_ceil(2)).collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(f, c, extra)| (format!("{f} {c:?}"), round_trip(f, *c, extra)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
+    let results = two_at_a_time(&cases, |(f, c, extra)| (format!("{f} {c:?}"), round_trip(f, *c, extra)));
     let failed: Vec<String> =
         results.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}"))).collect();
     assert!(failed.is_empty(), "{} of {} captures differ:\n{}", failed.len(), results.len(), failed.join("\n\n"));

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pullsim_tests::{ArmClient, AzCli, Serve, pullsim_in, repo_root};
+use pullsim_tests::{ArmClient, AzCli, Serve, pullsim_in, repo_root, two_at_a_time};
 use serde_json::Value;
 
 /// `pullsim fix FILE [--cell C] --format json`, parsed; the exit code beside it.
@@ -143,20 +143,8 @@ fn every_failing_seed_scenario_is_fixed_by_the_printed_az_commands() {
     assert!(failing.len() >= 15, "expected the seed suite's failing scenarios, found {names:#?}");
 
     // Two at a time: each runs its own serve and Azure CLI.
-    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|scope| {
-        let chunks: Vec<_> = failing.chunks(failing.len().div_ceil(2)).collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(file, cell, az)| (format!("{} {cell:?}", file.display()), closed_loop(file, *cell, az)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    let results = two_at_a_time(&failing, |(file, cell, az)| {
+        (format!("{} {cell:?}", file.display()), closed_loop(file, *cell, az))
     });
     let failed: Vec<String> =
         results.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}"))).collect();
