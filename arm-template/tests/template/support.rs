@@ -176,9 +176,15 @@ impl Host for MemoryHost {
     }
 }
 
-/// `shared/templates`, found by walking up from the repository; `None` (the test says it did
-/// not run) when absent outside CI; a failure under `CI=true`.
+/// The folder `PULLSIM_TEMPLATE_CORPUS` names, else `shared/templates` found by walking up
+/// from the repository; `None` (the test says it did not run) when absent outside CI; a
+/// failure under `CI=true`.
 pub fn corpus_dir() -> Option<PathBuf> {
+    if let Some(named) = std::env::var_os("PULLSIM_TEMPLATE_CORPUS").map(PathBuf::from)
+        && named.is_dir()
+    {
+        return Some(named);
+    }
     let mut dir = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     while let Some(d) = dir {
         let candidate = d.join("shared").join("templates");
