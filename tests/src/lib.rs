@@ -171,7 +171,21 @@ impl Serve {
 }
 
 impl Drop for Serve {
+    /// Stops serve as Ctrl-C would (SIGTERM), so it removes its temporary directory;
+    /// SIGKILL only if it has not ended within 10 s.
     fn drop(&mut self) {
+        // Already reaped (`kill9`): its PID may belong to another process by now.
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
