@@ -153,39 +153,24 @@ fn a_reader_principal_reads_its_group_and_writes_only_while_it_is_contributor() 
     let e = reader.fails(&["acr", "show", "-n", "secureacr2021", "-g", "secureacrsetup"]).unwrap();
     refused(&e, &reader_oid, "Microsoft.ContainerRegistry/registries/read", "/registries/secureacr2021");
     // A reader cannot grant itself more.
-    let e = reader
-        .fails(&[
-            "role",
-            "assignment",
-            "create",
-            "--assignee-object-id",
-            &reader_oid,
-            "--assignee-principal-type",
-            "ServicePrincipal",
-            "--role",
-            "Contributor",
-            "--scope",
-            &team,
-        ])
-        .unwrap();
+    let grant_contributor = [
+        "role",
+        "assignment",
+        "create",
+        "--assignee-object-id",
+        &reader_oid,
+        "--assignee-principal-type",
+        "ServicePrincipal",
+        "--role",
+        "Contributor",
+        "--scope",
+        &team,
+    ];
+    let e = reader.fails(&grant_contributor).unwrap();
     assert!(e.contains("AuthorizationFailed"), "{e}");
 
     // Contributor on the group: writes work.
-    let contributor = owner
-        .ok(&[
-            "role",
-            "assignment",
-            "create",
-            "--assignee-object-id",
-            &reader_oid,
-            "--assignee-principal-type",
-            "ServicePrincipal",
-            "--role",
-            "Contributor",
-            "--scope",
-            &team,
-        ])
-        .unwrap();
+    let contributor = owner.ok(&grant_contributor).unwrap();
     let v = reader.ok(&vnet).unwrap();
     assert_eq!(s(&v["newVNet"]["name"]), "v1");
     let creds = reader.ok(&["acr", "credential", "show", "-n", "teamacr01", "-g", "team"]).unwrap();
