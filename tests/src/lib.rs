@@ -601,3 +601,37 @@ pub fn two_at_a_time<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> (String, R
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })
 }
+
+/// Pushes a generated image to `<registry>.azurecr.io/app:v1` with the real skopeo, from
+/// the internet (through serve's internet proxy), with these credentials (the admin
+/// user's, say); `dir` holds skopeo's layout and configuration.
+pub fn push_image(serve: &Serve, dir: &Path, registry: &str, user: &str, password: &str) {
+    let found = Command::new("skopeo").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "skopeo is not installed: run `make deps` (scripts/install-test-deps.sh)");
+    let layout = dir.join("layout");
+    mock_azure::acr::image::generate_image(7, 2, 2048).write_oci_layout(&layout, "v1").expect("an OCI layout");
+    let proxy = serve.endpoints["proxies"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["from"] == "internet"))
+        .and_then(|p| p["url"].as_str())
+        .expect("serve names its internet proxy")
+        .to_string();
+    let conf = dir.join("registries.conf");
+    std::fs::write(&conf, "").expect("registries.conf");
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg("skopeo")
+        .args(["copy", "--dest-cert-dir", &serve.field("cert_dir"), "--dest-creds", &format!("{user}:{password}")])
+        .arg(format!("oci:{}:v1", layout.display()))
+        .arg(format!("docker://{registry}.azurecr.io/app:v1"))
+        .env("HTTPS_PROXY", proxy)
+        .env_remove("https_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env("CONTAINERS_REGISTRIES_CONF", &conf)
+        .env("REGISTRY_AUTH_FILE", dir.join("auth.json"))
+        .env("HOME", dir)
+        .output()
+        .expect("running skopeo");
+    assert!(out.status.success(), "skopeo copy failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -120,11 +120,17 @@ fn a_reader_principal_reads_its_group_and_writes_only_while_it_is_contributor() 
         ])
         .unwrap();
     assert_eq!(s(&ra["scope"]), team, "scope kept exactly: {ra:#}");
-    let listed = owner.ok(&["role", "assignment", "list", "--scope", &team, "--fill-principal-name", "false"]).unwrap();
-    assert!(
-        listed.as_array().unwrap().iter().any(|a| s(&a["principalId"]) == reader_oid && s(&a["scope"]) == team),
-        "{listed:#}"
-    );
+    // Listed as the CLI lists by default: principal names filled in from Microsoft Graph
+    // (`directoryObjects/getByIds` with a token for the Graph audience).
+    let listed = owner.ok(&["role", "assignment", "list", "--scope", &team]).unwrap();
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| s(&a["principalId"]) == reader_oid && s(&a["scope"]) == team)
+        .unwrap_or_else(|| panic!("no Reader assignment at {team}: {listed:#}"));
+    assert_eq!(s(&mine["principalName"]), reader_app, "{mine:#}");
+    assert_eq!(s(&mine["roleDefinitionName"]), "Reader", "{mine:#}");
 
     let reader = AzCli::login_as(&serve, &reader_app, "reader-secret").unwrap();
     // Reads in the group work; the group listing shows only what it may read.

@@ -8,10 +8,9 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pullsim_tests::{ArmClient, AzCli, Serve, repo_root};
+use pullsim_tests::{ArmClient, AzCli, Serve, push_image, repo_root};
 use serde_json::{Value, json};
 
 const RG: &str = "secureacrsetup";
@@ -38,37 +37,6 @@ fn wait_for_log(arm: &ArmClient, rg: &str, app: &str, want: &str, count: usize) 
         assert!(Instant::now() < deadline, "no '{want}' (x{count}) in the container log:\n{log}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Pushes a generated image to `<reg>.azurecr.io/app:v1` with the real skopeo, from the
-/// internet (through serve's internet proxy), with the admin credentials.
-fn push_image(serve: &Serve, dir: &Path, user: &str, password: &str) {
-    let found = Command::new("skopeo").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(found, "skopeo is not installed: run `make deps` (scripts/install-test-deps.sh)");
-    let layout = dir.join("layout");
-    mock_azure::acr::image::generate_image(7, 2, 2048).write_oci_layout(&layout, "v1").unwrap();
-    let proxy = serve.endpoints["proxies"].as_array().unwrap().iter().find(|p| p["from"] == "internet").unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let conf = dir.join("registries.conf");
-    std::fs::write(&conf, "").unwrap();
-    let out = Command::new("timeout")
-        .arg("120")
-        .arg("skopeo")
-        .args(["copy", "--dest-cert-dir", &serve.field("cert_dir"), "--dest-creds", &format!("{user}:{password}")])
-        .arg(format!("oci:{}:v1", layout.display()))
-        .arg(format!("docker://{ACR}.azurecr.io/app:v1"))
-        .env("HTTPS_PROXY", proxy)
-        .env_remove("https_proxy")
-        .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .env("CONTAINERS_REGISTRIES_CONF", &conf)
-        .env("REGISTRY_AUTH_FILE", dir.join("auth.json"))
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "skopeo copy failed:\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// `(type, name)` of every resource of a group, sorted, as `az resource list` shows them.
@@ -116,7 +84,7 @@ fn recipe_template_validates_previews_deploys_and_the_worker_pulls_through_the_r
     assert_eq!(s(&d["properties"]["provisioningState"]), "Succeeded", "{d}");
     assert_eq!(s(&d["properties"]["outputs"]["loginServer"]["value"]), "secureacr2021.azurecr.io");
     let creds = az.ok(&["acr", "credential", "show", "-n", ACR]).unwrap();
-    push_image(&serve, dir.path(), ACR, s(&creds["passwords"][0]["value"]));
+    push_image(&serve, dir.path(), ACR, ACR, s(&creds["passwords"][0]["value"]));
 
     let params = [format!("registryName={ACR}"), format!("siteName={APP}")];
     let recipe = template("recipe.json");
@@ -340,4 +308,81 @@ fn template_errors_answer_azures_codes_through_the_real_azure_cli_and_write_noth
         .fails(&["deployment", "group", "validate", "-g", RG, "-n", "u", "--template-file", file.to_str().unwrap()])
         .unwrap();
     assert!(err.contains("InvalidTemplateDeployment") && err.contains("InvalidResourceType"), "{err}");
+}
+
+/// A subscription-scope deployment (`az deployment sub`): it creates a resource group and,
+/// through an inline nested deployment into that group, a VNET; `show`, `list` and the
+/// nested deployment's own record answer as Azure's do.
+#[test]
+fn subscription_deployment_creates_a_group_and_deploys_into_it_through_the_real_azure_cli() {
+    let serve = Serve::start().unwrap();
+    let az = AzCli::login(&serve).unwrap();
+    let dir = tempfile::Builder::new().prefix("pullsim-deploy-").tempdir().unwrap();
+    let t = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"groupName": {"type": "string"}, "location": {"type": "string", "defaultValue": "westeurope"}},
+        "resources": [
+            {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01",
+             "name": "[parameters('groupName')]", "location": "[parameters('location')]"},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "network",
+             "resourceGroup": "[parameters('groupName')]",
+             "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('groupName'))]"],
+             "properties": {
+                "mode": "Incremental",
+                "expressionEvaluationOptions": {"scope": "inner"},
+                "parameters": {"location": {"value": "[parameters('location')]"}},
+                "template": {
+                    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                    "contentVersion": "1.0.0.0",
+                    "parameters": {"location": {"type": "string"}},
+                    "resources": [{"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01",
+                        "name": "vnet", "location": "[parameters('location')]",
+                        "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                            "subnets": [{"name": "integration", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}],
+                    "outputs": {"vnetId": {"type": "string",
+                        "value": "[resourceId('Microsoft.Network/virtualNetworks', 'vnet')]"}}
+                }
+             }}
+        ],
+        "outputs": {
+            "groupId": {"type": "string",
+                "value": "[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('groupName'))]"},
+            "vnetId": {"type": "string",
+                "value": "[reference(resourceId(parameters('groupName'), 'Microsoft.Resources/deployments', 'network'), '2022-09-01').outputs.vnetId.value]"}
+        }
+    });
+    let file = write_template(dir.path(), "sub.json", &t);
+    let file = file.to_str().unwrap();
+    let sub = serve.field("subscription_id");
+    let args = ["-l", "westeurope", "-n", "landing", "--template-file", file, "--parameters", "groupName=landing-rg"];
+    let v = az.ok(&[&["deployment", "sub", "validate"][..], &args].concat()).unwrap();
+    assert_eq!(s(&v["properties"]["provisioningState"]), "Succeeded", "{v}");
+    let groups = az.ok(&["group", "list"]).unwrap();
+    assert!(groups.as_array().unwrap().is_empty(), "validate creates no group: {groups}");
+
+    let d = az.ok(&[&["deployment", "sub", "create"][..], &args].concat()).unwrap();
+    assert_eq!(s(&d["properties"]["provisioningState"]), "Succeeded", "{d}");
+    assert_eq!(s(&d["id"]), format!("/subscriptions/{sub}/providers/Microsoft.Resources/deployments/landing"));
+    let outputs = &d["properties"]["outputs"];
+    // Azure's subscriptionResourceId spells a group's ID with its provider.
+    assert_eq!(
+        s(&outputs["groupId"]["value"]),
+        format!("/subscriptions/{sub}/providers/Microsoft.Resources/resourceGroups/landing-rg")
+    );
+    assert_eq!(
+        s(&outputs["vnetId"]["value"]),
+        format!("/subscriptions/{sub}/resourceGroups/landing-rg/providers/Microsoft.Network/virtualNetworks/vnet")
+    );
+    assert_eq!(s(&az.ok(&["group", "show", "-n", "landing-rg"]).unwrap()["location"]), "westeurope");
+    let vnet = az.ok(&["network", "vnet", "show", "-g", "landing-rg", "-n", "vnet"]).unwrap();
+    assert_eq!(s(&vnet["subnets"][0]["addressPrefix"]), "10.0.1.0/24", "{vnet}");
+    // The nested deployment is recorded in the group it deployed into.
+    let nested = az.ok(&["deployment", "group", "show", "-g", "landing-rg", "-n", "network"]).unwrap();
+    assert_eq!(s(&nested["properties"]["provisioningState"]), "Succeeded", "{nested}");
+    let shown = az.ok(&["deployment", "sub", "show", "-n", "landing"]).unwrap();
+    assert_eq!(shown["properties"]["outputs"], *outputs);
+    let listed = az.ok(&["deployment", "sub", "list"]).unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|d| s(&d["name"])).collect();
+    assert_eq!(names, ["landing"]);
 }

@@ -13,6 +13,7 @@ mod az_authz;
 mod az_cli;
 mod az_deploy;
 mod capture;
+mod capture_az;
 mod ci_recipes;
 mod cli;
 mod dns_dig;

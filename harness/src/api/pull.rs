@@ -70,6 +70,7 @@ impl Pull {
             log: self.log.clone(),
             steps: Vec::new(),
             failures: Vec::new(),
+            unmodelled: Vec::new(),
             error: None,
             app: None,
             started_ms: 0.0,

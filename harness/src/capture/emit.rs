@@ -15,8 +15,15 @@ use super::read::Captured;
 use crate::fix::change::q;
 
 /// App settings whose values decide the pull (written with their values).
-const READ_SETTINGS: &[&str] =
-    &["WEBSITE_PULL_IMAGE_OVER_VNET", "WEBSITE_VNET_ROUTE_ALL", "WEBSITE_DNS_SERVER", "WEBSITE_DNS_ALT_SERVER"];
+/// (The registry's URL is no secret, and decides where the platform pulls from — without
+/// it, Docker Hub — whatever the credentials.)
+const READ_SETTINGS: &[&str] = &[
+    "WEBSITE_PULL_IMAGE_OVER_VNET",
+    "WEBSITE_VNET_ROUTE_ALL",
+    "WEBSITE_DNS_SERVER",
+    "WEBSITE_DNS_ALT_SERVER",
+    "DOCKER_REGISTRY_SERVER_URL",
+];
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()

@@ -8,7 +8,7 @@ use mock_azure::appservice::rules::rule;
 use mock_azure::appservice::trace::Step;
 
 use super::rules::epochs;
-use crate::runner::result::ScenarioResult;
+use crate::runner::result::{ScenarioResult, Unmodelled};
 
 /// `explain`: the trace as a numbered story with the rule behind each step, ending with
 /// the App Service log lines.
@@ -55,11 +55,48 @@ pub fn explain(r: &ScenarioResult, description: Option<&str>) -> String {
             let _ = writeln!(out, "  {l}");
         }
     }
+    out.push_str(&unmodelled(&r.unmodelled));
     if !r.failures.is_empty() {
         let _ = writeln!(out, "\nExpectations that did not hold:");
         for f in &r.failures {
             let _ = writeln!(out, "  - {f}");
         }
+    }
+    out
+}
+
+/// The resources pullsim stores without behaviour, and what of them could matter in
+/// Azure: rules of a network security group, a route table's routes or a firewall can
+/// still block a pull that passes here.
+fn unmodelled(found: &[Unmodelled]) -> String {
+    let mut out = String::new();
+    if found.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nNot modelled (stored by the fake ARM, no part in this verdict):");
+    for u in found {
+        let _ = writeln!(out, "  - {} {}", u.kind, u.id.rsplit('/').next().unwrap_or(&u.id));
+        let _ = writeln!(out, "      {}", u.id);
+    }
+    // Types whose rules sit on a pull's network path in Azure, in words.
+    let network = [
+        ("Microsoft.Network/networkSecurityGroups", "a network security group's rules"),
+        ("Microsoft.Network/routeTables", "a route table's routes"),
+        ("Microsoft.Network/azureFirewalls", "a firewall's rules"),
+        ("Microsoft.Network/natGateways", "a NAT gateway"),
+    ];
+    let on_path: std::collections::BTreeSet<&str> = network
+        .iter()
+        .filter(|(t, _)| found.iter().any(|u| u.kind.eq_ignore_ascii_case(t)))
+        .map(|(_, words)| *words)
+        .collect();
+    if !on_path.is_empty() {
+        let words: Vec<&str> = on_path.into_iter().collect();
+        let _ = writeln!(
+            out,
+            "  In Azure, {} can still block a pull that passes here: pullsim does not model them.",
+            words.join(", ")
+        );
     }
     out
 }

@@ -64,6 +64,9 @@ pub struct ScenarioResult {
     pub steps: Vec<StepResult>,
     /// Each expectation that did not hold, in words.
     pub failures: Vec<String>,
+    /// Resources of real Azure types the scenario's steps left in the fake's state that
+    /// pullsim keeps opaque (stored, no behaviour): they played no part in the verdict.
+    pub unmodelled: Vec<Unmodelled>,
     /// Why the scenario could not run to its end.
     pub error: Option<ScenarioError>,
     /// The app container a successful last pull started (docker backend).
@@ -72,6 +75,16 @@ pub struct ScenarioResult {
     pub started_ms: f64,
     /// Wall time.
     pub duration_ms: f64,
+}
+
+/// A resource pullsim stores without behaviour.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Unmodelled {
+    /// Its full type, as ARM lists it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its resource ID.
+    pub id: String,
 }
 
 fn as_object<S: Serializer>(cell: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {

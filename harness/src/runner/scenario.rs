@@ -9,7 +9,7 @@ use mock_azure::appservice::worker::PullReport;
 
 use super::check;
 use super::origin::{self, DocKey};
-use super::result::{ErrorKind, OutcomeJson, ScenarioError, ScenarioResult, StepKind, StepResult, Verdict};
+use super::result::{ErrorKind, OutcomeJson, ScenarioError, ScenarioResult, StepKind, StepResult, Unmodelled, Verdict};
 use super::session::Session;
 use crate::backend::Backend;
 use crate::scenario::{ArmCall, Scenario, Step, arm_plan};
@@ -58,6 +58,9 @@ pub async fn run(backend: &dyn Backend, s: &Scenario, started: Instant) -> Scena
     if let Err(e) = drive(backend, s, &mut r).await {
         r.error = Some(e);
     }
+    if s.steps.iter().any(|st| matches!(st, Step::Arm(_))) {
+        r.unmodelled = unmodelled(backend).await;
+    }
     finish(s, r, t0.elapsed())
 }
 
@@ -99,6 +102,7 @@ fn empty_result(s: &Scenario, backend: &'static str) -> ScenarioResult {
         log: Vec::new(),
         steps: Vec::new(),
         failures: Vec::new(),
+        unmodelled: Vec::new(),
         error: None,
         app: None,
         started_ms: 0.0,
@@ -232,6 +236,27 @@ async fn drive(backend: &dyn Backend, s: &Scenario, r: &mut ScenarioResult) -> R
         }
     }
     Ok(())
+}
+
+/// The resources of the subscription whose types pullsim keeps opaque (only a
+/// scenario's ARM steps can make them). A listing ARM refuses lists nothing: this is a
+/// note beside the verdict, not part of it.
+async fn unmodelled(backend: &dyn Backend) -> Vec<Unmodelled> {
+    let path = format!("/subscriptions/{}/resources?api-version=2021-04-01", backend.subscription_id());
+    let req = mock_azure::arm::ArmRequest::new("GET", &path)
+        .header("authorization", &format!("Bearer {}", backend.arm_token()));
+    let Ok(answer) = backend.arm(&req).await else { return Vec::new() };
+    let listed: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let mut found: Vec<Unmodelled> = listed["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r["type"].as_str()?, r["id"].as_str()?)))
+        .filter(|(t, _)| mock_azure::arm::is_opaque_type(t))
+        .map(|(t, id)| Unmodelled { kind: t.to_string(), id: id.to_string() })
+        .collect();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found
 }
 
 fn arm_step(

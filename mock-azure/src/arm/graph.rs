@@ -66,7 +66,8 @@ fn principals(arm: &Arm) -> Vec<Value> {
                "displayName": name, "servicePrincipalType": kind, "servicePrincipalNames": [app]})
     };
     let c = &arm.cfg;
-    let mut out = vec![sp(&net::guid(&["sp-object", &c.client_id]), &c.client_id, "pullsim", "Application")];
+    let mut out = vec![sp(&c.object_id(), &c.client_id, "pullsim", "Application")];
+    out.extend(c.principals.iter().map(|p| sp(&p.object_id(), &p.client_id, &p.name, "Application")));
     for v in
         arm.store.filter(|_, v| v["identity"]["principalId"].is_string() || v["properties"]["clientId"].is_string())
     {

@@ -67,6 +67,12 @@ pub mod version;
 mod web;
 
 pub use acr::admin_passwords;
+
+/// Whether ARM keeps resources of this full type (`Microsoft.Insights/components`) as
+/// opaque: stored, listed, read and deleted, with no part in the pull's model.
+pub fn is_opaque_type(resource_type: &str) -> bool {
+    kinds::KINDS.get(&resource_type.to_ascii_lowercase()).is_some_and(|k| k.opaque)
+}
 pub use error::ArmError;
 pub use http::{ArmRequest, ArmResponse};
 pub use serve::{serve, serve_with};
