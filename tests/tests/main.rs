@@ -9,6 +9,7 @@ mod acr_bad_input;
 mod acr_skopeo;
 mod arm_errors;
 mod arm_rules;
+mod az_acr_repository;
 mod az_authz;
 mod az_cli;
 mod az_deploy;

@@ -3,16 +3,16 @@
 //!
 //! Every request goes: host (from SNI) → registry in the store → firewall → (data
 //! endpoint: signed URL → blob) | (login server: token endpoints, or route → auth →
-//! handler). Client mistakes are 4xx with the spec's codes; only a failing disk is 5xx.
+//! handler; ACR's own `/acr/v1/` routes are parsed and answered by `v1.rs`). Client mistakes are 4xx with the spec's codes; only a failing disk is 5xx.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Response, StatusCode};
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Acr;
 use super::auth::{self, Action, AuthCtx, BLOB_URL_LIFETIME, Credentials, Need, UrlError};
@@ -22,17 +22,15 @@ use super::firewall;
 use super::host::{ConnInfo, HostKind};
 use super::oci::{Digest, GrammarError, Manifest, Reference, RepoName, media, parse_manifest};
 use super::referrers;
+use super::respond::{
+    BODY_IDLE_TIMEOUT, MAX_DRAIN, MAX_FORM, Read, builder, drain, error_response, finish, header, internal,
+    json_response, page, read_limited,
+};
 use super::storage::{BlobStore, ByteRange, Repo, Staging, StorageError, StoredManifest};
 use super::uploads::Session;
+use super::v1;
 use crate::model::view::Registry;
 
-/// A request body chunk that does not arrive within this time ends the request.
-pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest token-endpoint form.
-const MAX_FORM: usize = 64 * 1024;
-/// How much of an oversized body is read (and dropped) so the client gets the answer
-/// rather than a reset connection.
-const MAX_DRAIN: u64 = 64 * 1024 * 1024;
 /// A route of the distribution API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
@@ -146,38 +144,6 @@ fn need(route: &Route, method: &Method) -> Result<Need, RegistryError> {
 
 pub(crate) use crate::form::parse_form;
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn builder(status: u16) -> http::response::Builder {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("docker-distribution-api-version", "registry/2.0")
-}
-
-fn finish(b: http::response::Builder, body: Body) -> Response<Body> {
-    b.body(body).unwrap_or_else(|_| {
-        // Only reachable with a header value holding a newline, which no code path builds.
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        r
-    })
-}
-
-fn json_response(status: u16, v: &Value) -> Response<Body> {
-    finish(builder(status).header("content-type", "application/json; charset=utf-8"), Body::bytes(v.to_string()))
-}
-
-/// The HTTP answer for a registry error.
-pub fn error_response(e: &RegistryError) -> Response<Body> {
-    let mut b = builder(e.status).header("content-type", "application/json; charset=utf-8");
-    if let Some(c) = &e.challenge {
-        b = b.header("www-authenticate", c);
-    }
-    finish(b, Body::bytes(e.body().to_string()))
-}
-
 fn storage_response(f: &StorageFault) -> Response<Body> {
     finish(
         Response::builder()
@@ -186,54 +152,6 @@ fn storage_response(f: &StorageFault) -> Response<Body> {
             .header("x-ms-error-code", f.code),
         Body::bytes(f.body()),
     )
-}
-
-fn internal(e: &StorageError) -> RegistryError {
-    tracing::warn!(error = %e, "ACR storage failed");
-    RegistryError::internal(&e.to_string())
-}
-
-/// How reading a whole small body ended.
-enum Read {
-    Done(Bytes),
-    TooLarge,
-    Broken,
-}
-
-async fn read_limited<B>(body: &mut B, limit: usize) -> Read
-where
-    B: hyper::body::Body<Data = Bytes> + Unpin,
-{
-    let mut buf = BytesMut::new();
-    loop {
-        match tokio::time::timeout(BODY_IDLE_TIMEOUT, body.frame()).await {
-            Err(_) | Ok(Some(Err(_))) => return Read::Broken,
-            Ok(None) => return Read::Done(buf.freeze()),
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    if buf.len() + data.len() > limit {
-                        drain(body, MAX_DRAIN).await;
-                        return Read::TooLarge;
-                    }
-                    buf.extend_from_slice(&data);
-                }
-            }
-        }
-    }
-}
-
-/// Reads and drops up to `cap` bytes so the answer reaches the client.
-async fn drain<B>(body: &mut B, cap: u64)
-where
-    B: hyper::body::Body<Data = Bytes> + Unpin,
-{
-    let mut seen = 0u64;
-    while seen < cap {
-        match tokio::time::timeout(BODY_IDLE_TIMEOUT, body.frame()).await {
-            Ok(Some(Ok(f))) => seen += f.data_ref().map_or(0, |d| d.len() as u64),
-            _ => return,
-        }
-    }
 }
 
 /// Appends a request body to an upload as one chunk, as it arrives; on any failure the
@@ -389,30 +307,6 @@ pub async fn put_manifest_checked(
     Ok(digest)
 }
 
-/// One page of a listing, and the `n` and `last` of the next page if there is one.
-type Page = (Vec<String>, Option<(usize, String)>);
-
-/// Applies `n` and `last` to a sorted listing.
-fn page(query: &[(String, String)], all: Vec<String>) -> Result<Page, RegistryError> {
-    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let n = match get("n") {
-        None | Some("") => None,
-        Some(v) => Some(v.parse::<usize>().map_err(|_| RegistryError::pagination_invalid(v))?),
-    };
-    let mut items: Vec<String> = match get("last") {
-        Some(last) if !last.is_empty() => all.into_iter().filter(|t| t.as_str() > last).collect(),
-        _ => all,
-    };
-    match n {
-        Some(n) if items.len() > n => {
-            items.truncate(n);
-            let next = items.last().cloned().map(|l| (n, l));
-            Ok((items, next))
-        }
-        _ => Ok((items, None)),
-    }
-}
-
 fn parse_range(h: Option<&str>, size: u64) -> Result<Option<ByteRange>, ()> {
     let Some(spec) = h.and_then(|v| v.trim().strip_prefix("bytes=")) else { return Ok(None) };
     if spec.contains(',') {
@@ -522,6 +416,11 @@ impl Acr {
                 return Ok(json_response(200, &out));
             }
             _ => {}
+        }
+        if let Some(route) = v1::parse(path) {
+            let route = route?;
+            auth::authorize(&ctx, registry, &creds, &v1::need(&route, &parts.method)?)?;
+            return self.acr_v1(registry, route, &query, parts, body).await;
         }
         let route = parse_route(path)?;
         let need = need(&route, &parts.method)?;

@@ -16,6 +16,11 @@
 //! too (`crate::arm::roles`): `pull` with `…/registries/pull/read` (AcrPull, AcrPush,
 //! Reader, Contributor, Owner), `push` with `…/push/write` (AcrPush, Contributor,
 //! Owner), `delete` with `…/artifacts/delete` (AcrDelete, Contributor, Owner).
+//! ACR's own API (`/acr/v1/`, what `az acr repository show-tags/show/update` use) asks
+//! for `metadata_read`, which comes with pull, and `metadata_write`, which comes with
+//! push \[I: the ACR roles table lists no metadata column; AcrPull identities list tags
+//! and AcrPush ones lock images in Microsoft's walkthroughs\]; the catalog
+//! (`registry:catalog:*`) with any of them.
 //! The token endpoint grants the intersection of what is asked and what is allowed —
 //! possibly nothing — as the Docker token protocol does; the registry request is then
 //! refused with ACR's 401 `UNAUTHORIZED`, which is what a pull by an identity without
@@ -62,6 +67,10 @@ pub enum Action {
     Push,
     /// Delete manifests and tags.
     Delete,
+    /// Read ACR's metadata of repositories, tags and manifests (`/acr/v1/`).
+    MetadataRead,
+    /// Change their attributes (`PATCH /acr/v1/…`).
+    MetadataWrite,
 }
 
 impl Action {
@@ -71,6 +80,8 @@ impl Action {
             Action::Pull => "pull",
             Action::Push => "push",
             Action::Delete => "delete",
+            Action::MetadataRead => "metadata_read",
+            Action::MetadataWrite => "metadata_write",
         }
     }
 }
@@ -82,7 +93,7 @@ pub enum Need {
     Base,
     /// An action on a repository.
     Repo(RepoName, Action),
-    /// `/v2/_catalog`.
+    /// `/v2/_catalog`, `/acr/v1/_catalog`.
     Catalog,
 }
 
@@ -179,16 +190,23 @@ pub fn login_server(registry: &Registry) -> String {
 /// The actions an identity's role assignments grant on a registry.
 pub fn identity_actions(store: &Store, registry_id: &str, oid: &str) -> BTreeSet<Action> {
     let grants = Assignments::of(store);
-    [(Action::Pull, ACR_PULL), (Action::Push, ACR_PUSH), (Action::Delete, ACR_DELETE)]
-        .into_iter()
-        .filter(|(_, op)| grants.permits(oid, op, registry_id))
-        .map(|(a, _)| a)
-        .collect()
+    [
+        (Action::Pull, ACR_PULL),
+        (Action::MetadataRead, ACR_PULL),
+        (Action::Push, ACR_PUSH),
+        (Action::MetadataWrite, ACR_PUSH),
+        (Action::Delete, ACR_DELETE),
+    ]
+    .into_iter()
+    .filter(|(_, op)| grants.permits(oid, op, registry_id))
+    .map(|(a, _)| a)
+    .collect()
 }
 
 /// What `principal` gets of the `requested` scopes on `registry`.
 pub fn grant(store: &Store, registry: &Registry, principal: &Principal, requested: &[Scope]) -> Vec<Scope> {
-    let all: BTreeSet<Action> = [Action::Pull, Action::Push, Action::Delete].into();
+    let all: BTreeSet<Action> =
+        [Action::Pull, Action::Push, Action::Delete, Action::MetadataRead, Action::MetadataWrite].into();
     let allowed: BTreeSet<Action> = match principal {
         Principal::Admin => all,
         Principal::Identity { oid } => identity_actions(store, &registry.id, oid),

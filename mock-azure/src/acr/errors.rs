@@ -136,6 +136,28 @@ impl RegistryError {
         }
     }
 
+    /// 404 `TAG_UNKNOWN` (`/acr/v1/<repo>/_tags/<tag>`), ACR's wording \[I\].
+    pub fn tag_unknown(tag: &str) -> RegistryError {
+        RegistryError::new(404, "TAG_UNKNOWN", "the specified tag does not exist").with_detail(json!({"Tag": tag}))
+    }
+
+    /// 400 `TAG_INVALID`: not a tag by the OCI grammar.
+    pub fn tag_invalid(tag: &str) -> RegistryError {
+        RegistryError::new(400, "TAG_INVALID", "manifest tag did not match URI").with_detail(json!(tag))
+    }
+
+    /// 400 `UNSUPPORTED`: a `PATCH /acr/v1/…` body that is not an object of the changeable
+    /// attributes' booleans \[U: the code ACR gives\].
+    pub fn attributes_invalid(detail: &str) -> RegistryError {
+        RegistryError::new(400, "UNSUPPORTED", "invalid changeable attributes").with_detail(json!(detail))
+    }
+
+    /// 400 `UNSUPPORTED`: a query parameter of a listing with a value it does not take
+    /// (`orderby`) \[U: the code ACR gives\].
+    pub fn parameter_invalid(name: &str, value: &str) -> RegistryError {
+        RegistryError::new(400, "UNSUPPORTED", format!("invalid value for '{name}'")).with_detail(json!(value))
+    }
+
     /// 400 `NAME_INVALID`.
     pub fn name_invalid(name: &str) -> RegistryError {
         RegistryError::new(400, "NAME_INVALID", "invalid repository name").with_detail(json!(name))

@@ -13,6 +13,9 @@
 //! - [`auth`]: admin user, Entra token exchange, ACR tokens and their scopes, signed
 //!   data-endpoint URLs.
 //! - [`api`]: routing and the distribution API handlers (login server, data endpoint).
+//! - `respond`: what the handlers share (responses, small bodies, listing pages).
+//! - [`v1`]: ACR's own API under `/acr/v1/` (repositories, tags, manifests: metadata,
+//!   attributes, deletes).
 //! - [`referrers`]: OCI 1.1's referrers index and the `OCI-Subject` answer.
 //! - [`body`]: the response body (in memory or streamed from the store).
 //! - [`mod@serve`]: TLS per host name, listeners added while running, connections.
@@ -39,9 +42,11 @@ pub mod host;
 pub mod image;
 pub mod oci;
 pub mod referrers;
+mod respond;
 pub mod serve;
 pub mod storage;
 pub mod uploads;
+pub mod v1;
 
 #[cfg(test)]
 mod testenv;
@@ -60,7 +65,7 @@ pub use image::{
     import_oci_layout, push_image, push_index,
 };
 pub use serve::{ListenerHandle, Listeners, listeners, serve, serve_with};
-pub use storage::{BlobStore, DiskStore, MemoryStore, RegistryStore, Repo, Schema1Aside};
+pub use storage::{BlobStore, Changeable, DiskStore, Item, MemoryStore, RegistryStore, Repo, Schema1Aside, Times};
 pub use uploads::{UPLOAD_IDLE, UploadLimits};
 
 use crate::identity::TokenSigner;

@@ -403,3 +403,200 @@ async fn a_mount_challenge_names_the_source_pull_scope_and_its_token_mounts() {
     let r = call(&acr, &conn, "POST", &mount, &[("authorization", both.as_str())], b"").await;
     assert_eq!((r.status, r.header("location")), (201, format!("/v2/dst/blobs/{d}").as_str()));
 }
+
+/// `/acr/v1/` with the admin user on a repository whose name holds a slash: the catalog
+/// in pages, the repository, tags and manifests with their metadata, attributes changed
+/// by PATCH, an untag, a manifest delete, then the whole repository deleted so a pull
+/// of it fails.
+#[tokio::test]
+async fn acr_v1_lists_shows_patches_and_deletes_a_slashed_repository() {
+    let env = Env::new();
+    let reg = env.registry("v1acr01", "Premium", true);
+    let acr = acr(&env);
+    let app = repo("v1acr01", "team/app");
+    let one = generate_image(31, 2, 1000);
+    let two = generate_for(32, 1, 500, "linux", "arm64");
+    let d1 = push_image(acr.blobs().as_ref(), &app, &one, Some("v1")).await.unwrap();
+    let d2 = push_image(acr.blobs().as_ref(), &app, &two, Some("v2")).await.unwrap();
+    push_image(acr.blobs().as_ref(), &app, &two, Some("latest")).await.unwrap();
+    push_image(acr.blobs().as_ref(), &repo("v1acr01", "other"), &one, Some("v1")).await.unwrap();
+    let login = public(&env, "v1acr01", false);
+    let [password, _] = reg.admin_passwords.clone().unwrap();
+    let admin = basic("v1acr01", &password);
+    let auth = [("authorization", admin.as_str())];
+    let get = |path: String| {
+        let (acr, login, auth) = (&acr, &login, &auth);
+        async move { call(acr, login, "GET", &path, auth, b"").await }
+    };
+
+    let r = get("/acr/v1/_catalog?n=1".into()).await;
+    assert_eq!((r.status, r.json()), (200, json!({"repositories": ["other"]})));
+    assert_eq!(r.header("link"), "</acr/v1/_catalog?last=other&n=1>; rel=\"next\"");
+    let r = get("/acr/v1/_catalog?last=other&n=1".into()).await;
+    assert_eq!((r.json(), r.header("link")), (json!({"repositories": ["team/app"]}), ""));
+
+    let r = get("/acr/v1/team/app".into()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(
+        (&v["registry"], &v["imageName"], &v["manifestCount"], &v["tagCount"]),
+        (&json!("v1acr01.azurecr.io"), &json!("team/app"), &json!(2), &json!(3))
+    );
+    let all_on = json!({"deleteEnabled": true, "writeEnabled": true, "readEnabled": true, "listEnabled": true});
+    assert_eq!(v["changeableAttributes"], all_on);
+    let stamp = v["createdTime"].as_str().unwrap();
+    assert!(stamp.len() == 28 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T', "{stamp}");
+
+    let r = get("/acr/v1/team/app/_tags".into()).await;
+    let tags = r.json();
+    assert_eq!(tags["imageName"], "team/app");
+    let names: Vec<&str> = tags["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["latest", "v1", "v2"]);
+    assert_eq!(tags["tags"][1]["digest"], d1.as_str());
+    assert_eq!(tags["tags"][1]["signed"], false);
+    assert_eq!(tags["tags"][1]["changeableAttributes"], all_on);
+    // `latest` was pointed last: first by time, newest first.
+    let r = get("/acr/v1/team/app/_tags?orderby=timedesc&n=1".into()).await;
+    assert_eq!(r.json()["tags"][0]["name"], "latest");
+    assert_eq!(r.header("link"), "</acr/v1/team/app/_tags?last=latest&n=1&orderby=timedesc>; rel=\"next\"");
+
+    let r = get("/acr/v1/team/app/_manifests".into()).await;
+    let manifests = r.json()["manifests"].as_array().unwrap().clone();
+    assert_eq!(manifests.len(), 2);
+    let m2 = manifests.iter().find(|m| m["digest"] == d2.as_str()).unwrap();
+    assert_eq!(m2["imageSize"], two.config.bytes.len() + two.layers.iter().map(|l| l.bytes.len()).sum::<usize>());
+    assert_eq!((&m2["architecture"], &m2["os"]), (&json!("arm64"), &json!("linux")));
+    assert_eq!((&m2["mediaType"], &m2["configMediaType"]), (&json!(media::OCI_MANIFEST), &json!(media::OCI_CONFIG)));
+    assert_eq!(m2["tags"], json!(["latest", "v2"]));
+    let r = get(format!("/acr/v1/team/app/_manifests/{d1}")).await;
+    assert_eq!(
+        (r.json()["manifest"]["tags"].clone(), r.json()["manifest"]["architecture"].clone()),
+        (json!(["v1"]), json!("amd64"))
+    );
+
+    // PATCH changes what it names, nothing else; a bad body changes nothing.
+    let ct = [("authorization", admin.as_str()), ("content-type", "application/json")];
+    let r = call(&acr, &login, "PATCH", "/acr/v1/team/app/_tags/v1", &ct, br#"{"deleteEnabled": false}"#).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["tag"]["changeableAttributes"]["deleteEnabled"], false);
+    assert_eq!(
+        get("/acr/v1/team/app/_tags/v1".into()).await.json()["tag"]["changeableAttributes"]["writeEnabled"],
+        true
+    );
+    let r = call(&acr, &login, "PATCH", "/acr/v1/team/app", &ct, br#"{"listEnabled": "no"}"#).await;
+    assert_eq!((r.status, r.json()["errors"][0]["code"].clone()), (400, json!("UNSUPPORTED")));
+    assert_eq!(get("/acr/v1/team/app".into()).await.json()["changeableAttributes"], all_on);
+
+    // Unknown things are 404 with ACR's codes, malformed ones 400, other methods 405.
+    let code = |r: &Reply| (r.status, r.json()["errors"][0]["code"].as_str().unwrap_or_default().to_string());
+    assert_eq!(code(&get("/acr/v1/nothing/_tags".into()).await), (404, "NAME_UNKNOWN".into()));
+    assert_eq!(code(&get("/acr/v1/team/app/_tags/v9".into()).await), (404, "TAG_UNKNOWN".into()));
+    let absent = Digest::of(b"absent");
+    assert_eq!(code(&get(format!("/acr/v1/team/app/_manifests/{absent}")).await), (404, "MANIFEST_UNKNOWN".into()));
+    assert_eq!(code(&get("/acr/v1/team/app/_tags?n=x".into()).await), (400, "PAGINATION_NUMBER_INVALID".into()));
+    assert_eq!(code(&get("/acr/v1/Team/_tags".into()).await), (400, "NAME_INVALID".into()));
+    let r = call(&acr, &login, "POST", "/acr/v1/team/app", &auth, b"").await;
+    assert_eq!(code(&r), (405, "UNSUPPORTED".into()));
+
+    // Untag: the tag goes, its manifest stays under its other tag.
+    let r = call(&acr, &login, "DELETE", "/acr/v1/team/app/_tags/latest", &auth, b"").await;
+    assert_eq!(r.status, 202);
+    assert_eq!(code(&get("/acr/v1/team/app/_tags/latest".into()).await), (404, "TAG_UNKNOWN".into()));
+    assert_eq!(code(&get("/v2/team/app/manifests/latest".into()).await), (404, "MANIFEST_UNKNOWN".into()));
+    assert_eq!(get("/v2/team/app/manifests/v2".into()).await.status, 200);
+
+    // The repository, whole: what went is listed; the catalog and pulls no longer see it.
+    let r = call(&acr, &login, "DELETE", "/acr/v1/team/app", &auth, b"").await;
+    assert_eq!(r.status, 202);
+    let mut gone = vec![d1.as_str().to_string(), d2.as_str().to_string()];
+    gone.sort();
+    assert_eq!(r.json(), json!({"manifestsDeleted": gone, "tagsDeleted": ["v1", "v2"]}));
+    assert_eq!(get("/acr/v1/_catalog".into()).await.json(), json!({"repositories": ["other"]}));
+    assert_eq!(code(&get("/v2/team/app/manifests/v1".into()).await), (404, "NAME_UNKNOWN".into()));
+    assert_eq!(code(&get("/acr/v1/team/app".into()).await), (404, "NAME_UNKNOWN".into()));
+    assert_eq!(get("/v2/other/manifests/v1".into()).await.status, 200, "another repository keeps its image");
+}
+
+/// The scopes of `/acr/v1/`, as `az` asks for them, granted by roles at the registry or
+/// above; the firewall before any of it.
+#[tokio::test]
+async fn acr_v1_needs_metadata_scopes_from_roles_and_passes_the_firewall_first() {
+    const ACR_PUSH: &str = "8311e382-0749-4cb8-b61a-304f252e45ec";
+    const ACR_DELETE: &str = "c2f4ef07-c644-48eb-af81-4b1b4947fb11";
+    const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+    let env = Env::new();
+    env.registry("v1acr02", "Premium", false);
+    let acr = acr(&env);
+    push_image(acr.blobs().as_ref(), &repo("v1acr02", "app"), &generate_image(33, 1, 100), Some("v1")).await.unwrap();
+    let login = public(&env, "v1acr02", false);
+    let ct = [("content-type", "application/x-www-form-urlencoded")];
+    let bearer = |oid: String, scope: &'static str| {
+        let (acr, env, login) = (&acr, &env, &login);
+        async move {
+            let entra = env.signer.sign(&json!({"aud": "https://containerregistry.azure.net/", "tid": env.tenant(),
+                "oid": oid, "exp": crate::identity::token::now() + 600}));
+            let form = format!("grant_type=access_token&service=v1acr02.azurecr.io&access_token={entra}");
+            let r = call(acr, login, "POST", "/oauth2/exchange", &ct, form.as_bytes()).await;
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            let rt = r.json()["refresh_token"].as_str().unwrap().to_string();
+            let form = format!("grant_type=refresh_token&service=v1acr02.azurecr.io&scope={scope}&refresh_token={rt}");
+            let r = call(acr, login, "POST", "/oauth2/token", &ct, form.as_bytes()).await;
+            format!("Bearer {}", r.json()["access_token"].as_str().unwrap())
+        }
+    };
+    let status = |method: &'static str, path: &'static str, token: String| {
+        let (acr, login) = (&acr, &login);
+        async move {
+            let h = [("authorization", token.as_str()), ("content-type", "application/json")];
+            call(acr, login, method, path, &h, br#"{"writeEnabled": true}"#).await.status
+        }
+    };
+    let reg_scope = env.registry_id("v1acr02");
+    let puller = env.identity("puller");
+    env.assign(&reg_scope, &puller, ACR_PULL, 1);
+    let pusher = env.identity("pusher");
+    env.assign(&env.rg_id(), &pusher, ACR_PUSH, 2);
+    let deleter = env.identity("deleter");
+    env.assign(&reg_scope, &deleter, ACR_DELETE, 3);
+    let contributor = env.identity("contributor");
+    env.assign(&env.rg_id(), &contributor, CONTRIBUTOR, 4);
+    let nobody = env.identity("nobody");
+
+    let read = "repository%3Aapp%3Ametadata_read";
+    let write = "repository%3Aapp%3Ametadata_write%2Cmetadata_read";
+    let delete = "repository%3Aapp%3Adelete%2Cmetadata_read";
+    assert_eq!(status("GET", "/acr/v1/app/_tags", bearer(puller.clone(), read).await).await, 200);
+    assert_eq!(status("PATCH", "/acr/v1/app", bearer(puller.clone(), write).await).await, 401, "AcrPull reads only");
+    assert_eq!(status("PATCH", "/acr/v1/app", bearer(pusher.clone(), write).await).await, 200, "AcrPush at the group");
+    assert_eq!(status("DELETE", "/acr/v1/app/_tags/v1", bearer(pusher, delete).await).await, 401);
+    assert_eq!(
+        status("GET", "/acr/v1/app/_tags", bearer(deleter.clone(), read).await).await,
+        401,
+        "AcrDelete only deletes"
+    );
+    assert_eq!(status("GET", "/acr/v1/_catalog", bearer(nobody.clone(), "registry%3Acatalog%3A*").await).await, 401);
+    assert_eq!(
+        status("GET", "/acr/v1/_catalog", bearer(contributor.clone(), "registry%3Acatalog%3A*").await).await,
+        200
+    );
+    assert_eq!(status("GET", "/acr/v1/app/_tags", bearer(nobody, read).await).await, 401);
+    let r = call(&acr, &login, "GET", "/acr/v1/app/_tags", &[], b"").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        r#"Bearer realm="https://v1acr02.azurecr.io/oauth2/token",service="v1acr02.azurecr.io",scope="repository:app:metadata_read""#
+    );
+    assert_eq!(status("DELETE", "/acr/v1/app/_tags/v1", bearer(deleter, delete).await).await, 202);
+    assert_eq!(status("DELETE", "/acr/v1/app", bearer(contributor.clone(), delete).await).await, 202);
+
+    // Public access off: the firewall answers before authorization, as on /v2/.
+    let token = bearer(contributor, "registry%3Acatalog%3A*").await;
+    env.patch_registry("v1acr02", json!({"properties": {"publicNetworkAccess": "Disabled"}}));
+    let h = [("authorization", token.as_str())];
+    let r = call(&acr, &login, "GET", "/acr/v1/_catalog", &h, b"").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        r#"{"errors":[{"code":"DENIED","message":"client with IP '20.80.0.1' is not allowed access. Refer https://aka.ms/acr/firewall to grant access."}]}"#
+    );
+}

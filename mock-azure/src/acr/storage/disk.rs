@@ -7,7 +7,15 @@
 //! registries/<reg>/repositories/<repo>/_layers/sha256/<hex>     blob linked into the repository
 //! registries/<reg>/repositories/<repo>/_manifests/sha256/<hex>  manifest record (its media type)
 //! registries/<reg>/repositories/<repo>/_tags/<tag>              tag (the manifest digest)
+//! registries/<reg>/repositories/<repo>/_attributes/repository.json        changeable attributes
+//! registries/<reg>/repositories/<repo>/_attributes/tags/<tag>.json        (ACR's `/acr/v1/`;
+//! registries/<reg>/repositories/<repo>/_attributes/manifests/<hex>.json   absent = defaults)
 //! ```
+//!
+//! The times ACR shows (`createdTime`, `lastUpdateTime`) are the records' modification
+//! times: a manifest record is written once (a second push of the same manifest leaves
+//! it), a tag file each time the tag moves. So a state directory written before the
+//! times were shown reads with them, and nothing in the layout changed for them.
 //!
 //! Every file appears by `rename` of a fsynced file from `tmp/` or `uploads/` (same file
 //! system), followed by a fsync of its directory: a reader sees the old state or the
@@ -26,7 +34,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::{
-    BlobReader, BlobStore, BoxFut, ByteRange, Repo, RollingHash, Staging, StorageError, StoredManifest, check_range,
+    BlobReader, BlobStore, BoxFut, ByteRange, Changeable, Item, Repo, RollingHash, Staging, StorageError,
+    StoredManifest, Times, check_range,
 };
 use crate::acr::oci::{Digest, Reference, valid_tag};
 
@@ -121,6 +130,15 @@ impl DiskStore {
         self.repo_dir(repo).join("_tags").join(tag)
     }
 
+    fn attributes_path(&self, repo: &Repo, item: &Item) -> PathBuf {
+        let dir = self.repo_dir(repo).join("_attributes");
+        match item {
+            Item::Repository => dir.join("repository.json"),
+            Item::Tag(t) => dir.join("tags").join(format!("{t}.json")),
+            Item::Manifest(d) => dir.join("manifests").join(format!("{}.json", d.hex())),
+        }
+    }
+
     /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync dir).
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
         use std::io::Write;
@@ -192,6 +210,15 @@ fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io("read", path)(e)),
+    }
+}
+
+/// A file's modification time, `None` if it does not exist.
+fn modified(path: &Path) -> Result<Option<std::time::SystemTime>, StorageError> {
+    match std::fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("stat", path)(e)),
     }
 }
 
@@ -412,8 +439,12 @@ impl BlobStore for DiskStore {
             if !blob.is_file() {
                 s.write_atomic(&blob, &m.bytes)?;
             }
-            // Media types come from a fixed list, so they are one line of plain text.
-            s.write_atomic(&s.manifest_path(&repo, &actual), m.media_type.as_bytes())?;
+            // Media types come from a fixed list, so they are one line of plain text. A
+            // record already there is left alone: its modification time is the first push.
+            let record = s.manifest_path(&repo, &actual);
+            if read_opt(&record)?.is_none_or(|b| b != m.media_type.as_bytes()) {
+                s.write_atomic(&record, m.media_type.as_bytes())?;
+            }
             if let Some(t) = tag {
                 s.write_atomic(&s.tag_path(&repo, &t), actual.as_str().as_bytes())?;
             }
@@ -437,16 +468,22 @@ impl BlobStore for DiskStore {
     ) -> BoxFut<'a, Result<bool, StorageError>> {
         let (repo, reference) = (repo.clone(), reference.clone());
         self.blocking(move |s| match &reference {
-            Reference::Tag(t) => remove_opt(&s.tag_path(&repo, t)),
+            Reference::Tag(t) => {
+                remove_opt(&s.attributes_path(&repo, &Item::Tag(t.clone())))?;
+                remove_opt(&s.tag_path(&repo, t))
+            }
             Reference::Digest(d) => {
                 let tags_dir = s.repo_dir(&repo).join("_tags");
                 if let Ok(entries) = std::fs::read_dir(&tags_dir) {
                     for e in entries.flatten() {
                         if read_opt(&e.path())?.is_some_and(|b| String::from_utf8_lossy(&b).trim() == d.as_str()) {
                             remove_opt(&e.path())?;
+                            let tag = e.file_name().to_string_lossy().into_owned();
+                            remove_opt(&s.attributes_path(&repo, &Item::Tag(tag)))?;
                         }
                     }
                 }
+                remove_opt(&s.attributes_path(&repo, &Item::Manifest(d.clone())))?;
                 let found = remove_opt(&s.manifest_path(&repo, d))?;
                 if found {
                     sync_dir(&s.repo_dir(&repo).join("_manifests/sha256"))?;
@@ -502,6 +539,75 @@ impl BlobStore for DiskStore {
             };
             tags.sort();
             Ok(Some(tags))
+        })
+    }
+
+    fn manifest_times<'a>(
+        &'a self,
+        repo: &'a Repo,
+        digest: &'a Digest,
+    ) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        let path = self.manifest_path(repo, digest);
+        self.blocking(move |_| Ok(modified(&path)?.map(|t| Times { created: t, updated: t })))
+    }
+
+    fn tag_times<'a>(&'a self, repo: &'a Repo, tag: &'a str) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        if !valid_tag(tag) {
+            return Box::pin(async { Ok(None) });
+        }
+        let path = self.tag_path(repo, tag);
+        self.blocking(move |_| Ok(modified(&path)?.map(|t| Times { created: t, updated: t })))
+    }
+
+    fn attributes<'a>(&'a self, repo: &'a Repo, item: &'a Item) -> BoxFut<'a, Result<Changeable, StorageError>> {
+        let path = self.attributes_path(repo, item);
+        self.blocking(move |_| {
+            // A record that does not parse (hand-edited) reads as the defaults.
+            Ok(read_opt(&path)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+        })
+    }
+
+    fn set_attributes<'a>(
+        &'a self,
+        repo: &'a Repo,
+        item: &'a Item,
+        attributes: Changeable,
+    ) -> BoxFut<'a, Result<bool, StorageError>> {
+        if let Item::Tag(t) = item
+            && !valid_tag(t)
+        {
+            return Box::pin(async { Ok(false) });
+        }
+        let path = self.attributes_path(repo, item);
+        self.blocking(move |s| {
+            let bytes = serde_json::to_vec(&attributes).map_err(|e| io("encode", &path)(std::io::Error::other(e)))?;
+            s.write_atomic(&path, &bytes)?;
+            Ok(true)
+        })
+    }
+
+    fn delete_repository<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<(), StorageError>> {
+        let repo = repo.clone();
+        self.blocking(move |s| {
+            let dir = s.repo_dir(&repo);
+            // Only this repository's own records: nested repositories live beside them.
+            for sub in ["_tags", "_manifests", "_layers", "_attributes"] {
+                let d = dir.join(sub);
+                match std::fs::remove_dir_all(&d) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io("remove", &d)(e)),
+                }
+            }
+            // Gone entirely unless a nested repository still lives under it.
+            if std::fs::remove_dir(&dir).is_ok()
+                && let Some(parent) = dir.parent()
+            {
+                sync_dir(parent)?;
+            } else if dir.is_dir() {
+                sync_dir(&dir)?;
+            }
+            Ok(())
         })
     }
 

@@ -12,13 +12,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use memmap2::MmapMut;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{
-    BlobReader, BlobStore, BoxFut, ByteRange, Repo, RollingHash, Staging, StorageError, StoredManifest, check_range,
+    BlobReader, BlobStore, BoxFut, ByteRange, Changeable, Item, Repo, RollingHash, Staging, StorageError,
+    StoredManifest, Times, check_range,
 };
 use crate::acr::oci::{Digest, Reference};
 
@@ -106,6 +108,14 @@ struct RepoState {
     links: BTreeSet<Digest>,
     manifests: BTreeMap<Digest, String>,
     tags: BTreeMap<String, Digest>,
+    manifest_times: BTreeMap<Digest, Times>,
+    tag_times: BTreeMap<String, Times>,
+    attributes: BTreeMap<Item, Changeable>,
+}
+
+/// First and last write: `now` for a new record, `created` kept for an old one.
+fn touch<K: Ord>(map: &mut BTreeMap<K, Times>, key: K, now: SystemTime) {
+    map.entry(key).and_modify(|t| t.updated = now).or_insert(Times { created: now, updated: now });
 }
 
 impl MemoryStore {
@@ -352,9 +362,12 @@ impl BlobStore for MemoryStore {
         let reg = st.by_name.entry(repo.registry.clone()).or_default();
         reg.blobs.entry(actual.clone()).or_insert_with(|| Content::one(manifest.bytes.clone()));
         let r = reg.repos.entry(repo.name.as_str().to_string()).or_default();
+        let now = SystemTime::now();
         r.manifests.insert(actual.clone(), manifest.media_type.clone());
+        touch(&mut r.manifest_times, actual.clone(), now);
         if let Some(t) = tag {
             r.tags.insert(t.to_string(), actual);
+            touch(&mut r.tag_times, t.to_string(), now);
         }
         ready(Ok(()))
     }
@@ -388,9 +401,20 @@ impl BlobStore for MemoryStore {
             return ready(Ok(false));
         };
         let found = match reference {
-            Reference::Tag(t) => r.tags.remove(t).is_some(),
+            Reference::Tag(t) => {
+                r.tag_times.remove(t);
+                r.attributes.remove(&Item::Tag(t.clone()));
+                r.tags.remove(t).is_some()
+            }
             Reference::Digest(d) => {
-                r.tags.retain(|_, v| v != d);
+                let gone: Vec<String> = r.tags.iter().filter(|(_, v)| *v == d).map(|(t, _)| t.clone()).collect();
+                for t in gone {
+                    r.tags.remove(&t);
+                    r.tag_times.remove(&t);
+                    r.attributes.remove(&Item::Tag(t));
+                }
+                r.manifest_times.remove(d);
+                r.attributes.remove(&Item::Manifest(d.clone()));
                 r.manifests.remove(d).is_some()
             }
         };
@@ -426,6 +450,61 @@ impl BlobStore for MemoryStore {
             .map(|r| r.manifests.keys().cloned().collect())
             .unwrap_or_default();
         ready(Ok(Some(digests)))
+    }
+
+    fn manifest_times<'a>(
+        &'a self,
+        repo: &'a Repo,
+        digest: &'a Digest,
+    ) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        let st = self.lock();
+        let t = st
+            .by_name
+            .get(&repo.registry)
+            .and_then(|reg| reg.repos.get(repo.name.as_str()))
+            .and_then(|r| r.manifest_times.get(digest).copied());
+        ready(Ok(t))
+    }
+
+    fn tag_times<'a>(&'a self, repo: &'a Repo, tag: &'a str) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        let st = self.lock();
+        let t = st
+            .by_name
+            .get(&repo.registry)
+            .and_then(|reg| reg.repos.get(repo.name.as_str()))
+            .and_then(|r| r.tag_times.get(tag).copied());
+        ready(Ok(t))
+    }
+
+    fn attributes<'a>(&'a self, repo: &'a Repo, item: &'a Item) -> BoxFut<'a, Result<Changeable, StorageError>> {
+        let st = self.lock();
+        let a = st
+            .by_name
+            .get(&repo.registry)
+            .and_then(|reg| reg.repos.get(repo.name.as_str()))
+            .and_then(|r| r.attributes.get(item).copied())
+            .unwrap_or_default();
+        ready(Ok(a))
+    }
+
+    fn set_attributes<'a>(
+        &'a self,
+        repo: &'a Repo,
+        item: &'a Item,
+        attributes: Changeable,
+    ) -> BoxFut<'a, Result<bool, StorageError>> {
+        let mut st = self.lock();
+        let reg = st.by_name.entry(repo.registry.clone()).or_default();
+        reg.repos.entry(repo.name.as_str().to_string()).or_default().attributes.insert(item.clone(), attributes);
+        ready(Ok(true))
+    }
+
+    fn delete_repository<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<(), StorageError>> {
+        let mut st = self.lock();
+        if let Some(reg) = st.by_name.get_mut(&repo.registry) {
+            reg.repos.remove(repo.name.as_str());
+        }
+        ready(Ok(()))
     }
 
     fn repositories<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Vec<String>, StorageError>> {

@@ -21,6 +21,7 @@ mod split;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use tokio::io::AsyncRead;
@@ -74,6 +75,47 @@ pub struct StoredManifest {
     pub media_type: String,
     /// The exact bytes pushed (the digest is over these).
     pub bytes: Bytes,
+}
+
+/// When the store wrote a manifest or a tag: ACR's `createdTime` and `lastUpdateTime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    /// First written.
+    pub created: SystemTime,
+    /// Last written.
+    pub updated: SystemTime,
+}
+
+/// ACR's changeable attributes of a repository, tag or manifest (`changeableAttributes`);
+/// every one `true` until a client changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changeable {
+    /// `deleteEnabled`.
+    pub delete_enabled: bool,
+    /// `writeEnabled`.
+    pub write_enabled: bool,
+    /// `readEnabled`.
+    pub read_enabled: bool,
+    /// `listEnabled`.
+    pub list_enabled: bool,
+}
+
+impl Default for Changeable {
+    fn default() -> Changeable {
+        Changeable { delete_enabled: true, write_enabled: true, read_enabled: true, list_enabled: true }
+    }
+}
+
+/// What changeable attributes belong to, inside a repository.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Item {
+    /// The repository itself.
+    Repository,
+    /// A tag (validated by the caller).
+    Tag(String),
+    /// A manifest.
+    Manifest(Digest),
 }
 
 /// An inclusive byte range `start..=end`.
@@ -225,6 +267,57 @@ pub trait BlobStore: Send + Sync {
     fn unlink_blob<'a>(&'a self, repo: &'a Repo, digest: &'a Digest) -> BoxFut<'a, Result<Option<bool>, StorageError>> {
         let _ = (repo, digest);
         Box::pin(async { Ok(None) })
+    }
+
+    /// When the manifest `digest` of `repo` was first and last written; `Ok(None)` if it
+    /// is not there or the store keeps no times.
+    fn manifest_times<'a>(
+        &'a self,
+        repo: &'a Repo,
+        digest: &'a Digest,
+    ) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        let _ = (repo, digest);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// When the tag of `repo` was first and last pointed; `Ok(None)` if it is not there or
+    /// the store keeps no times.
+    fn tag_times<'a>(&'a self, repo: &'a Repo, tag: &'a str) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        let _ = (repo, tag);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The changeable attributes of an item of `repo` (the defaults until set).
+    fn attributes<'a>(&'a self, repo: &'a Repo, item: &'a Item) -> BoxFut<'a, Result<Changeable, StorageError>> {
+        let _ = (repo, item);
+        Box::pin(async { Ok(Changeable::default()) })
+    }
+
+    /// Keeps the changeable attributes of an item the caller found in `repo`; `Ok(false)`
+    /// from a store that cannot keep them.
+    fn set_attributes<'a>(
+        &'a self,
+        repo: &'a Repo,
+        item: &'a Item,
+        attributes: Changeable,
+    ) -> BoxFut<'a, Result<bool, StorageError>> {
+        let _ = (repo, item, attributes);
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Removes the repository: its manifests, tags, blob links and attributes (other
+    /// repositories, nested ones included, keep theirs). This default deletes every
+    /// manifest and tag through the other methods.
+    fn delete_repository<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            for d in self.manifest_digests(repo).await?.unwrap_or_default() {
+                self.delete_manifest(repo, &Reference::Digest(d)).await?;
+            }
+            for t in self.tags(repo).await?.unwrap_or_default() {
+                self.delete_manifest(repo, &Reference::Tag(t)).await?;
+            }
+            Ok(())
+        })
     }
 
     /// Every manifest digest `repo` holds, sorted (what the referrers API scans);

@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use super::{BlobReader, BlobStore, BoxFut, ByteRange, Repo, Staging, StorageError, StoredManifest};
+use super::{
+    BlobReader, BlobStore, BoxFut, ByteRange, Changeable, Item, Repo, Staging, StorageError, StoredManifest, Times,
+};
 use crate::acr::oci::{Digest, Reference, media};
 
 /// Everything in `main` but schema 1 manifests, which live in `schema1`.
@@ -120,6 +122,50 @@ impl BlobStore for Schema1Aside {
 
     fn manifest_digests<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<Option<Vec<Digest>>, StorageError>> {
         self.main.manifest_digests(repo)
+    }
+
+    fn manifest_times<'a>(
+        &'a self,
+        repo: &'a Repo,
+        digest: &'a Digest,
+    ) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        Box::pin(async move {
+            match self.main.manifest_times(repo, digest).await? {
+                Some(t) => Ok(Some(t)),
+                None => self.schema1.manifest_times(repo, digest).await,
+            }
+        })
+    }
+
+    fn tag_times<'a>(&'a self, repo: &'a Repo, tag: &'a str) -> BoxFut<'a, Result<Option<Times>, StorageError>> {
+        Box::pin(async move {
+            match self.main.tag_times(repo, tag).await? {
+                Some(t) => Ok(Some(t)),
+                None => self.schema1.tag_times(repo, tag).await,
+            }
+        })
+    }
+
+    // Attributes are kept beside the schema 1 manifests (the disk store keeps them; the
+    // distribution registry cannot).
+    fn attributes<'a>(&'a self, repo: &'a Repo, item: &'a Item) -> BoxFut<'a, Result<Changeable, StorageError>> {
+        self.schema1.attributes(repo, item)
+    }
+
+    fn set_attributes<'a>(
+        &'a self,
+        repo: &'a Repo,
+        item: &'a Item,
+        attributes: Changeable,
+    ) -> BoxFut<'a, Result<bool, StorageError>> {
+        self.schema1.set_attributes(repo, item, attributes)
+    }
+
+    fn delete_repository<'a>(&'a self, repo: &'a Repo) -> BoxFut<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            self.main.delete_repository(repo).await?;
+            self.schema1.delete_repository(repo).await
+        })
     }
 
     fn repositories<'a>(&'a self, registry: &'a str) -> BoxFut<'a, Result<Vec<String>, StorageError>> {

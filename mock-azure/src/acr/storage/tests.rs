@@ -217,3 +217,91 @@ async fn disk_store_keeps_large_uploads() {
     let dir = tempfile::tempdir().unwrap();
     large_uploads_roll_back_and_read_across_chunks(&DiskStore::open(dir.path()).unwrap()).await;
 }
+
+/// Times, attributes and whole-repository deletes, the same in both stores: a second
+/// push keeps the first write's time, attributes stick until the item goes, and deleting
+/// `team/app` leaves `team/app/web` (nested) and `other` whole.
+async fn keeps_times_and_attributes_and_deletes_whole_repositories(s: &dyn BlobStore) {
+    let app = repo("team/app");
+    let web = repo("team/app/web");
+    let body = Bytes::from_static(br#"{"schemaVersion":2}"#);
+    let m = StoredManifest { digest: Digest::of(&body), media_type: media::OCI_MANIFEST.into(), bytes: body };
+    assert_eq!(s.manifest_times(&app, &m.digest).await.unwrap(), None);
+    s.put_manifest(&app, &m, Some("v1")).await.unwrap();
+    let first = s.manifest_times(&app, &m.digest).await.unwrap().expect("a pushed manifest has times");
+    assert!(first.created <= first.updated);
+    s.put_manifest(&app, &m, Some("v2")).await.unwrap();
+    let again = s.manifest_times(&app, &m.digest).await.unwrap().unwrap();
+    assert_eq!(again.created, first.created, "a second push keeps the first write's time");
+    assert!(s.tag_times(&app, "v2").await.unwrap().is_some());
+    assert_eq!(s.tag_times(&app, "v3").await.unwrap(), None);
+
+    let item = Item::Tag("v1".into());
+    assert_eq!(s.attributes(&app, &item).await.unwrap(), Changeable::default());
+    let locked = Changeable { delete_enabled: false, write_enabled: false, ..Changeable::default() };
+    assert!(s.set_attributes(&app, &item, locked).await.unwrap());
+    assert!(s.set_attributes(&app, &Item::Repository, locked).await.unwrap());
+    assert_eq!(s.attributes(&app, &item).await.unwrap(), locked);
+    assert_eq!(s.attributes(&app, &Item::Tag("v2".into())).await.unwrap(), Changeable::default());
+    // An untagged tag forgets its attributes: a new tag of that name starts unlocked.
+    assert!(s.delete_manifest(&app, &Reference::Tag("v1".into())).await.unwrap());
+    assert_eq!(s.attributes(&app, &item).await.unwrap(), Changeable::default());
+
+    s.put_manifest(&web, &m, Some("v1")).await.unwrap();
+    s.put_manifest(&repo("other"), &m, Some("v1")).await.unwrap();
+    s.delete_repository(&app).await.unwrap();
+    assert_eq!(s.tags(&app).await.unwrap().unwrap_or_default(), Vec::<String>::new());
+    assert_eq!(s.get_manifest(&app, &Reference::Digest(m.digest.clone())).await.unwrap(), None);
+    assert_eq!(s.attributes(&app, &Item::Repository).await.unwrap(), Changeable::default());
+    assert_eq!(s.repositories("storeacr").await.unwrap(), vec!["other".to_string(), "team/app/web".to_string()]);
+    assert_eq!(s.tags(&web).await.unwrap(), Some(vec!["v1".into()]));
+}
+
+#[tokio::test]
+async fn memory_store_keeps_times_and_attributes() {
+    keeps_times_and_attributes_and_deletes_whole_repositories(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn disk_store_keeps_times_and_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    keeps_times_and_attributes_and_deletes_whole_repositories(&DiskStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn disk_state_written_before_attributes_existed_reads_with_times_and_defaults() {
+    // The layout of a state directory from before `/acr/v1/`: a manifest record, a tag,
+    // a link, the blob — no `_attributes`. It opens as it was, and reads with times (the
+    // records' modification times) and default attributes; attributes set later survive
+    // a reopen.
+    let dir = tempfile::tempdir().unwrap();
+    let body = br#"{"schemaVersion":2}"#;
+    let d = Digest::of(body);
+    let reg = dir.path().join("registries/storeacr");
+    let repo_dir = reg.join("repositories/team/app");
+    for (path, bytes) in [
+        (reg.join(format!("blobs/sha256/{}/{}", &d.hex()[..2], d.hex())), &body[..]),
+        (repo_dir.join(format!("_manifests/sha256/{}", d.hex())), media::OCI_MANIFEST.as_bytes()),
+        (repo_dir.join(format!("_layers/sha256/{}", d.hex())), b""),
+        (repo_dir.join("_tags/v1"), d.as_str().as_bytes()),
+    ] {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let app = repo("team/app");
+    let s = DiskStore::open(dir.path()).unwrap();
+    assert_eq!(s.tags(&app).await.unwrap(), Some(vec!["v1".into()]));
+    let t = s.manifest_times(&app, &d).await.unwrap().expect("times from the record");
+    assert_eq!(
+        t.created,
+        std::fs::metadata(repo_dir.join(format!("_manifests/sha256/{}", d.hex()))).unwrap().modified().unwrap()
+    );
+    assert!(s.tag_times(&app, "v1").await.unwrap().is_some());
+    assert_eq!(s.attributes(&app, &Item::Manifest(d.clone())).await.unwrap(), Changeable::default());
+    let locked = Changeable { read_enabled: false, ..Changeable::default() };
+    assert!(s.set_attributes(&app, &Item::Manifest(d.clone()), locked).await.unwrap());
+    drop(s);
+    let s = DiskStore::open(dir.path()).unwrap();
+    assert_eq!(s.attributes(&app, &Item::Manifest(d.clone())).await.unwrap(), locked);
+    assert_eq!(s.manifest_times(&app, &d).await.unwrap(), Some(t));
+}
