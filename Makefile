@@ -60,3 +60,4 @@ bench:
 .PHONY: docs
 docs: build
 	./target/debug/pullsim rules --format markdown > docs/rules.md
+	./target/debug/pullsim schema > docs/scenario.schema.json

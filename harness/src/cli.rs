@@ -55,6 +55,10 @@ pub enum Command {
     /// and write it as a scenario: everything its image pull depends on, no secrets.
     #[command(after_help = CAPTURE_EXAMPLES)]
     Capture(crate::capture::CaptureArgs),
+    /// Deploy an ARM template (yours, `az group export`'s, `az bicep build`'s) into an
+    /// embedded fake Azure and write its site as a scenario, as `capture` would read it.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(crate::import::ImportArgs),
     /// Run a variant of a scenario (`--set PATH=VALUE`, paths as in `unset` and matrix
     /// axes) and show how the verdict changes.
     #[command(after_help = WHATIF_EXAMPLES)]
@@ -77,6 +81,10 @@ pub enum Command {
     /// where the registry's name resolves as the app sees it (docs/azure.md A8).
     #[command(after_help = SHELL_EXAMPLES)]
     Shell(ShellArgs),
+    /// Print the JSON Schema of scenario and fixture files (docs/scenario.schema.json),
+    /// for editors: taplo, VS Code's Even Better TOML.
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema,
     /// Run one component of the fake Azure (inside a container of the docker backend).
     #[command(subcommand, hide = true)]
     Component(crate::docker::component::Component),
@@ -112,6 +120,22 @@ const CAPTURE_EXAMPLES: &str = "\
 Examples (after `az login`; against `pullsim serve`, after its printed az lines):
   pullsim capture --subscription 00000000-0000-4000-8000-000000000001 --resource-group secureacrsetup --site secureacrweb2021 --out captured.toml
   pullsim capture --subscription $SUB --resource-group rg --site app --dns-forwarder 10.0.3.4=168.63.129.16";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  pullsim import tests/templates/recipe.json -p registryName=secureacr2021 -p siteName=secureacrweb2021 --out imported.toml
+  pullsim import exported.json --resource-group secureacrsetup --before hub:hub-vnet.json --out imported.toml
+  pullsim import main.json --parameters @main.parameters.json --fixture scenarios/fixtures/recipe-2021.toml
+
+Exit status: 0 the scenario was written, 1 a deployment failed (ARM's error, its details,
+and each resource the template references without creating it), 2 usage error or
+unreadable template or parameters (file:line:column).";
+
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  pullsim schema
+Scenario files then name it in their first line: #:schema ./docs/scenario.schema.json
+(docs/scenarios.md, \"Editors\").";
 
 const WHATIF_EXAMPLES: &str = "\
 Examples:
@@ -312,6 +336,12 @@ pub async fn execute(cli: Cli) -> anyhow::Result<u8> {
         Command::Fix(args) => fix(args).await,
         Command::Whatif(args) => whatif(args).await,
         Command::Capture(args) => crate::capture::run(args).await,
+        Command::Import(args) => crate::import::run(args).await,
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&crate::scenario::json_schema())?;
+            println!("{text}");
+            Ok(0)
+        }
         Command::Rules(args) => {
             if args.codes {
                 print!("{}", report::rules::codes_table());

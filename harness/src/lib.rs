@@ -59,6 +59,8 @@
 //!   every scenario; suites with jobs, timeouts and cancellation.
 //! - `report`: human, JSON and JUnit reports; `explain`'s story; `rules`' tables.
 //! - `capture`: `pullsim capture`, a live site read through ARM as a scenario.
+//! - `import`: `pullsim import`, an ARM template deployed into an embedded fake Azure and
+//!   read back by `capture`.
 //! - `fix`: the cause of a failing pull and its smallest fixes (oracle search, each
 //!   confirmed by a pull, with `az` commands and the scenario diff); `whatif`.
 //! - `serve`: `pullsim serve`, the fake Azure on loopback for real clients, and
@@ -99,6 +101,8 @@ pub mod docker;
 pub mod embedded;
 #[doc(hidden)]
 pub mod fix;
+#[doc(hidden)]
+pub mod import;
 #[doc(hidden)]
 pub mod limits;
 #[doc(hidden)]

@@ -378,6 +378,21 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
+/// The verdict of `pullsim run FILE [--rules E] --format json` in `dir`: (pull, route,
+/// stage, code), `-` for what the outcome does not have.
+pub fn verdict(dir: &Path, file: &str, rules: Option<&str>) -> (String, String, String, String) {
+    let mut args = vec!["run", file, "--format", "json"];
+    if let Some(r) = rules {
+        args.extend(["--rules", r]);
+    }
+    let out = pullsim_in(dir, &args);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("run {file}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let o = &v["results"][0]["outcome"];
+    let f = |k: &str| o[k].as_str().unwrap_or("-").to_string();
+    (f("pull"), f("route"), f("stage"), f("code"))
+}
+
 /// Runs `pullsim ARGS` in `dir` without colours; its output.
 pub fn pullsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(pullsim_bin())

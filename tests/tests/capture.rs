@@ -5,26 +5,10 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use std::path::Path;
-
-use pullsim_tests::{ArmClient, AzCli, Serve, pullsim_bin, pullsim_in, repo_root, two_at_a_time};
+use pullsim_tests::{ArmClient, AzCli, Serve, pullsim_bin, pullsim_in, repo_root, two_at_a_time, verdict};
 use serde_json::Value;
 
 const SUB_RG_SITE: (&str, &str) = ("secureacrsetup", "secureacrweb2021");
-
-/// The verdict of `pullsim run FILE [--rules E] --format json`: (pull, route, stage, code).
-fn verdict(dir: &Path, file: &str, rules: Option<&str>) -> (String, String, String, String) {
-    let mut args = vec!["run", file, "--format", "json"];
-    if let Some(r) = rules {
-        args.extend(["--rules", r]);
-    }
-    let out = pullsim_in(dir, &args);
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("run {file}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let o = &v["results"][0]["outcome"];
-    let f = |k: &str| o[k].as_str().unwrap_or("-").to_string();
-    (f("pull"), f("route"), f("stage"), f("code"))
-}
 
 /// Serves `file`, captures its site through the Azure CLI's login, and compares.
 fn round_trip(file: &str, cell: Option<&str>, extra: &[&str]) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! ARM as the user reaches it: the endpoint and an access token from their own Azure CLI
 //! login (`az cloud show`, `az account get-access-token`; nothing stored), over HTTPS
-//! trusting the system's roots and, as the CLI does, `REQUESTS_CA_BUNDLE`.
+//! trusting the system's roots and, as the CLI does, `REQUESTS_CA_BUNDLE`. For `pullsim
+//! import`, the fake Azure it embeds, as that fake's service principal, trusting its CA.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -70,13 +71,19 @@ fn az(args: &[&str]) -> Result<String, CaptureError> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn tls_roots() -> anyhow::Result<Arc<rustls::ClientConfig>> {
+/// The system's roots, `REQUESTS_CA_BUNDLE`'s, and `extra` (PEM) when given.
+fn tls_roots(extra: Option<&str>) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(c);
     }
+    if let Some(pem) = extra {
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            roots.add(c.context("a certificate of the CA")?).context("adding a CA")?;
+        }
+    }
     if let Some(bundle) = std::env::var_os("REQUESTS_CA_BUNDLE") {
-        use rustls::pki_types::pem::PemObject;
         let path = std::path::PathBuf::from(bundle);
         for c in rustls::pki_types::CertificateDer::pem_file_iter(&path)
             .with_context(|| format!("reading REQUESTS_CA_BUNDLE {}", path.display()))?
@@ -110,6 +117,70 @@ impl ArmReader {
             "-o",
             "tsv",
         ])?;
+        ArmReader::at(url, token, tls_roots(None)?).await
+    }
+
+    /// ARM at `arm_url` trusting the CA `ca_pem` (besides the system's roots), with a
+    /// token the caller got: how `pullsim import` reads the fake Azure it embeds, as its
+    /// service principal.
+    pub async fn with_token(arm_url: &str, ca_pem: &str, token: String) -> anyhow::Result<ArmReader> {
+        ArmReader::at(arm_url.to_string(), token, tls_roots(Some(ca_pem))?).await
+    }
+
+    /// ARM at `arm_url` (trusting `ca_pem` too) as a service principal: the token from
+    /// the Entra ID behind the same host (`{arm_url}{tenant}/oauth2/v2.0/token`, client
+    /// credentials), as the fake Azure serves it. How `pullsim import` reads the fake
+    /// Azure it embeds.
+    pub async fn service_principal(
+        arm_url: &str,
+        ca_pem: &str,
+        tenant: &str,
+        client_id: &str,
+        secret: &str,
+    ) -> anyhow::Result<ArmReader> {
+        let mut reader = ArmReader::with_token(arm_url, ca_pem, String::new()).await?;
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
+            enc(client_id),
+            enc(secret),
+            enc("https://management.core.windows.net//.default")
+        );
+        let mut conn = Conn::open(None, reader.addr, &reader.host, reader.tls.clone())
+            .await
+            .map_err(|e| CaptureError::Unreachable { url: reader.url.clone(), detail: e.to_string() })?;
+        let path = format!("{}/{tenant}/oauth2/v2.0/token", reader.prefix);
+        let len = form.len().to_string();
+        let r = conn
+            .send(
+                "POST",
+                &path,
+                &[("content-type", "application/x-www-form-urlencoded"), ("content-length", &len)],
+                Bytes::from(form),
+            )
+            .await
+            .map_err(|e| CaptureError::Unreachable { url: reader.url.clone(), detail: e.to_string() })?;
+        let body = r.json();
+        match body["access_token"].as_str() {
+            Some(t) if r.status == 200 => reader.token = t.to_string(),
+            _ => bail!(
+                "Entra ID at {} refused the service principal {client_id} ({}): {}",
+                reader.url,
+                r.status,
+                body["error_description"].as_str().unwrap_or_default()
+            ),
+        }
+        Ok(reader)
+    }
+
+    async fn at(url: String, token: String, tls: Arc<rustls::ClientConfig>) -> anyhow::Result<ArmReader> {
         let rest = url.strip_prefix("https://").ok_or_else(|| anyhow::anyhow!("ARM endpoint {url} is not https"))?;
         let (hostport, prefix) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
         let prefix = prefix.trim_end_matches('/').to_string();
@@ -122,7 +193,7 @@ impl ArmReader {
             .map_err(|e| CaptureError::Unreachable { url: url.clone(), detail: e.to_string() })?
             .next()
             .ok_or_else(|| CaptureError::Unreachable { url: url.clone(), detail: "no address".into() })?;
-        Ok(ArmReader { addr, host, prefix, url, token, tls: tls_roots()? })
+        Ok(ArmReader { addr, host, prefix, url, token, tls })
     }
 
     /// `GET`s (or `POST`s, for list actions) a path with its api-version; `Ok(None)` for a

@@ -49,16 +49,57 @@ fn subnet_ref(id: &str) -> String {
     }
 }
 
+/// Where the resources read came from: a live resource group, or a template `pullsim
+/// import` deployed into a fake Azure of its own.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// `pullsim capture`: ARM as the user's Azure CLI login reads it.
+    Capture,
+    /// `pullsim import`: the template's path and how its parameters were given (files,
+    /// `KEY=VALUE` with secure values hidden), and the templates deployed before it.
+    Import {
+        /// The template.
+        template: String,
+        /// Each `--parameters` as given (secure values replaced).
+        parameters: Vec<String>,
+        /// `--before` templates and `--fixture`.
+        before: Vec<String>,
+    },
+}
+
 /// The scenario text. `forwarders`: what custom DNS servers forward to, as the user said.
-pub fn scenario(c: &Captured, sub: &str, rg: &str, forwarders: &BTreeMap<Ipv4Addr, String>) -> String {
+pub fn scenario(c: &Captured, sub: &str, rg: &str, forwarders: &BTreeMap<Ipv4Addr, String>, origin: &Origin) -> String {
     let mut o = String::new();
     let site = &c.site;
     let site_name = s(&site["name"]);
-    let _ = writeln!(o, "# Captured by `pullsim capture` from site {site_name} (resource group {rg}) through ARM.");
-    let _ = writeln!(o, "# Values come from ARM as your Azure CLI login reads them; no password or token is written.");
+    let name = match origin {
+        Origin::Capture => {
+            let _ =
+                writeln!(o, "# Captured by `pullsim capture` from site {site_name} (resource group {rg}) through ARM.");
+            let _ = writeln!(
+                o,
+                "# Values come from ARM as your Azure CLI login reads them; no password or token is written."
+            );
+            format!("Captured: {site_name}")
+        }
+        Origin::Import { template, parameters, before } => {
+            let _ = writeln!(o, "# Imported by `pullsim import` from the ARM template {template}");
+            if !parameters.is_empty() {
+                let _ = writeln!(o, "# with the parameters {}", parameters.join(" "));
+            }
+            if !before.is_empty() {
+                let _ = writeln!(o, "# after {}", before.join(", "));
+            }
+            let _ = writeln!(
+                o,
+                "# deployed into a fake Azure of its own and read back through its ARM (site {site_name},\n# resource group {rg}); no password or token is written."
+            );
+            format!("Imported: {site_name}")
+        }
+    };
     let _ = writeln!(o, "# Everything is placed in one resource group, as a scenario has one; each resource's");
     let _ = writeln!(o, "# comment gives the ID it was read from. No [expect]: `pullsim run` shows the verdict.");
-    let _ = writeln!(o, "name = {}", q(&format!("Captured: {site_name}")));
+    let _ = writeln!(o, "name = {}", q(&name));
     let _ = writeln!(o, "rules = {}   # today's platform rules", q(Epoch::LATEST.as_str()));
     let _ = writeln!(o, "\n[resource_group]\nname = {}\nlocation = {}", q(rg), q(s(&site["location"])));
 

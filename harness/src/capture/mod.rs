@@ -53,7 +53,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<u8> {
     let arm = client::ArmReader::from_az(&args.subscription, args.arm_url.as_deref()).await?;
     let c = read::capture(&arm, &args.subscription, &args.resource_group, &args.site).await?;
     let forwarders: BTreeMap<Ipv4Addr, String> = args.dns_forwarder.into_iter().collect();
-    let text = emit::scenario(&c, &args.subscription, &args.resource_group, &forwarders);
+    let text = emit::scenario(&c, &args.subscription, &args.resource_group, &forwarders, &emit::Origin::Capture);
     match &args.out {
         Some(p) => {
             std::fs::write(p, &text).with_context(|| format!("writing {}", p.display()))?;

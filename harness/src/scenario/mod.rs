@@ -40,6 +40,7 @@ pub use error::{LoadError, LoadErrors, Pos};
 pub use model::*;
 pub use plan::{ArmCall, CustomDnsSpec, Deferred, MissingInAnswer, PlanStep, arm_plan};
 
+pub use schema::describe::json_schema;
 use schema::{Checks, DocKind, Walker};
 use tree::{Files, Node, Val};
 

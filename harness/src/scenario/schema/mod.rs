@@ -11,10 +11,13 @@
 //! - this module: the root table (the scenario's head, the topology's sections in order).
 //! - `network`, `registry`, `identity`, `site`, `steps`: one part of the format each.
 //! - `azure`: the Azure facts the schema needs; ARM's own are read from `mock_azure`.
+//! - `describe`: the format as a JSON Schema for editors, held to the walk by a test
+//!   that records the keys each table asks for.
 //!
 //! `[matrix]` is read by `super::matrix`, with the same walker.
 
 mod azure;
+pub(crate) mod describe;
 mod identity;
 mod network;
 mod refcheck;

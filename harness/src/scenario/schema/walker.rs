@@ -95,6 +95,7 @@ impl<'a> Walker<'a> {
 
     /// Reports the keys of `t` nobody asked for.
     pub(crate) fn finish(&mut self, t: Tbl<'_>) {
+        super::describe::note_known(&t.ctx, &t.known);
         for e in t.entries {
             if t.known.contains(&e.key.as_str()) {
                 continue;
