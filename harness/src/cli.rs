@@ -124,6 +124,9 @@ Examples (after `az login`; against `pullsim serve`, after its printed az lines)
 const IMPORT_EXAMPLES: &str = "\
 Examples:
   pullsim import tests/templates/recipe.json -p registryName=secureacr2021 -p siteName=secureacrweb2021 --out imported.toml
+  pullsim import tests/templates/recipe.json -p registryName=secureacr2021 -p siteName=secureacrweb2021 -p pullImageOverVnet=false
+(from the repository's root; the second imports a variant that fails at the firewall)
+With your own files (`az group export -n RG > exported.json`, `az bicep build`'s JSON):
   pullsim import exported.json --resource-group secureacrsetup --before hub:hub-vnet.json --out imported.toml
   pullsim import main.json --parameters @main.parameters.json --fixture scenarios/fixtures/recipe-2021.toml
 

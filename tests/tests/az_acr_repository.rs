@@ -168,9 +168,8 @@ fn az_acr_repository_commands_work_from_the_vnet_and_a_deleted_repository_no_lon
 
     // A principal with no role on the registry (Reader on another group, so that it can
     // sign in) is refused the catalog with ACR's 401 until it holds AcrPull there. Its
-    // Entra token comes from az; the exchange and the calls are az's requests, sent with
-    // curl from the same vantage point (az itself first looks the registry up in ARM,
-    // which this principal may not list).
+    // Entra token comes from az; az's own commands, and the exchange and calls az makes
+    // sent with curl from the same vantage point (for ACR's exact bodies).
     let nobody = &serve.endpoints["principals"][0];
     let (nobody_app, nobody_oid) = (s(&nobody["client_id"]).to_string(), s(&nobody["object_id"]).to_string());
     let sub = serve.field("subscription_id");
@@ -196,6 +195,15 @@ fn az_acr_repository_commands_work_from_the_vnet_and_a_deleted_repository_no_lon
     let entra =
         other.ok(&["account", "get-access-token", "--resource", "https://containerregistry.azure.net"]).unwrap();
     let entra = s(&entra["accessToken"]).to_string();
+    // az itself: ARM lists nothing this principal may read (an empty list, not a 403,
+    // as Azure filters listings), so az goes to the registry by its login server, whose
+    // token exchange grants nothing: az reports ACR's 401.
+    assert_eq!(other.ok(&["resource", "list"]).unwrap(), json!([]), "a listing filtered to nothing is empty");
+    let err = fails(&other, &vnet, &format!("acr repository list -n {REG}"));
+    assert!(
+        err.contains("Error: authentication required, visit https://aka.ms/acr/authorization for more information."),
+        "{err}"
+    );
     let catalog = || acr_as(&serve, &vnet, &entra, "registry:catalog:*", "/acr/v1/_catalog");
     assert_eq!(
         catalog(),
@@ -212,6 +220,7 @@ fn az_acr_repository_commands_work_from_the_vnet_and_a_deleted_repository_no_lon
         ),
     );
     assert_eq!(catalog(), (200, r#"{"repositories":["app"]}"#.to_string()));
+    assert_eq!(ok(&other, &vnet, &format!("acr repository list -n {REG}")), json!(["app"]));
     let (status, tags) = acr_as(&serve, &vnet, &entra, "repository:app:metadata_read", "/acr/v1/app/_tags");
     assert_eq!((status, serde_json::from_str::<Value>(&tags).unwrap()["tags"][0]["name"].clone()), (200, json!("v1")));
     // AcrPull reads; it does not delete.

@@ -1,5 +1,6 @@
 //! Every example in `pullsim <command> --help` works as printed: each `pullsim …` line of
-//! the "Examples:" section runs from a folder laid out as the repository (its scenarios)
+//! the "Examples:" section runs from a folder laid out as the repository (its scenarios
+//! and templates)
 //! and ends without a usage error. `serve` examples run until they say they are ready
 //! and are then stopped; `shell` examples need the Docker engine (under `CI=true` an
 //! unreachable engine fails the test; elsewhere they are reported as not run); `gc`'s
@@ -13,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use pullsim_tests::{pullsim_bin, pullsim_in, repo_root};
 
-const COMMANDS: [&str; 8] = ["run", "explain", "fix", "whatif", "rules", "serve", "gc", "shell"];
+const COMMANDS: [&str; 10] = ["run", "explain", "fix", "whatif", "import", "schema", "rules", "serve", "gc", "shell"];
 
 /// The example lines of a command's help.
 fn examples(command: &str) -> Vec<String> {
@@ -43,6 +44,8 @@ fn in_ci() -> bool {
 fn workplace() -> (tempfile::TempDir, String) {
     let work = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(repo_root().join("scenarios"), work.path().join("scenarios")).unwrap();
+    std::fs::create_dir(work.path().join("tests")).unwrap();
+    std::os::unix::fs::symlink(repo_root().join("tests/templates"), work.path().join("tests/templates")).unwrap();
     let bin_dir = pullsim_bin().parent().unwrap().to_path_buf();
     (work, format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
 }

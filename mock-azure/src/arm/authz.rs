@@ -16,7 +16,9 @@
 //!   resource the caller may not see is not revealed to exist: 403, not 404).
 //! - **Listings** answer what the caller may read: everything when it may read the
 //!   listed type at the listing's scope, else the items it may read one by one (a
-//!   principal with Reader on one group lists that group), and 403 when that is nothing.
+//!   principal with Reader on one group lists that group; an empty list when it holds a
+//!   role at or below the listing's scope that reads none of them, as `az acr repository
+//!   list` meets when it looks a registry up), and 403 when it holds no role there.
 //! - Subscription-level reads (the subscription, its locations and providers) need any
 //!   role assignment in the subscription; the tenant list and the built-in role
 //!   definitions are readable by every caller.
@@ -113,6 +115,12 @@ impl Assignments {
         self.by_principal
             .get(&principal.to_ascii_lowercase())
             .is_some_and(|v| v.iter().any(|(s, _)| covers(&prefix, s) || covers(s, &prefix)))
+    }
+
+    /// Whether `principal` holds any role at `scope` or below it.
+    pub fn any_within(&self, principal: &str, scope: &str) -> bool {
+        let scope = scope_key(scope);
+        self.by_principal.get(&principal.to_ascii_lowercase()).is_some_and(|v| v.iter().any(|(s, _)| covers(&scope, s)))
     }
 }
 
@@ -269,7 +277,7 @@ pub(super) fn authorize(
                 let ty = v["type"].as_str().unwrap_or_default();
                 grants.permits(oid, &format!("{}/read", type_op(kinds, ty)), id)
             });
-            if any { Ok(r) } else { Err(refuse(&op, &scope)) }
+            if any || grants.any_within(oid, &scope) { Ok(r) } else { Err(refuse(&op, &scope)) }
         }
     }
 }

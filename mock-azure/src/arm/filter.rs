@@ -12,8 +12,12 @@ use crate::model::ResourceId;
 pub(super) struct Filter(Vec<(String, String)>);
 
 impl Filter {
-    /// Parses a `$filter` value.
+    /// Parses a `$filter` value; an empty one (what `az resource list` sends without
+    /// options) filters nothing, as ARM's does.
     pub fn parse(f: &str) -> Result<Filter, ArmError> {
+        if f.trim().is_empty() {
+            return Ok(Filter::default());
+        }
         parse_filter(f).map(Filter)
     }
 
@@ -68,5 +72,6 @@ mod tests {
         assert!(parse_filter("tagName eq 'x'").is_err());
         assert!(parse_filter("name eq 'x' or name eq 'y'").is_err());
         assert!(parse_filter("name eq 'x").is_err());
+        assert_eq!(Filter::parse(" ").unwrap(), Filter::default(), "an empty $filter filters nothing");
     }
 }
