@@ -504,6 +504,22 @@ impl AzCli {
         Ok(serde_json::from_str(&out).unwrap_or(Value::Null))
     }
 
+    /// `az deployment group create -g RG -n NAME --template-file TEMPLATE --parameters
+    /// PARAMS…`: the deployment, which must succeed.
+    pub fn deploy_group(&self, rg: &str, name: &str, template: &Path, params: &[&str]) -> anyhow::Result<Value> {
+        let template = template.to_str().context("a template path in UTF-8")?;
+        let mut args = vec!["deployment", "group", "create", "-g", rg, "-n", name, "--template-file", template];
+        if !params.is_empty() {
+            args.push("--parameters");
+            args.extend_from_slice(params);
+        }
+        let d = self.ok(&args)?;
+        if d["properties"]["provisioningState"] != "Succeeded" {
+            bail!("deployment {name} did not succeed: {d}");
+        }
+        Ok(d)
+    }
+
     /// Runs `az ARGS`, requires failure, returns stderr.
     pub fn fails(&self, args: &[&str]) -> anyhow::Result<String> {
         let (code, out, err) = self.run(args)?;

@@ -67,21 +67,8 @@ fn recipe_template_validates_previews_deploys_and_the_worker_pulls_through_the_r
 
     // The registry first, open, so the image can be pushed before the recipe closes it.
     let d = az
-        .ok(&[
-            "deployment",
-            "group",
-            "create",
-            "-g",
-            RG,
-            "-n",
-            "registry",
-            "--template-file",
-            &template("registry.json"),
-            "--parameters",
-            &format!("registryName={ACR}"),
-        ])
+        .deploy_group(RG, "registry", Path::new(&template("registry.json")), &[&format!("registryName={ACR}")])
         .unwrap();
-    assert_eq!(s(&d["properties"]["provisioningState"]), "Succeeded", "{d}");
     assert_eq!(s(&d["properties"]["outputs"]["loginServer"]["value"]), "secureacr2021.azurecr.io");
     let creds = az.ok(&["acr", "credential", "show", "-n", ACR]).unwrap();
     push_image(&serve, dir.path(), ACR, ACR, s(&creds["passwords"][0]["value"]));

@@ -132,41 +132,13 @@ fn recipe() -> Lab {
     let az = AzCli::login(&serve).unwrap();
     let arm = ArmClient::login(&serve).unwrap();
     let work = tempfile::Builder::new().prefix("pullsim-capture-az-").tempdir().unwrap();
-    let template = |f: &str| repo_root().join("tests/templates").join(f).display().to_string();
+    let template = |f: &str| repo_root().join("tests/templates").join(f);
     az.ok(&["group", "create", "-n", RG, "-l", "westeurope"]).unwrap();
-    let registry = template("registry.json");
-    az.ok(&[
-        "deployment",
-        "group",
-        "create",
-        "-g",
-        RG,
-        "-n",
-        "registry",
-        "--template-file",
-        &registry,
-        "--parameters",
-        &format!("registryName={ACR}"),
-    ])
-    .unwrap();
+    az.deploy_group(RG, "registry", &template("registry.json"), &[&format!("registryName={ACR}")]).unwrap();
     let creds = az.ok(&["acr", "credential", "show", "-n", ACR]).unwrap();
     push_image(&serve, work.path(), ACR, ACR, creds["passwords"][0]["value"].as_str().unwrap());
-    let recipe = template("recipe.json");
-    az.ok(&[
-        "deployment",
-        "group",
-        "create",
-        "-g",
-        RG,
-        "-n",
-        "recipe",
-        "--template-file",
-        &recipe,
-        "--parameters",
-        &format!("registryName={ACR}"),
-        &format!("siteName={APP}"),
-    ])
-    .unwrap();
+    let params = [format!("registryName={ACR}"), format!("siteName={APP}")];
+    az.deploy_group(RG, "recipe", &template("recipe.json"), &[&params[0], &params[1]]).unwrap();
     let (_, token, _) = az.sh("az account get-access-token --query accessToken -o tsv").unwrap();
     let token = token.trim().to_string();
     assert!(token.len() > 20, "no token from the CLI");

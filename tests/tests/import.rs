@@ -117,23 +117,8 @@ fn imported_az_group_export_of_the_served_recipe_gives_the_same_verdict() {
     let az = AzCli::login(&serve).unwrap();
     let work = tempfile::tempdir().unwrap();
     az.ok(&["group", "create", "-n", RG, "-l", "westeurope"]).unwrap();
-    let d = az
-        .ok(&[
-            "deployment",
-            "group",
-            "create",
-            "-g",
-            RG,
-            "-n",
-            "recipe",
-            "--template-file",
-            template("recipe.json").to_str().unwrap(),
-            "--parameters",
-            &format!("registryName={ACR}"),
-            &format!("siteName={APP}"),
-        ])
-        .unwrap();
-    assert_eq!(d["properties"]["provisioningState"], "Succeeded", "{d}");
+    let params = [format!("registryName={ACR}"), format!("siteName={APP}")];
+    az.deploy_group(RG, "recipe", &template("recipe.json"), &[&params[0], &params[1]]).unwrap();
     let exported = az.ok(&["group", "export", "-n", RG]).unwrap();
     let file = work.path().join("exported.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&exported).unwrap()).unwrap();

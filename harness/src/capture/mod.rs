@@ -54,12 +54,19 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<u8> {
     let c = read::capture(&arm, &args.subscription, &args.resource_group, &args.site).await?;
     let forwarders: BTreeMap<Ipv4Addr, String> = args.dns_forwarder.into_iter().collect();
     let text = emit::scenario(&c, &args.subscription, &args.resource_group, &forwarders, &emit::Origin::Capture);
-    match &args.out {
+    write_scenario(args.out.as_deref(), &text)?;
+    Ok(0)
+}
+
+/// Writes a captured or imported scenario to `out` (saying how to run it), or to
+/// standard output.
+pub fn write_scenario(out: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match out {
         Some(p) => {
-            std::fs::write(p, &text).with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
             eprintln!("pullsim: wrote {} (run it: pullsim run {})", p.display(), p.display());
         }
         None => print!("{text}"),
     }
-    Ok(0)
+    Ok(())
 }

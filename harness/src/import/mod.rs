@@ -17,7 +17,6 @@ pub mod params;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
@@ -96,13 +95,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<u8> {
             return Ok(1);
         }
     };
-    match &args.out {
-        Some(p) => {
-            std::fs::write(p, &text).with_context(|| format!("writing {}", p.display()))?;
-            eprintln!("pullsim: wrote {} (run it: pullsim run {})", p.display(), p.display());
-        }
-        None => print!("{text}"),
-    }
+    crate::capture::write_scenario(args.out.as_deref(), &text)?;
     Ok(0)
 }
 
