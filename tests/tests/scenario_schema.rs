@@ -6,21 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use pullsim_tests::{pullsim_in, python_tools, repo_root};
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
 
 #[test]
 fn the_committed_schema_is_what_pullsim_schema_prints() {
@@ -66,9 +55,8 @@ fn validate(files: &[PathBuf]) -> Vec<(String, String)> {
 
 #[test]
 fn every_seed_scenario_and_fixture_is_valid_under_the_schema() {
-    let mut files = Vec::new();
-    toml_files(&repo_root().join("scenarios"), &mut files);
-    files.sort();
+    let scenarios = repo_root().join("scenarios");
+    let files = pullsim::runner::select::scenario_files(&[scenarios.clone(), scenarios.join("fixtures")]).unwrap();
     assert!(files.len() > 20, "{files:?}");
     let results = validate(&files);
     assert_eq!(results.len(), files.len());

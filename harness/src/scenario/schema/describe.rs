@@ -464,30 +464,20 @@ fn record_known<R>(f: impl FnOnce() -> R) -> (R, BTreeMap<String, BTreeSet<Strin
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::super::COLLECTIONS;
     use super::*;
     use crate::scenario::LoadOptions;
-
-    fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                toml_files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                out.push(p);
-            }
-        }
-    }
 
     /// Every seed scenario and fixture, and every TOML example of docs/scenarios.md,
     /// loaded with the walker recording: each table's known keys are the schema's.
     #[test]
     fn the_schema_describes_every_table_with_the_keys_the_loader_knows() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut files = Vec::new();
-        toml_files(&root.join("scenarios"), &mut files);
+        let scenarios = root.join("scenarios");
+        let files = crate::runner::select::scenario_files(&[scenarios.clone(), scenarios.join("fixtures")])
+            .expect("the scenarios folder");
         assert!(files.len() > 20, "{files:?}");
         let doc = std::fs::read_to_string(root.join("docs/scenarios.md")).unwrap_or_default();
         let examples: Vec<String> =
